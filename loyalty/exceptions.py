@@ -1,0 +1,54 @@
+"""The one error hierarchy.
+
+Services raise subclasses of :class:`LoyaltyError`. Each has a stable ``code`` that
+partners can rely on and an HTTP status that the API's exception handler uses; the
+portal and the admin show ``message``.
+"""
+
+
+class LoyaltyError(Exception):
+    code = "error"
+    status = 400
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, **details):
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationError(LoyaltyError):
+    code = "invalid"
+    default_message = "The request is not valid."
+
+
+class NotFound(LoyaltyError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class Conflict(LoyaltyError):
+    code = "conflict"
+    status = 409
+    default_message = "The request conflicts with the current state."
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+    default_message = "The account does not hold enough available points."
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    default_message = "This idempotency key was already used for a different request."
+
+
+class NotReversible(Conflict):
+    code = "not_reversible"
+    default_message = "This entry cannot be reversed."
+
+
+class AccountClosed(Conflict):
+    code = "account_closed"
+    default_message = "The account is closed."

@@ -1,0 +1,143 @@
+"""The point ledger: the only place where points are written.
+
+Design overview
+---------------
+An **Account** holds one member's points. ``balance`` (spendable) and ``pending``
+(earned but not yet available) are caches of the entries, changed only by
+``loyalty.ledger.services`` with the account row locked. The lifetime counters keep
+``lifetime_earned - lifetime_spent - lifetime_expired == balance + pending``.
+
+An **Entry** is one immutable change: a signed amount, the balance after it, who made it
+(``actor``: a staff user, a partner, or none for the system), what caused it (``cause``)
+and an optional idempotency key, unique per account. Entries are never updated or
+deleted (on PostgreSQL a trigger refuses it); a mistake is corrected by a ``reverse``
+entry that points at the one it undoes.
+
+A **Lot** is opened by every credit: its amount, what remains of it, whether it is still
+pending, when it becomes available and the last day it can be spent (``expires_on``, in
+the program's time zone; ``None`` never expires). Debits consume available lots soonest
+expiry first and record an **Allocation** per lot (negative points); reversing a debit
+gives the points back to the same lots (positive points). Expiry moves a lot's remainder
+to its ``expired`` counter. So for every lot, at all times::
+
+    remaining == amount + sum(allocation points) - expired,   0 <= remaining <= amount
+"""
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.models import TimeStampedModel
+
+
+class Account(TimeStampedModel):
+    member = models.OneToOneField("members.Member", on_delete=models.PROTECT, related_name="account")
+    balance = models.BigIntegerField(default=0, help_text=_("Spendable points."))
+    pending = models.BigIntegerField(default=0, help_text=_("Earned points not yet available."))
+    lifetime_earned = models.BigIntegerField(default=0)
+    lifetime_spent = models.BigIntegerField(default=0)
+    lifetime_expired = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
+            models.CheckConstraint(condition=Q(pending__gte=0), name="account_pending_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"Account of {self.member}"
+
+
+class EntryKind(models.TextChoices):
+    EARN = "earn", _("Earned")
+    BONUS = "bonus", _("Bonus")
+    REDEEM = "redeem", _("Redeemed")
+    ADJUST = "adjust", _("Adjustment")
+    EXPIRE = "expire", _("Expired")
+    REVERSE = "reverse", _("Reversal")
+
+
+CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
+DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
+
+
+class Entry(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    amount = models.BigIntegerField(help_text=_("Signed points: positive credits, negative debits."))
+    balance_after = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_id = models.CharField(max_length=64, blank=True, default="")
+    actor = GenericForeignKey("actor_type", "actor_id")
+    cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cause_id = models.CharField(max_length=64, blank=True, default="")
+    cause = GenericForeignKey("cause_type", "cause_id")
+    memo = models.CharField(max_length=255, blank=True)
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "entries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="entry_idempotency_key_unique_per_account",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-created_at", "-id"], name="entry_account_history"),
+            models.Index(fields=["kind", "created_at"], name="entry_kind_created"),
+            models.Index(fields=["cause_type", "cause_id"], name="entry_cause"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount:+d}"
+
+
+class Lot(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="lots")
+    amount = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    expired = models.BigIntegerField(default=0)
+    pending = models.BooleanField(default=False)
+    available_at = models.DateTimeField()
+    expires_on = models.DateField(null=True, blank=True, help_text=_("Last day the points can be spent."))
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="lot_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0, remaining__lte=F("amount")), name="lot_remaining_within_amount"
+            ),
+            models.CheckConstraint(condition=Q(expired__gte=0), name="lot_expired_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "expires_on"], condition=Q(remaining__gt=0), name="lot_open_by_account"),
+            models.Index(fields=["account", "available_at"], condition=Q(pending=True), name="lot_pending_by_account"),
+        ]
+
+    def __str__(self):
+        return f"Lot {self.pk}: {self.remaining}/{self.amount}"
+
+
+class Allocation(models.Model):
+    """Points taken from (negative) or given back to (positive) a lot by an entry."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="allocations")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
+    points = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(points=0), name="allocation_points_not_zero")]
+
+    def __str__(self):
+        return f"{self.points:+d} on lot {self.lot_id}"

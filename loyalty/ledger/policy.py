@@ -1,0 +1,35 @@
+"""The program's expiry policy, read from settings.
+
+``never``: points do not expire. ``days``: they can be spent for N days after they
+become available. ``end_of_month`` / ``end_of_year``: until the last day of the month
+(or year) N months after they become available. Dates are in the program's time zone.
+"""
+
+import calendar
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+POLICIES = ("never", "days", "end_of_month", "end_of_year")
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def expiry_date(available_at: datetime) -> date | None:
+    """The last day on which points that become available at ``available_at`` count."""
+    policy = settings.LOYALTY_POINTS_EXPIRY_POLICY
+    period = settings.LOYALTY_POINTS_EXPIRY_PERIOD
+    start = timezone.localdate(available_at)
+    if policy == "never":
+        return None
+    if policy == "days":
+        return start + timedelta(days=period)
+    later = _add_months(start, period)
+    if policy == "end_of_month":
+        return later.replace(day=calendar.monthrange(later.year, later.month)[1])
+    return later.replace(month=12, day=31)

@@ -1,0 +1,486 @@
+"""The ledger's accounting verbs: the only code that changes a balance.
+
+Call them qualified (``from loyalty.ledger import services as ledger``;
+``ledger.credit(...)``). Each verb runs in a plain ``transaction.atomic()`` so that use
+cases can compose them, and locks the account row first (``lock_objects``), so that
+concurrent requests on one account run one after the other and can never overspend.
+
+Before a debit or a reversal the account is *settled*: its pending lots whose date has
+come are released and its lots past their last day are expired, so that the balance a
+debit is checked against holds only points that can really be spent. ``expire_due`` and
+``release_pending`` settle every account that needs it, in batches.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import chain
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, NotReversible, ValidationError
+
+from . import lock_objects, policy
+from .models import CREDIT_KINDS, DEBIT_KINDS, Account, Allocation, Entry, EntryKind, Lot
+
+
+class _FromPolicy:
+    def __repr__(self):
+        return "FROM_POLICY"
+
+
+FROM_POLICY = _FromPolicy()
+"""Default of ``credit(expires_on=...)``: the program's expiry policy decides."""
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    accounts: int = 0
+    released: int = 0
+    expired: int = 0
+
+    def __add__(self, other: "SettleResult") -> "SettleResult":
+        return SettleResult(
+            accounts=self.accounts + other.accounts,
+            released=self.released + other.released,
+            expired=self.expired + other.expired,
+        )
+
+
+def open_account(*, member) -> Account:
+    """Open the points account of a new member."""
+    return Account.objects.create(member=member)
+
+
+def credit(
+    account: Account,
+    points: int,
+    kind: str = EntryKind.EARN,
+    *,
+    expires_on: date | None | _FromPolicy = FROM_POLICY,
+    available_at: datetime | None = None,
+    cause: models.Model | None = None,
+    memo: str = "",
+    actor: models.Model | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Add points in a new lot; pending until ``available_at`` if that is later than now.
+
+    ``expires_on`` is the last day the points count (``None``: never); by default the
+    expiry policy sets it from the day they become available. Idempotent on
+    ``idempotency_key``: a repeat returns the first entry; the same key for a different
+    credit raises ``IdempotencyConflict``. Locks the account.
+    """
+    _check_points(points)
+    _check_choice(kind, CREDIT_KINDS, "kind")
+    _check_text(memo=memo, idempotency_key=idempotency_key)
+    now = now or timezone.now()
+    available_at = max(available_at or now, now)
+    if expires_on is FROM_POLICY:
+        expires_on = policy.expiry_date(available_at)
+    if expires_on is not None and expires_on < timezone.localdate(available_at):
+        raise ValidationError("Points cannot expire before they become available.", field="expires_on")
+    pending = available_at > now
+
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(account.pk)
+        if replay := _replay(locked, idempotency_key, kind=kind, amount=points):
+            return replay
+        if pending:
+            locked.pending += points
+        else:
+            locked.balance += points
+        locked.lifetime_earned += points
+        entry = _write_entry(
+            locked, kind=kind, amount=points, now=now, actor=actor, cause=cause, memo=memo, key=idempotency_key
+        )
+        Lot.objects.create(
+            account=locked,
+            entry=entry,
+            amount=points,
+            remaining=points,
+            pending=pending,
+            available_at=available_at,
+            expires_on=expires_on,
+        )
+        _save_balances(locked, now)
+    _copy_balances(locked, account)
+    return entry
+
+
+def debit(
+    account: Account,
+    points: int,
+    kind: str = EntryKind.REDEEM,
+    *,
+    cause: models.Model | None = None,
+    memo: str = "",
+    actor: models.Model | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Spend points from the available lots, soonest expiry first.
+
+    Settles the account first. Raises ``InsufficientPoints`` (and writes nothing) when
+    the balance is short. Idempotent on ``idempotency_key``. Locks the account.
+    """
+    _check_points(points)
+    _check_choice(kind, DEBIT_KINDS, "kind")
+    _check_text(memo=memo, idempotency_key=idempotency_key)
+    now = now or timezone.now()
+
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(account.pk)
+        if replay := _replay(locked, idempotency_key, kind=kind, amount=-points):
+            return replay
+        _settle_locked([locked], now)
+        _require_available(locked.balance, points)
+        locked.balance -= points
+        locked.lifetime_spent += points
+        entry = _write_entry(
+            locked, kind=kind, amount=-points, now=now, actor=actor, cause=cause, memo=memo, key=idempotency_key
+        )
+        _take(entry, points, _spendable_lots(locked.pk))
+        _save_balances(locked, now)
+    _copy_balances(locked, account)
+    return entry
+
+
+def reverse(
+    entry: Entry,
+    *,
+    points: int | None = None,
+    memo: str = "",
+    actor: models.Model | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """Undo an entry, wholly or (with ``points``) in part, by a ``reverse`` entry that points at it.
+
+    A debit's points go back to the lots they came from, latest taken first; points
+    that land in a lot already past its last day expire at once. A credit's points are
+    taken back from its own lot first (pending or not), then from the other available
+    lots, soonest expiry first; points of the credit that already expired are not
+    taken back again. Raises ``InsufficientPoints`` when the member no longer holds the
+    points, ``NotReversible`` for expiries, reversals and what was already reversed.
+    Idempotent on ``idempotency_key``. Locks the account.
+    """
+    if points is not None:
+        _check_points(points)
+    _check_text(memo=memo, idempotency_key=idempotency_key)
+    now = now or timezone.now()
+
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(entry.account_id)
+        replay = _replay(locked, idempotency_key, kind=EntryKind.REVERSE, amount=None, reverses_id=entry.pk)
+        if replay and points not in (None, abs(replay.amount)):
+            raise IdempotencyConflict()
+        if replay:
+            return replay
+        if entry.kind in (EntryKind.EXPIRE, EntryKind.REVERSE):
+            raise NotReversible(f"A {entry.get_kind_display().lower()} entry cannot be reversed.")
+        _settle_locked([locked], now)
+        reversible = _reversible_points(entry)
+        points = reversible if points is None else points
+        if reversible == 0 or points > reversible:
+            raise NotReversible(f"{reversible} points of this entry can still be reversed.", reversible=reversible)
+        write = {
+            "now": now,
+            "actor": actor,
+            "cause": entry.cause,
+            "memo": memo,
+            "key": idempotency_key,
+            "reverses": entry,
+        }
+        if entry.amount > 0:
+            reversal = _take_back_credit(locked, entry, points, write)
+        else:
+            reversal = _give_back_debit(locked, entry, points, write)
+            _settle_locked([locked], now)
+    if Entry.account.is_cached(entry):
+        _copy_balances(locked, entry.account)
+    return reversal
+
+
+def expire_due(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
+    """Expire every lot past its last day: one ``expire`` entry per account.
+
+    Set-based, in batches of accounts each in its own transaction; safe to run twice
+    and beside debits (an account's lots only change with the account locked).
+    """
+    now = now or timezone.now()
+    due = Q(remaining__gt=0, expires_on__lt=timezone.localdate(now))
+    return _settle_in_batches(due, now, batch_size)
+
+
+def release_pending(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
+    """Make available every pending lot whose date has come. Batched like ``expire_due``."""
+    now = now or timezone.now()
+    return _settle_in_batches(Q(pending=True, available_at__lte=now), now, batch_size)
+
+
+# Settling: release and expiry of locked accounts, set-based.
+
+
+def _settle_in_batches(candidates: Q, now: datetime, batch_size: int | None) -> SettleResult:
+    from django.conf import settings
+
+    batch_size = batch_size or settings.LOYALTY_EXPIRY_BATCH_SIZE
+    result, last_id = SettleResult(), 0
+    while True:
+        with transaction.atomic():
+            account_ids = list(
+                Lot.objects.filter(candidates, account_id__gt=last_id)
+                .order_by("account_id")
+                .values_list("account_id", flat=True)
+                .distinct()[:batch_size]
+            )
+            if not account_ids:
+                return result
+            result += _settle_locked(lock_objects.accounts_for_update(account_ids), now)
+        last_id = account_ids[-1]
+
+
+def _settle_locked(accounts: list[Account], now: datetime) -> SettleResult:
+    """Release due pending lots, then expire lots past their last day, for locked accounts."""
+    ids = [account.pk for account in accounts]
+    today = timezone.localdate(now)
+    release = Q(pending=True, available_at__lte=now)
+    expire = Q(remaining__gt=0, expires_on__lt=today)
+    # A lot that is released now and expires now is expired from the balance.
+    expire_available = expire & (Q(pending=False) | release)
+    expire_pending = expire & Q(pending=True, available_at__gt=now)
+    totals = {
+        row["account_id"]: row
+        for row in Lot.objects.filter(release | expire, account_id__in=ids)
+        .values("account_id")
+        .annotate(
+            released=Coalesce(Sum("remaining", filter=release), 0),
+            expired_available=Coalesce(Sum("remaining", filter=expire_available), 0),
+            expired_pending=Coalesce(Sum("remaining", filter=expire_pending), 0),
+        )
+    }
+    if not totals:
+        return SettleResult()
+
+    expiries, released, expired = [], 0, 0
+    for account in accounts:
+        row = totals.get(account.pk)
+        if row is None:
+            continue
+        lost = row["expired_available"] + row["expired_pending"]
+        account.balance += row["released"] - row["expired_available"]
+        account.pending -= row["released"] + row["expired_pending"]
+        account.lifetime_expired += lost
+        account.updated_at = now
+        released += row["released"]
+        expired += lost
+        if lost:
+            expiries.append(
+                Entry(
+                    account=account,
+                    kind=EntryKind.EXPIRE,
+                    amount=-lost,
+                    balance_after=account.balance,
+                    created_at=now,
+                    memo=f"{lost} points reached their expiry date",
+                )
+            )
+    Entry.objects.bulk_create(expiries)
+    Account.objects.filter(pk__in=list(totals)).update(
+        balance=F("balance") + _lot_sum(release) - _lot_sum(expire_available),
+        pending=F("pending") - _lot_sum(release) - _lot_sum(expire_pending),
+        lifetime_expired=F("lifetime_expired") + _lot_sum(expire),
+        updated_at=now,
+    )
+    Lot.objects.filter(expire, account_id__in=ids).update(expired=F("expired") + F("remaining"), remaining=0)
+    Lot.objects.filter(release, account_id__in=ids).update(pending=False)
+    return SettleResult(accounts=len(totals), released=released, expired=expired)
+
+
+def _lot_sum(condition: Q) -> Coalesce:
+    """The sum of ``remaining`` over the outer account's lots that match ``condition``."""
+    lots = Lot.objects.filter(condition, account_id=models.OuterRef("pk")).values("account_id")
+    return Coalesce(models.Subquery(lots.annotate(total=Sum("remaining")).values("total")), 0)
+
+
+# Taking points from lots and giving them back.
+
+
+def _spendable_lots(account_id: int, exclude_lot: int | None = None) -> Iterator[Lot]:
+    """Available lots with points left, soonest expiry first (never-expiring last), in pages."""
+    lots = Lot.objects.filter(account_id=account_id, pending=False, remaining__gt=0).order_by(
+        F("expires_on").asc(nulls_last=True), "pk"
+    )
+    if exclude_lot is not None:
+        lots = lots.exclude(pk=exclude_lot)
+    page_size, start = 64, 0
+    while page := list(lots[start : start + page_size]):
+        yield from page
+        start += page_size
+
+
+def _take(entry: Entry, points: int, lots: Iterable[Lot]) -> None:
+    """Take ``points`` from ``lots`` in order, recording an allocation per lot."""
+    allocations, drained, left = [], [], points
+    for lot in lots:
+        taken = min(lot.remaining, left)
+        if taken == 0:
+            continue
+        allocations.append(Allocation(entry=entry, lot=lot, points=-taken))
+        if taken == lot.remaining:
+            drained.append(lot.pk)
+        else:
+            Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - taken)
+        left -= taken
+        if left == 0:
+            break
+    if left:  # The caller checked the balance under the lock: this is a broken cache.
+        raise RuntimeError(f"Account {entry.account_id}: lots hold {left} points fewer than its balance.")
+    Lot.objects.filter(pk__in=drained).update(remaining=0)
+    Allocation.objects.bulk_create(allocations)
+
+
+def _reversible_points(entry: Entry) -> int:
+    """What of an entry can still be reversed: not what was reversed, nor a credit's expired points."""
+    reversed_points = abs(entry.reversals.aggregate(total=Sum("amount"))["total"] or 0)
+    expired = 0
+    if entry.amount > 0:
+        expired = entry.lots.aggregate(total=Sum("expired"))["total"] or 0
+    return abs(entry.amount) - reversed_points - expired
+
+
+def _take_back_credit(account: Account, credit_entry: Entry, points: int, write: dict) -> Entry:
+    own_lot = credit_entry.lots.get()
+    from_own_lot = min(own_lot.remaining, points)
+    from_other_lots = points - from_own_lot
+    spendable_elsewhere = account.balance - (0 if own_lot.pending else own_lot.remaining)
+    _require_available(spendable_elsewhere, from_other_lots)
+
+    if own_lot.pending:
+        account.pending -= from_own_lot
+        account.balance -= from_other_lots
+    else:
+        account.balance -= points
+    account.lifetime_earned -= points
+    reversal = _write_entry(account, kind=EntryKind.REVERSE, amount=-points, **write)
+    _take(reversal, points, chain([own_lot], _spendable_lots(account.pk, exclude_lot=own_lot.pk)))
+    _save_balances(account, write["now"])
+    return reversal
+
+
+def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: dict) -> Entry:
+    given_back = dict(
+        Allocation.objects.filter(entry__reverses=debit_entry)
+        .values("lot_id")
+        .annotate(total=Sum("points"))
+        .values_list("lot_id", "total")
+    )
+    account.balance += points
+    account.lifetime_spent -= points
+    reversal = _write_entry(account, kind=EntryKind.REVERSE, amount=points, **write)
+    allocations, left = [], points
+    for taken in debit_entry.allocations.order_by("-pk"):
+        room = -taken.points - given_back.get(taken.lot_id, 0)
+        back = min(room, left)
+        if back <= 0:
+            continue
+        allocations.append(Allocation(entry=reversal, lot_id=taken.lot_id, points=back))
+        Lot.objects.filter(pk=taken.lot_id).update(remaining=F("remaining") + back)
+        left -= back
+        if left == 0:
+            break
+    Allocation.objects.bulk_create(allocations)
+    _save_balances(account, write["now"])
+    return reversal
+
+
+# Small helpers.
+
+
+def _replay(
+    account: Account, key: str | None, *, kind: str, amount: int | None, reverses_id: int | None = None
+) -> Entry | None:
+    """The entry an earlier call with the same idempotency key wrote, if it matches this call."""
+    if not key:
+        return None
+    first = Entry.objects.filter(account=account, idempotency_key=key).first()
+    if first is None:
+        return None
+    if first.kind != kind or first.reverses_id != reverses_id or amount not in (None, first.amount):
+        raise IdempotencyConflict()
+    return first
+
+
+def _write_entry(
+    account: Account,
+    *,
+    kind: str,
+    amount: int,
+    now: datetime,
+    actor: models.Model | None,
+    cause: models.Model | None,
+    memo: str,
+    key: str | None,
+    reverses: Entry | None = None,
+) -> Entry:
+    return Entry.objects.create(
+        account=account,
+        kind=kind,
+        amount=amount,
+        balance_after=account.balance,
+        created_at=now,
+        memo=memo,
+        idempotency_key=key or "",
+        reverses=reverses,
+        **_generic_reference("actor", actor),
+        **_generic_reference("cause", cause),
+    )
+
+
+def _generic_reference(name: str, obj: models.Model | None) -> dict:
+    if obj is None:
+        return {}
+    return {f"{name}_type": ContentType.objects.get_for_model(obj), f"{name}_id": str(obj.pk)}
+
+
+def _save_balances(account: Account, now: datetime) -> None:
+    account.updated_at = now
+    account.save(
+        update_fields=["balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "updated_at"]
+    )
+
+
+def _copy_balances(source: Account, target: Account) -> None:
+    """Keep the caller's Account instance in step with the locked row it passed in."""
+    for field in ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "updated_at"):
+        setattr(target, field, getattr(source, field))
+
+
+def _require_available(available: int, points: int) -> None:
+    if points > available:
+        raise InsufficientPoints(
+            f"Only {available} points are available; {points} were asked for.", available=available, requested=points
+        )
+
+
+def _check_points(points: int) -> None:
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise ValidationError("Points must be a whole number greater than zero.", field="points")
+
+
+def _check_choice(value: str, allowed: frozenset, field: str) -> None:
+    if value not in allowed:
+        raise ValidationError(f"{value!r} is not one of {', '.join(sorted(allowed))}.", field=field)
+
+
+def _check_text(*, memo: str, idempotency_key: str | None) -> None:
+    if len(memo) > Entry._meta.get_field("memo").max_length:
+        raise ValidationError("The memo is too long (255 characters at most).", field="memo")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+        raise ValidationError("An idempotency key has 1 to 255 characters.", field="idempotency_key")

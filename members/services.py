@@ -1,0 +1,41 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from loyalty.exceptions import Conflict
+from loyalty.ledger import services as ledger
+
+from .models import Member
+
+
+def luhn_check_digit(digits: str) -> str:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return str((10 - total % 10) % 10)
+
+
+def member_number_new() -> str:
+    """A random 10-digit member number whose last digit is a Luhn check digit."""
+    body = str(secrets.randbelow(9 * 10**8) + 10**8)
+    return body + luhn_check_digit(body)
+
+
+def member_enroll(*, email: str, first_name: str = "", last_name: str = "", password: str | None = None) -> Member:
+    """Create the user, the member and its points account. Raises ``Conflict`` on a known e-mail."""
+    email = get_user_model().objects.normalize_email(email).strip()
+    with transaction.atomic():
+        existing = Member.objects.filter(user__email__iexact=email).first()
+        if existing:
+            raise Conflict("A member with this e-mail already exists.", member_number=existing.member_number)
+        user = get_user_model().objects.create_user(
+            username=email, email=email, password=password, first_name=first_name, last_name=last_name
+        )
+        number = member_number_new()
+        while Member.objects.filter(member_number=number).exists():
+            number = member_number_new()
+        member = Member.objects.create(user=user, member_number=number)
+        ledger.open_account(member=member)
+    return member
