@@ -207,6 +207,36 @@ def reverse(
     return reversal
 
 
+def adjust(
+    account: Account,
+    points: int,
+    *,
+    reason: str,
+    actor: models.Model | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Entry:
+    """A manual correction by staff or a partner: signed points and a required reason.
+
+    Positive points are credited (with the policy's expiry), negative ones debited
+    (``InsufficientPoints`` beyond the balance). Idempotent on ``idempotency_key``.
+    """
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise ValidationError("Points must be a whole number other than zero.", field="points")
+    if not reason.strip():
+        raise ValidationError("Say why the points are adjusted.", field="reason")
+    verb = credit if points > 0 else debit
+    return verb(
+        account,
+        abs(points),
+        EntryKind.ADJUST,
+        memo=reason.strip(),
+        actor=actor,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
 def expire_due(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
     """Expire every lot past its last day: one ``expire`` entry per account.
 

@@ -1,3 +1,5 @@
+from dataclasses import asdict
+
 from celery import shared_task
 
 from . import services as ledger
@@ -6,10 +8,10 @@ from . import services as ledger
 @shared_task(name="ledger.expire_points")
 def expire_points() -> dict:
     """Expire every lot past its last day (daily on the beat schedule)."""
-    return ledger.expire_due().__dict__
+    return asdict(ledger.expire_due())
 
 
 @shared_task(name="ledger.release_pending_points")
 def release_pending_points() -> dict:
     """Make available the pending lots whose date has come (hourly)."""
-    return ledger.release_pending().__dict__
+    return asdict(ledger.release_pending())

@@ -1,0 +1,60 @@
+"""The ledger's invariants (DESIGN.md 1 and 2), checked set-based over every account and lot."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Account, Allocation, Entry, Lot
+
+
+def _sum(model, field: str, **filters):
+    rows = model.objects.filter(**filters).values(next(iter(filters))).annotate(total=Sum(field)).values("total")
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[str]:
+    """Every broken invariant, one line each; empty when the ledger is sound.
+
+    A lot past its last day still holding points is reported once the daily expiry run
+    has had ``expiry_grace_days`` to take them.
+    """
+    now = now or timezone.now()
+    problems = []
+    accounts = Account.objects.annotate(
+        entries_total=_sum(Entry, "amount", account=OuterRef("pk")),
+        available_lots=_sum(Lot, "remaining", account=OuterRef("pk"), pending=False),
+        pending_lots=_sum(Lot, "remaining", account=OuterRef("pk"), pending=True),
+    ).filter(
+        ~Q(entries_total=F("balance") + F("pending"))
+        | ~Q(available_lots=F("balance"))
+        | ~Q(pending_lots=F("pending"))
+        | ~Q(lifetime_earned=F("balance") + F("pending") + F("lifetime_spent") + F("lifetime_expired"))
+        | Q(balance__lt=0)
+        | Q(pending__lt=0)
+    )
+    for a in accounts.order_by("pk").values():
+        problems.append(
+            f"account {a['id']}: balance {a['balance']} + pending {a['pending']}; entries sum to "
+            f"{a['entries_total']}; available lots hold {a['available_lots']}, pending lots {a['pending_lots']}; "
+            f"earned {a['lifetime_earned']} - spent {a['lifetime_spent']} - expired {a['lifetime_expired']}"
+        )
+    lots = Lot.objects.annotate(allocated=_sum(Allocation, "points", lot=OuterRef("pk"))).filter(
+        ~Q(remaining=F("amount") + F("allocated") - F("expired"))
+        | Q(remaining__lt=0)
+        | Q(remaining__gt=F("amount"))
+        | Q(expired__lt=0)
+    )
+    for lot in lots.order_by("pk").values("id", "account_id", "amount", "remaining", "allocated", "expired"):
+        problems.append(
+            f"lot {lot['id']} of account {lot['account_id']}: remaining {lot['remaining']} of {lot['amount']}, "
+            f"allocations {lot['allocated']}, expired {lot['expired']}"
+        )
+    overdue = timezone.localdate(now) - timedelta(days=expiry_grace_days)
+    for lot in Lot.objects.filter(remaining__gt=0, expires_on__lt=overdue).order_by("pk").values():
+        problems.append(
+            f"lot {lot['id']} of account {lot['account_id']}: {lot['remaining']} points past their last day "
+            f"{lot['expires_on']} were not expired"
+        )
+    return problems
