@@ -42,6 +42,7 @@ class Account(TimeStampedModel):
     lifetime_expired = models.BigIntegerField(default=0)
 
     class Meta:
+        permissions = [("adjust_points", "Can adjust points with a reason")]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
             models.CheckConstraint(condition=Q(pending__gte=0), name="account_pending_not_negative"),

@@ -1,0 +1,45 @@
+# Every target bootstraps .venv when it is missing or pyproject.toml changed.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432
+BENCH_DATABASE_URL ?= $(PG_URL)/loyalty_bench
+
+.PHONY: install run test lint bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_data
+
+run: demo
+	@echo ""
+	@echo "  Admin:      http://127.0.0.1:8000/admin/   (staff: admin / admin)"
+	@echo "  Members:    alice@example.com / demo-password-1, bob@example.com / demo-password-1"
+	@echo "  Ctrl-C stops the web server, the Celery worker and beat."
+	@echo ""
+	$(BIN)/honcho --procfile Procfile start
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: install
+	psql "$(PG_URL)/postgres" -qc "CREATE DATABASE loyalty_bench" 2>/dev/null || true
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles

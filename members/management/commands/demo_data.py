@@ -1,0 +1,51 @@
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from loyalty.ledger import services as ledger
+from loyalty.ledger.models import EntryKind
+from members.models import Member
+from members.services import member_enroll
+
+DEMO_PASSWORD = "demo-password-1"
+
+
+class Command(BaseCommand):
+    help = "Load demo data: a staff login and members with points. Safe to run again: nothing is doubled."
+
+    def handle(self, *args, **options):
+        users = get_user_model().objects
+        if not users.filter(username="admin").exists():
+            users.create_superuser("admin", "admin@example.com", "admin")
+        today = timezone.localdate()
+        alice = self._member("alice@example.com", "Alice", "Martin")
+        bob = self._member("bob@example.com", "Bob", "Durand")
+        # Idempotency keys make every write happen once, however often this runs.
+        ledger.credit(alice.account, 500, memo="Welcome purchase", idempotency_key="demo:alice:1")
+        ledger.credit(
+            alice.account,
+            200,
+            EntryKind.BONUS,
+            expires_on=today + timedelta(days=20),
+            memo="Double points weekend",
+            idempotency_key="demo:alice:2",
+        )
+        ledger.debit(alice.account, 150, memo="Free coffee", idempotency_key="demo:alice:3")
+        ledger.credit(
+            alice.account,
+            120,
+            available_at=timezone.now() + timedelta(days=7),
+            memo="Purchase inside its return window",
+            idempotency_key="demo:alice:4",
+        )
+        ledger.credit(bob.account, 80, expires_on=today + timedelta(days=10), idempotency_key="demo:bob:1")
+        ledger.adjust(bob.account, 25, reason="Apology for a late delivery", idempotency_key="demo:bob:2")
+        self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+
+    def _member(self, email, first_name, last_name) -> Member:
+        existing = Member.objects.filter(user__email=email).select_related("account").first()
+        return existing or member_enroll(
+            email=email, first_name=first_name, last_name=last_name, password=DEMO_PASSWORD
+        )
