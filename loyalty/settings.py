@@ -134,6 +134,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
+    for _folder in (_broker_dir, VAR_DIR / "celery-control"):
+        _folder.mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
