@@ -19,6 +19,12 @@ class Member(TimeStampedModel):
     )
     joined_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
+    birth_date = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text=_("The member's id in the enrolling partner's own system.")
+    )
+    marketing_consent = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-joined_at", "-id"]

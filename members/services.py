@@ -1,5 +1,7 @@
 import secrets
+from datetime import date
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -23,7 +25,17 @@ def member_number_new() -> str:
     return body + luhn_check_digit(body)
 
 
-def member_enroll(*, email: str, first_name: str = "", last_name: str = "", password: str | None = None) -> Member:
+def member_enroll(
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    password: str | None = None,
+    birth_date: date | None = None,
+    language: str = "",
+    external_id: str = "",
+    marketing_consent: bool = False,
+) -> Member:
     """Create the user, the member and its points account. Raises ``Conflict`` on a known e-mail."""
     email = get_user_model().objects.normalize_email(email).strip()
     with transaction.atomic():
@@ -36,6 +48,13 @@ def member_enroll(*, email: str, first_name: str = "", last_name: str = "", pass
         number = member_number_new()
         while Member.objects.filter(member_number=number).exists():
             number = member_number_new()
-        member = Member.objects.create(user=user, member_number=number)
+        member = Member.objects.create(
+            user=user,
+            member_number=number,
+            birth_date=birth_date,
+            language=language or settings.LANGUAGE_CODE,
+            external_id=external_id,
+            marketing_consent=marketing_consent,
+        )
         ledger.open_account(member=member)
     return member
