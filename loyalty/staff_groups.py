@@ -1,0 +1,49 @@
+"""The staff groups and their permissions, kept in step by data migrations.
+
+Program manager: configures everything. Support agent: looks up members and adjusts
+points with a reason. Analyst: reads only.
+"""
+
+PROGRAM_APPS = ["ledger", "members", "rewards", "campaigns", "partners", "django_celery_beat"]
+
+GROUPS = {
+    "Program manager": {"apps": PROGRAM_APPS, "actions": ["add", "change", "delete", "view"]},
+    "Support agent": {
+        "permissions": [
+            "members.view_member",
+            "members.change_member",
+            "ledger.view_account",
+            "ledger.view_entry",
+            "ledger.view_lot",
+        ]
+    },
+    "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
+}
+EXTRA_PERMISSIONS = {
+    "Program manager": ["ledger.adjust_points"],
+    "Support agent": ["ledger.adjust_points"],
+}
+
+
+def sync_staff_groups(apps, schema_editor=None) -> None:
+    """Create the groups and set their permissions (for a migration's RunPython)."""
+    from django.contrib.auth.management import create_permissions
+    from django.db.models import Q
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, rule in GROUPS.items():
+        wanted = Q(pk__in=[])
+        if "apps" in rule:
+            for action in rule["actions"]:
+                wanted |= Q(content_type__app_label__in=rule["apps"], codename__startswith=f"{action}_")
+        for dotted in [*rule.get("permissions", []), *EXTRA_PERMISSIONS.get(name, [])]:
+            app_label, codename = dotted.split(".")
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(Permission.objects.filter(wanted))
