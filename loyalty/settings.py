@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -148,14 +149,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "expire-points-daily": {
-        "task": "ledger.expire_points",
-        "schedule": 24 * 60 * 60,
-    },
-    "release-pending-points-hourly": {
-        "task": "ledger.release_pending_points",
-        "schedule": 60 * 60,
-    },
+    # Points count until the end of their last day: expire them just after midnight.
+    "expire-points-daily": {"task": "ledger.expire_points", "schedule": crontab(hour=0, minute=5)},
+    "release-pending-points-hourly": {"task": "ledger.release_pending_points", "schedule": crontab(minute=0)},
 }
 
 # The points program.
