@@ -1,0 +1,126 @@
+"""Concurrent writers on PostgreSQL, each thread on its own connection."""
+
+import threading
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Sum
+
+from loyalty.exceptions import InsufficientPoints
+from loyalty.ledger import lock_objects
+from loyalty.ledger import services as ledger
+from loyalty.ledger.audit import audit
+from loyalty.ledger.models import Allocation, Lot
+from tests.factories.members import MemberFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+NOW = datetime(2027, 3, 10, 12, tzinfo=UTC)
+
+
+def run_together(*jobs) -> list:
+    """Start every job at once, each in its own thread and connection; return what each returned or raised."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            outcomes[index] = job()
+        except Exception as error:  # noqa: BLE001  (the outcome is what the test checks)
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def outcome_names(outcomes) -> Counter:
+    return Counter(type(outcome).__name__ for outcome in outcomes)
+
+
+def test_twenty_debits_of_10_on_100_points_exactly_ten_succeed():
+    account = MemberFactory().account
+    ledger.credit(account, 100, now=NOW)
+
+    outcomes = run_together(*[lambda: ledger.debit(account, 10, now=NOW)] * 20)
+
+    assert outcome_names(outcomes) == {"Entry": 10, "InsufficientPoints": 10}
+    account.refresh_from_db()
+    assert account.balance == 0
+    assert audit(now=NOW) == []
+
+
+def test_expiry_racing_debits_never_spends_and_expires_the_same_point():
+    # given 100 points whose last day has passed and 100 that are still good
+    account = MemberFactory().account
+    ledger.credit(account, 100, expires_on=date(2027, 3, 1), now=datetime(2027, 2, 1, tzinfo=UTC))
+    ledger.credit(account, 100, expires_on=date(2027, 12, 31), now=datetime(2027, 2, 1, tzinfo=UTC))
+
+    # when 20 debits of 10 race the expiry run
+    jobs = [lambda: ledger.debit(account, 10, now=NOW)] * 20 + [lambda: ledger.expire_due(now=NOW)]
+    outcomes = run_together(*jobs)
+
+    # then the expired lot was never spent and the good one exactly used up
+    assert outcome_names(outcomes[:20]) == {"Entry": 10, "InsufficientPoints": 10}
+    account.refresh_from_db()
+    assert (account.balance, account.lifetime_expired, account.lifetime_spent) == (0, 100, 100)
+    for lot in Lot.objects.filter(account=account):
+        spent = -(Allocation.objects.filter(lot=lot).aggregate(total=Sum("points"))["total"] or 0)
+        assert spent + lot.expired <= lot.amount
+        assert lot.remaining == lot.amount - spent - lot.expired
+    assert audit(now=NOW) == []
+
+
+def test_two_accounts_moved_in_opposite_orders_do_not_deadlock():
+    first, second = MemberFactory().account, MemberFactory().account
+    for account in (first, second):
+        ledger.credit(account, 1000, now=NOW)
+
+    def transfer(source, target):
+        def job():
+            for _ in range(20):
+                with transaction.atomic():
+                    lock_objects.accounts_for_update([source.pk, target.pk])
+                    ledger.debit(source, 1, now=NOW)
+                    ledger.credit(target, 1, now=NOW)
+            return "done"
+
+        return job
+
+    # A use case that touches several accounts locks them all first, in primary-key
+    # order; without that, opposite orders deadlock and PostgreSQL aborts one of them.
+    outcomes = run_together(transfer(first, second), transfer(second, first))
+
+    assert outcomes == ["done", "done"]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.balance, second.balance) == (1000, 1000)
+    assert audit(now=NOW) == []
+
+
+def test_concurrent_repeats_of_one_idempotency_key_credit_once():
+    account = MemberFactory().account
+
+    outcomes = run_together(*[lambda: ledger.credit(account, 25, idempotency_key="order-1", now=NOW)] * 8)
+
+    assert len({outcome.pk for outcome in outcomes}) == 1
+    account.refresh_from_db()
+    assert account.balance == 25
+
+
+def test_insufficient_points_is_the_error_of_the_losers():
+    account = MemberFactory().account
+    ledger.credit(account, 15, now=NOW)
+
+    outcomes = run_together(*[lambda: ledger.debit(account, 10, now=NOW)] * 2)
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["Entry", "InsufficientPoints"]
+    assert next(o for o in outcomes if isinstance(o, InsufficientPoints)).code == "insufficient_points"
