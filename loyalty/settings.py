@@ -35,12 +35,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "rest_framework_api_key",
     "django_htmx",
     "django_celery_beat",
     "loyalty.ledger",
     "members",
     "rewards",
     "campaigns",
+    "loyalty.partners",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +163,29 @@ LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")
 LOYALTY_POINTS_EXPIRY_POLICY = env("LOYALTY_POINTS_EXPIRY_POLICY", default="end_of_month")
 LOYALTY_POINTS_EXPIRY_PERIOD = env.int("LOYALTY_POINTS_EXPIRY_PERIOD", default=12)
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=2000)
+
+# The partner API (loyalty/api.py, loyalty/partners/rest.py): partner keys, JSON errors, capped bodies and pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.partners.authentication.PartnerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["loyalty.partners.authentication.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["loyalty.partners.parsers.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "loyalty.partners.rest.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loyalty partner API",
+    "DESCRIPTION": "Enrol members, read their points, adjust them. Send `Authorization: Bearer <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 LOGGING = {
     "version": 1,

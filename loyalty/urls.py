@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("loyalty.api")),
     path("healthz", lambda request: HttpResponse("ok", content_type="text/plain"), name="healthz"),
 ]

@@ -25,6 +25,14 @@ class Member(TimeStampedModel):
         max_length=64, blank=True, help_text=_("The member's id in the enrolling partner's own system.")
     )
     marketing_consent = models.BooleanField(default=False)
+    enrolled_by = models.ForeignKey(
+        "partners.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="enrolled_members",
+        help_text=_("The partner that enrolled the member through the API, if any."),
+    )
 
     class Meta:
         ordering = ["-joined_at", "-id"]

@@ -1,5 +1,6 @@
 import secrets
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,6 +10,9 @@ from loyalty.exceptions import Conflict
 from loyalty.ledger import services as ledger
 
 from .models import Member
+
+if TYPE_CHECKING:
+    from loyalty.partners.models import Partner
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -35,6 +39,7 @@ def member_enroll(
     language: str = "",
     external_id: str = "",
     marketing_consent: bool = False,
+    enrolled_by: "Partner | None" = None,
 ) -> Member:
     """Create the user, the member and its points account. Raises ``Conflict`` on a known e-mail."""
     email = get_user_model().objects.normalize_email(email).strip()
@@ -55,6 +60,7 @@ def member_enroll(
             language=language or settings.LANGUAGE_CODE,
             external_id=external_id,
             marketing_consent=marketing_consent,
+            enrolled_by=enrolled_by,
         )
         ledger.open_account(member=member)
     return member

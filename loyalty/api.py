@@ -1,0 +1,20 @@
+"""The partner API: every app's endpoints under ``/api/v1/``, the schema and its docs.
+
+What the views share (errors, body limit, idempotency) is in ``loyalty/partners/rest.py``.
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from loyalty.partners.rest import not_found
+
+v1 = [
+    path("members/", include("members.api")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    re_path(r"^.*$", not_found, name="api-not-found"),
+]
