@@ -1,0 +1,299 @@
+"""``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0."""
+
+import platform
+import sys
+import time
+import traceback
+from datetime import timedelta
+
+from .setup import django_setup
+
+WORKERS = 2
+WRITE_SECONDS = 10
+WRITE_ACCOUNTS = 10_000
+HOT_ACCOUNTS = 10
+EXPIRY_ACCOUNTS = 100_000
+LOTS_PER_ACCOUNT = 10
+NAIVE_SAMPLE = 10_000
+
+TARGET_WRITES_VS_PGBENCH = 0.3
+TARGET_HOT_VS_SPREAD = 0.5
+TARGET_EXPIRE_SECONDS = 30
+TARGET_NAIVE_FACTOR = 50
+TARGET_FLOOR_FACTOR = 3
+
+_begun = time.perf_counter()
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - _begun:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    django_setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from loyalty.ledger.audit import audit
+    from loyalty.ledger.models import Account, Lot
+
+    from . import db, expiry, pgbench, report, seed, writes
+
+    if connection.vendor != "postgresql":
+        print("The benchmarks need PostgreSQL: set DATABASE_URL=postgres://.../loyalty_bench")
+        return 0
+
+    results, errors = {}, {}
+    log("migrating")
+    call_command("migrate", interactive=False, verbosity=0)
+    now = timezone.now()
+    today = timezone.localdate(now)
+
+    def phase(name, function):
+        try:
+            function()
+        except Exception:
+            errors[name] = traceback.format_exc()
+            log(f"{name} failed:\n{errors[name]}")
+
+    # 1. The server's yardstick.
+    def run_pgbench():
+        log("pgbench: initializing loyalty_bench_pgbench (-i -s 10)")
+        pgbench.initialize(scale=10)
+        db.checkpoint()
+        log(f"pgbench: simple-update, {WORKERS} clients, {WRITE_SECONDS} s")
+        results["pgbench"] = pgbench.simple_update(clients=WORKERS, threads=WORKERS, seconds=WRITE_SECONDS)
+        log(f"pgbench: {results['pgbench']['tps']:.0f} TPS")
+
+    # 2. Ledger writes on 10,000 accounts, then on 10 hot ones; no overspend.
+    def run_writes():
+        log(f"writes: seeding {WRITE_ACCOUNTS:,} accounts")
+        seed.seed(
+            accounts=WRITE_ACCOUNTS,
+            lots_per_account=1,
+            amount=1_000_000,
+            now=now,
+            first_created=now - timedelta(days=1),
+            expires_on=today + timedelta(days=730),
+        )
+        ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+        db.checkpoint()
+        log(f"writes: credit 10 / debit 5 on {len(ids):,} random accounts, {WORKERS} processes, {WRITE_SECONDS} s")
+        results["writes_spread"] = writes.run(ids, workers=WORKERS, duration=WRITE_SECONDS)
+        log(f"writes: {results['writes_spread']['ops_per_second']:.0f} ops/s")
+        db.checkpoint()
+        log(f"writes: the same on {HOT_ACCOUNTS} hot accounts")
+        results["writes_hot"] = writes.run(ids[:HOT_ACCOUNTS], workers=WORKERS, duration=WRITE_SECONDS)
+        log(f"writes: {results['writes_hot']['ops_per_second']:.0f} ops/s")
+        log("writes: audit")
+        problems = audit()
+        results["writes_audit"] = {
+            "problems": len(problems),
+            "first_problems": problems[:10],
+            "negative_balances": Account.objects.filter(balance__lt=0).count(),
+        }
+
+    # 3. Expiry of 1,000,000 lots in 100,000 accounts, three ways, each on a fresh seed.
+    def seed_expiry():
+        log(f"expiry: seeding {EXPIRY_ACCOUNTS * LOTS_PER_ACCOUNT:,} due lots in {EXPIRY_ACCOUNTS:,} accounts")
+        points = seed.seed(
+            accounts=EXPIRY_ACCOUNTS,
+            lots_per_account=LOTS_PER_ACCOUNT,
+            now=now,
+            first_created=now - timedelta(days=400),
+            expires_on=today - timedelta(days=40),
+        )
+        db.checkpoint()
+        return points
+
+    def run_naive():
+        seed_expiry()
+        step = EXPIRY_ACCOUNTS * LOTS_PER_ACCOUNT // NAIVE_SAMPLE
+        sample = list(
+            Lot.objects.filter(id__in=range(step, EXPIRY_ACCOUNTS * LOTS_PER_ACCOUNT + 1, step))
+            .values_list("pk", flat=True)
+            .order_by("pk")
+        )
+        log(f"expiry: naive per-lot ORM loop on {len(sample):,} lots")
+        results["expire_naive"] = expiry.naive_loop(sample, now)
+        log(f"expiry: naive {results['expire_naive']['ms_per_lot']:.2f} ms per lot")
+
+    def run_expire_due():
+        points = seed_expiry()
+        log("expiry: expire_due")
+        results["expire_due"] = expiry.expire_due(now)
+        results["expire_due"]["seeded_points"] = points
+        results["expire_due"]["lots"] = EXPIRY_ACCOUNTS * LOTS_PER_ACCOUNT
+        log(f"expiry: expire_due {results['expire_due']['seconds']:.1f} s; checking")
+        results["expire_due_state"] = expiry.state(today)
+        started = time.perf_counter()
+        problems = audit(now=now)
+        results["expire_due_audit"] = {
+            "problems": len(problems),
+            "first_problems": problems[:10],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+
+    def run_bare_update():
+        seed_expiry()
+        log("expiry: bare UPDATE ledger_lot")
+        results["expire_bare_update"] = expiry.bare_update(today)
+        log(f"expiry: bare UPDATE {results['expire_bare_update']['seconds']:.1f} s")
+
+    for name, function in (
+        ("pgbench", run_pgbench),
+        ("writes", run_writes),
+        ("expire_naive", run_naive),
+        ("expire_due", run_expire_due),
+        ("expire_bare_update", run_bare_update),
+    ):
+        phase(name, function)
+
+    rows = _rows(results, report)
+    total = round(time.perf_counter() - _begun, 1)
+    print()
+    print(f"Ledger benchmarks ({total} s in all; PostgreSQL {connection.pg_version // 10000}, {WORKERS} workers)")
+    print()
+    print(report.table(rows))
+    for name, error in errors.items():
+        print(f"\n{name} did not finish:\n{error}")
+    statements = results.get("expire_due", {}).get("statements")
+    if statements:
+        print("\nexpire_due, time per statement kind:")
+        for row in statements:
+            print(f"  {row['seconds']:7.2f} s {row['share']:6.1%}  {row['calls']:5d} x  {row['statement']}")
+    path = report.write_json(
+        {
+            "started_at": now.isoformat(),
+            "seconds": total,
+            "host": {"python": platform.python_version(), "machine": platform.machine(), "cpus": _cpus()},
+            "rows": rows,
+            "results": results,
+            "errors": errors,
+        }
+    )
+    print(f"\nWritten to {path}")
+    return 0
+
+
+def _rows(results: dict, report) -> list[dict]:
+    rows = []
+    pg = results.get("pgbench")
+    spread, hot = results.get("writes_spread"), results.get("writes_hot")
+    if pg:
+        rows.append({"name": "pgbench simple-update TPS (2 clients, 10 s)", "value": f"{pg['tps']:.0f}"})
+    if spread:
+        rows.append(
+            {
+                "name": f"Ledger writes/s, {spread['accounts']:,} accounts",
+                "value": f"{spread['ops_per_second']:.0f} ({spread['ops']} ops, {spread['errors']} errors)",
+            }
+        )
+    if spread and pg:
+        ratio = spread["ops_per_second"] / pg["tps"]
+        rows.append(
+            {
+                "name": "  ratio to pgbench TPS",
+                "value": f"{ratio:.2f}",
+                "target": f">= {TARGET_WRITES_VS_PGBENCH}",
+                "verdict": report.verdict(ratio >= TARGET_WRITES_VS_PGBENCH),
+            }
+        )
+    if hot:
+        rows.append(
+            {
+                "name": f"Ledger writes/s, {hot['accounts']} hot accounts",
+                "value": f"{hot['ops_per_second']:.0f} ({hot['ops']} ops, {hot['errors']} errors)",
+            }
+        )
+    if hot and spread:
+        ratio = hot["ops_per_second"] / spread["ops_per_second"]
+        rows.append(
+            {
+                "name": "  ratio hot / spread",
+                "value": f"{ratio:.2f}",
+                "target": f">= {TARGET_HOT_VS_SPREAD}",
+                "verdict": report.verdict(ratio >= TARGET_HOT_VS_SPREAD),
+            }
+        )
+    checked = results.get("writes_audit")
+    if checked:
+        ok = checked["problems"] == 0 and checked["negative_balances"] == 0 and not (spread or {}).get("errors")
+        rows.append(
+            {
+                "name": "No overspend: audit() after the writes",
+                "value": f"{checked['problems']} problems, {checked['negative_balances']} negative balances",
+                "target": "0 and 0",
+                "verdict": report.verdict(ok),
+            }
+        )
+    due, naive, bare = results.get("expire_due"), results.get("expire_naive"), results.get("expire_bare_update")
+    if due:
+        state, audited = results.get("expire_due_state", {}), results.get("expire_due_audit", {})
+        complete = (
+            due["points"] == due["seeded_points"]
+            and state.get("due_lots_left") == 0
+            and state.get("balance_total") == 0
+            and state.get("unbalanced_accounts") == 0
+            and audited.get("problems") == 0
+        )
+        rows.append(
+            {
+                "name": f"expire_due, {due['lots']:,} lots in {due['accounts']:,} accounts",
+                "value": f"{due['seconds']:.1f} s",
+                "target": f"< {TARGET_EXPIRE_SECONDS} s",
+                "verdict": report.verdict(due["seconds"] < TARGET_EXPIRE_SECONDS),
+            }
+        )
+        rows.append(
+            {
+                "name": "  all expired, audit() clean afterwards",
+                "value": f"{state.get('due_lots_left')} due lots left, {audited.get('problems')} audit problems",
+                "target": "0 and 0",
+                "verdict": report.verdict(complete),
+            }
+        )
+    if naive:
+        rows.append(
+            {
+                "name": f"Naive per-lot ORM loop ({naive['lots']:,}-lot sample)",
+                "value": f"{naive['seconds']:.1f} s = {naive['ms_per_lot']:.2f} ms/lot"
+                + (f" (~{naive['ms_per_lot'] * due['lots'] / 1000:.0f} s for {due['lots']:,})" if due else ""),
+            }
+        )
+    if naive and due:
+        factor = naive["ms_per_lot"] / (due["seconds"] * 1000 / due["lots"])
+        rows.append(
+            {
+                "name": "  expire_due speed-up per lot over it",
+                "value": f"{factor:.0f}x",
+                "target": f">= {TARGET_NAIVE_FACTOR}x",
+                "verdict": report.verdict(factor >= TARGET_NAIVE_FACTOR),
+            }
+        )
+    if bare:
+        rows.append(
+            {"name": f"Bare UPDATE ledger_lot of {bare['lots']:,} lots (floor)", "value": f"{bare['seconds']:.1f} s"}
+        )
+    if bare and due:
+        factor = due["seconds"] / bare["seconds"]
+        rows.append(
+            {
+                "name": "  expire_due / bare UPDATE",
+                "value": f"{factor:.2f}x",
+                "target": f"<= {TARGET_FLOOR_FACTOR}x",
+                "verdict": report.verdict(factor <= TARGET_FLOOR_FACTOR),
+            }
+        )
+    return rows
+
+
+def _cpus():
+    import os
+
+    return os.cpu_count()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
