@@ -1,0 +1,136 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from loyalty.partners.models import Partner, PartnerAPIKey
+from loyalty.partners.services import partner_api_key_revoke
+from tests.factories.members import MemberFactory
+from tests.factories.partners import partner_key
+
+UNAUTHENTICATED = {
+    "error": {"code": "not_authenticated", "message": "Authentication credentials were not provided.", "fields": {}}
+}
+INVALID_KEY = {"error": {"code": "authentication_failed", "message": "Invalid or revoked API key.", "fields": {}}}
+
+
+def test_a_request_without_a_key_gets_401(client, db):
+    response = client.get("/api/v1/members/1234567897/")
+
+    assert response.status_code == 401
+    assert response.json() == UNAUTHENTICATED
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("Bearer nope.nope", id="unknown-key"),
+        pytest.param("Bearer", id="no-key"),
+        pytest.param("Bearer a b", id="two-words"),
+    ],
+)
+def test_a_wrong_key_gets_401(client, api_key, header):
+    prefix = api_key[0].prefix
+    response = client.get("/api/v1/members/1234567897/", HTTP_AUTHORIZATION=header.replace("PREFIX", prefix))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_right_prefix_with_a_wrong_secret_gets_401(client, api_key):
+    response = client.get("/api/v1/members/1234567897/", HTTP_AUTHORIZATION=f"Bearer {api_key[0].prefix}.wrong")
+
+    assert response.status_code == 401
+    assert response.json() == INVALID_KEY
+
+
+def test_a_revoked_key_gets_401(api, api_key):
+    member = MemberFactory()
+    assert api.get(f"/api/v1/members/{member.member_number}/").status_code == 200
+
+    partner_api_key_revoke(api_key=api_key[0])
+    response = api.get(f"/api/v1/members/{member.member_number}/")
+
+    assert response.status_code == 401
+    assert response.json() == INVALID_KEY
+
+
+def test_the_key_of_an_inactive_partner_gets_401(api, partner):
+    Partner.objects.filter(pk=partner.pk).update(active=False)
+
+    response = api.get("/api/v1/members/1234567897/")
+
+    assert response.status_code == 401
+    assert response.json() == INVALID_KEY
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        pytest.param("post", "/api/v1/members/", "members:write", id="enrol"),
+        pytest.param("get", "/api/v1/members/{number}/", "members:read", id="read"),
+        pytest.param("get", "/api/v1/members/{number}/entries/", "members:read", id="entries"),
+        pytest.param("post", "/api/v1/members/{number}/adjustments/", "points:adjust", id="adjust"),
+    ],
+)
+def test_a_key_without_the_scope_gets_403(partner, client_for, method, path, scope):
+    member = MemberFactory()
+    others = [s for s in ("members:read", "members:write", "points:adjust") if s != scope]
+    client = client_for(partner_key(partner, scopes=others)[1])
+
+    response = getattr(client, method)(path.format(number=member.member_number), {}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": {
+            "code": "permission_denied",
+            "message": "This API key does not have the scope this operation needs.",
+            "fields": {},
+        }
+    }
+    assert member.account.entries.count() == 0
+
+
+def test_a_request_records_when_the_key_was_last_used(api, api_key):
+    assert api_key[0].last_used_at is None
+
+    api.get("/api/v1/members/1234567897/")
+
+    api_key[0].refresh_from_db()
+    assert api_key[0].last_used_at is not None
+
+
+def test_partner_create_prints_a_working_key_on_its_last_line(db, client_for):
+    out = StringIO()
+
+    call_command("partner_create", "--name", "Acme", "--scopes", "members:read", "points:adjust", stdout=out)
+
+    key = out.getvalue().strip().splitlines()[-1]
+    stored = PartnerAPIKey.objects.get()
+    assert stored.partner.name == "Acme"
+    assert stored.scopes == ["members:read", "points:adjust"]
+    assert key.startswith(stored.prefix + ".")
+    assert key not in stored.hashed_key
+    member = MemberFactory()
+    assert client_for(key).get(f"/api/v1/members/{member.member_number}/").status_code == 200
+
+
+def test_staff_create_a_key_in_the_admin_and_see_it_once(admin_client, partner):
+    response = admin_client.post(
+        "/admin/partners/partnerapikey/add/",
+        {
+            "partner": partner.pk,
+            "name": "Till 3",
+            "scopes": '["members:read"]',
+            "expiry_date_0": "",
+            "expiry_date_1": "",
+        },
+        follow=True,
+    )
+
+    stored = PartnerAPIKey.objects.get(name="Till 3")
+    messages = [str(message) for message in response.context["messages"]]
+    assert len(messages) == 2
+    assert messages[0].startswith(f"The API key for Till 3 is: {stored.prefix}.")
+    assert stored.scopes == ["members:read"]
