@@ -377,12 +377,17 @@ def _take(entry: Entry, points: int, lots: Iterable[Lot]) -> None:
 
 
 def _reversible_points(entry: Entry) -> int:
-    """What of an entry can still be reversed: not what was reversed, nor a credit's expired points."""
+    """What of an entry can still be reversed: not what was reversed, nor a credit's expired points.
+
+    Never below zero: a credit's lot can also expire points given back to it by a debit's
+    reversal after the credit itself was taken back, which must not make it reversible
+    by a negative amount (a "reversal" that would add points).
+    """
     reversed_points = abs(entry.reversals.aggregate(total=Sum("amount"))["total"] or 0)
     expired = 0
     if entry.amount > 0:
         expired = entry.lots.aggregate(total=Sum("expired"))["total"] or 0
-    return abs(entry.amount) - reversed_points - expired
+    return max(abs(entry.amount) - reversed_points - expired, 0)
 
 
 def _take_back_credit(account: Account, credit_entry: Entry, points: int, write: dict) -> Entry:
