@@ -106,7 +106,7 @@ class ReferenceLedger:
         self._settle(original.account, now)
         reversed_points = sum(abs(e.amount) for e in self.entries.values() if e.reverses == entry_id)
         expired = self.lots[original.lot].expired if original.amount > 0 else 0
-        reversible = abs(original.amount) - reversed_points - expired
+        reversible = max(abs(original.amount) - reversed_points - expired, 0)
         points = reversible if points is None else points
         if reversible == 0 or points > reversible:
             raise NotReversible()
