@@ -1,5 +1,6 @@
 """``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0."""
 
+import os
 import platform
 import sys
 import time
@@ -51,6 +52,7 @@ def main() -> int:
     today = timezone.localdate(now)
 
     def phase(name, function):
+        results.setdefault("load_average", {})[name] = [round(load, 2) for load in os.getloadavg()]
         try:
             function()
         except Exception:
@@ -118,6 +120,8 @@ def main() -> int:
         log(f"expiry: naive per-lot ORM loop on {len(sample):,} lots")
         results["expire_naive"] = expiry.naive_loop(sample, now)
         log(f"expiry: naive {results['expire_naive']['ms_per_lot']:.2f} ms per lot")
+        log("expiry: EXPLAIN ANALYZE of one expire_due batch (rolled back)")
+        results["expire_due_explain"] = expiry.explain_one_batch(now)
 
     def run_expire_due():
         points = seed_expiry()
@@ -163,6 +167,14 @@ def main() -> int:
         print("\nexpire_due, time per statement kind:")
         for row in statements:
             print(f"  {row['seconds']:7.2f} s {row['share']:6.1%}  {row['calls']:5d} x  {row['statement']}")
+    plans = results.get("expire_due_explain")
+    if plans:
+        print("\nOne expire_due batch under EXPLAIN (ANALYZE, BUFFERS), the top of each plan:")
+        for plan in plans:
+            print(f"  {plan['execution_ms'] or 0:9.1f} ms  {plan['statement']}")
+            for line in plan["plan"][:4]:
+                print(f"                {line[:150]}")
+    print(f"\nLoad average (1, 5, 15 min) before each phase: {results.get('load_average')}")
     path = report.write_json(
         {
             "started_at": now.isoformat(),
@@ -290,8 +302,6 @@ def _rows(results: dict, report) -> list[dict]:
 
 
 def _cpus():
-    import os
-
     return os.cpu_count()
 
 

@@ -97,10 +97,26 @@ class _QueryProfile:
 
 def expire_due(now: datetime) -> dict:
     profile = _QueryProfile()
+    commit = connection._commit
+
+    def timed_commit():
+        started = time.perf_counter()
+        try:
+            return commit()
+        finally:
+            profile.seconds["COMMIT"] += time.perf_counter() - started
+            profile.calls["COMMIT"] += 1
+
+    connection._commit = timed_commit
     start = time.perf_counter()
-    with connection.execute_wrapper(profile):
-        result = ledger.expire_due(now=now)
+    try:
+        with connection.execute_wrapper(profile):
+            result = ledger.expire_due(now=now)
+    finally:
+        del connection._commit
     seconds = time.perf_counter() - start
+    profile.seconds["(Python: ORM objects, SQL building, parameter binding)"] = seconds - sum(profile.seconds.values())
+    profile.calls["(Python: ORM objects, SQL building, parameter binding)"] = 0
     return {
         "seconds": round(seconds, 2),
         "accounts": result.accounts,
@@ -139,3 +155,50 @@ def _sum(field: str):
     from django.db.models import Sum
 
     return Sum(field)
+
+
+_IDS = re.compile(r"'\{[\d,]{100,}\}'")
+
+
+class _StopAfterOneBatch(Exception):
+    pass
+
+
+def explain_one_batch(now: datetime) -> list[dict]:
+    """EXPLAIN (ANALYZE, BUFFERS) every statement of one ``expire_due`` batch, then roll it all back.
+
+    The statements are captured from a real run of the first batch (rolled back), then
+    replayed in order under EXPLAIN ANALYZE in a transaction that is rolled back too.
+    """
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        if captured and "DISTINCT" in sql:
+            raise _StopAfterOneBatch()
+        if sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE"):
+            captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    try:
+        with transaction.atomic(), connection.execute_wrapper(capture):
+            ledger.expire_due(now=now)
+    except _StopAfterOneBatch:
+        pass
+    plans = []
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql, params in captured:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                lines = [_IDS.sub("'{...}'", row[0]) for row in cursor.fetchall()]
+                time_line = next((line for line in lines if line.startswith("Execution Time")), "")
+                plans.append(
+                    {
+                        "statement": _QueryProfile._kind(sql),
+                        "execution_ms": float(time_line.split()[2]) if time_line else None,
+                        "plan": lines,
+                    }
+                )
+            raise _StopAfterOneBatch()
+    except _StopAfterOneBatch:
+        pass
+    return plans
