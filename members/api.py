@@ -143,6 +143,15 @@ class EntryPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
 
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        properties = response["properties"]
+        properties["next"]["description"] = "The next (older) page, or null on the last page."
+        properties["previous"]["description"] = "The previous (newer) page, or null on the first page."
+        if isinstance(properties["results"], dict):  # not the sentinel drf-spectacular passes for examples
+            properties["results"]["description"] = "This page's entries, newest first."
+        return response
+
 
 class EntryFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=EntryKind.choices, help_text="Only entries of this kind.")
@@ -177,20 +186,16 @@ class MemberEntriesApi(generics.ListAPIView):
             OpenApiExample(
                 "History",
                 response_only=True,
-                value={
-                    "next": None,
-                    "previous": None,
-                    "results": [
-                        {
-                            "id": 42,
-                            "kind": "adjust",
-                            "amount": 100,
-                            "balance_after": 1200,
-                            "created_at": "2026-11-23T10:00:00Z",
-                            "memo": "Goodwill gesture",
-                        }
-                    ],
-                },
+                value=[
+                    {
+                        "id": 42,
+                        "kind": "adjust",
+                        "amount": 100,
+                        "balance_after": 1200,
+                        "created_at": "2026-11-23T10:00:00Z",
+                        "memo": "Goodwill gesture",
+                    }
+                ],
             )
         ],
     )

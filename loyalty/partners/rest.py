@@ -11,6 +11,7 @@
 import hashlib
 import json
 import logging
+import re
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
@@ -23,7 +24,8 @@ from loyalty.partners.services import idempotent_run
 
 logger = logging.getLogger(__name__)
 
-MAX_IDEMPOTENCY_KEY = 200
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"  # 1 to 200 printable ASCII characters, no spaces
+IDEMPOTENCY_KEY_MESSAGE = "An idempotency key has 1 to 200 printable ASCII characters without spaces."
 
 
 @extend_schema_serializer(component_name="Error")
@@ -60,21 +62,20 @@ def error_responses(*statuses: int) -> dict:
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=False,
-    description="Any unique string (1 to 200 characters, e.g. a UUID). A repeat with the same key and body "
-    "returns the first response without a second effect; the same key with another body answers 409.",
+    description="Any unique string (1 to 200 printable ASCII characters without spaces, e.g. a UUID). "
+    "A repeat with the same key and body returns the first response without a second effect; "
+    "the same key with another body answers 409.",
 )
 
 
 def idempotent_post(request, action) -> Response:
     """Run ``action() -> (status, body)`` once per partner and ``Idempotency-Key`` header."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise exceptions.ValidationError(
-            {"Idempotency-Key": [f"An idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters."]}
-        )
+    if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        raise exceptions.ValidationError({"Idempotency-Key": [IDEMPOTENCY_KEY_MESSAGE]})
     fingerprint = json.dumps(
         [request.method, request.path, request.data], sort_keys=True, default=str, separators=(",", ":")
     )

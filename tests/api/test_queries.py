@@ -1,0 +1,78 @@
+"""Each endpoint runs a fixed number of queries, whatever the member's history holds."""
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+
+from loyalty.ledger import services as ledger
+from loyalty.partners.models import Partner
+from tests.factories.members import MemberFactory
+
+HISTORY = [pytest.param(1, id="1-entry"), pytest.param(50, id="50-entries")]
+
+
+@pytest.fixture
+def member_with(partner):
+    # Content types are cached per process: warm the cache so every case counts alike.
+    ContentType.objects.get_for_model(Partner)
+
+    def make(entries: int):
+        member = MemberFactory(enrolled_by=partner)
+        for _ in range(entries):
+            ledger.credit(member.account, 10)
+        return member
+
+    return make
+
+
+# Authentication: the key with its partner, then last_used_at (a fresh key).
+AUTH = 2
+
+
+@pytest.mark.parametrize("entries", HISTORY)
+def test_reading_a_member_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
+    member = member_with(entries)
+
+    with django_assert_num_queries(AUTH + 2):  # the member joined with user and account; expiring lots
+        response = api.get(f"/api/v1/members/{member.member_number}/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("entries", HISTORY)
+def test_listing_entries_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
+    member = member_with(entries)
+
+    with django_assert_num_queries(AUTH + 2):  # the member; one page of entries
+        response = api.get(f"/api/v1/members/{member.member_number}/entries/")
+
+    assert len(response.json()["results"]) == entries
+
+
+@pytest.mark.parametrize("entries", HISTORY)
+def test_adjusting_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
+    member = member_with(entries)
+
+    with django_assert_num_queries(AUTH + 15):
+        response = api.post(
+            f"/api/v1/members/{member.member_number}/adjustments/",
+            {"points": -5, "reason": "Correction"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="adj-1",
+        )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("entries", HISTORY)
+def test_enrolling_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
+    member_with(entries)  # someone else's history must not matter
+
+    with django_assert_num_queries(AUTH + 11):
+        response = api.post(
+            "/api/v1/members/",
+            {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="enrol-1",
+        )
+
+    assert response.status_code == 201
