@@ -17,7 +17,7 @@ from loyalty.exceptions import InsufficientPoints, NotReversible
 from loyalty.ledger import policy
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
-from loyalty.ledger.models import Account, Entry, EntryKind, Lot
+from loyalty.ledger.models import Account, Allocation, Entry, EntryKind, Lot
 from tests.factories.members import MemberFactory
 
 from .reference import RefAccount, ReferenceLedger
@@ -31,7 +31,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.atomic = transaction.atomic()  # rolled back in teardown: every example starts clean
         self.atomic.__enter__()
-        self.accounts = [MemberFactory().account for _ in range(2)]
+        self.accounts = [MemberFactory().account for _ in range(3)]
         self.model = ReferenceLedger()
         for account in self.accounts:
             self.model.accounts[account.pk] = RefAccount()
@@ -46,13 +46,24 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             expected = predicted()
         except (InsufficientPoints, NotReversible) as error:
+            before = self.snapshot()
             with pytest.raises(type(error)):
                 real()
+            assert self.snapshot() == before, "a refused call changed the ledger"
             return None, None
         return real(), expected
 
+    def snapshot(self):
+        """Every row a refused call must leave as it was."""
+        return (
+            list(Account.objects.order_by("pk").values_list()),
+            list(Entry.objects.order_by("pk").values_list("pk", "account_id", "kind", "amount", "balance_after")),
+            list(Lot.objects.order_by("pk").values_list()),
+            list(Allocation.objects.order_by("pk").values_list()),
+        )
+
     @rule(
-        which=st.integers(0, 1),
+        which=st.integers(0, 2),
         points=st.integers(1, 200),
         kind=st.sampled_from([EntryKind.EARN, EntryKind.BONUS]),
         available_in_days=st.one_of(st.just(0), st.integers(1, 10)),
@@ -70,7 +81,14 @@ class LedgerMachine(RuleBasedStateMachine):
         entry = ledger.credit(account, points, kind, expires_on=expires_on, available_at=available_at, now=self.now)
         self.model.credit(entry.pk, account.pk, points, kind, available_at, expires_on, self.now)
 
-    @rule(which=st.integers(0, 1), points=st.integers(1, 250), as_adjustment=st.booleans())
+    @rule(which=st.integers(0, 2), points=st.integers(1, 200))
+    def adjust_up(self, which, points):
+        account = self.accounts[which]
+        entry = ledger.adjust(account, points, reason="goodwill", now=self.now)
+        expires_on = policy.expiry_date(self.now)
+        self.model.credit(entry.pk, account.pk, points, EntryKind.ADJUST, self.now, expires_on, self.now)
+
+    @rule(which=st.integers(0, 2), points=st.integers(1, 250), as_adjustment=st.booleans())
     def debit(self, which, points, as_adjustment):
         account = self.accounts[which]
         if as_adjustment:
