@@ -124,3 +124,35 @@ def test_insufficient_points_is_the_error_of_the_losers():
 
     assert sorted(type(o).__name__ for o in outcomes) == ["Entry", "InsufficientPoints"]
     assert next(o for o in outcomes if isinstance(o, InsufficientPoints)).code == "insufficient_points"
+
+
+def test_transfers_both_ways_racing_the_expiry_run_all_complete():
+    # given two accounts, each with 100 points past their last day and 100 still good
+    first, second = MemberFactory().account, MemberFactory().account
+    for account in (first, second):
+        ledger.credit(account, 100, expires_on=date(2027, 3, 1), now=datetime(2027, 2, 1, tzinfo=UTC))
+        ledger.credit(account, 100, expires_on=None, now=datetime(2027, 2, 1, tzinfo=UTC))
+
+    def transfer(source, target):
+        def job():
+            with transaction.atomic():
+                lock_objects.accounts_for_update([source.pk, target.pk])
+                ledger.debit(source, 5, now=NOW)
+                ledger.reverse(ledger.debit(source, 5, now=NOW), now=NOW)
+                ledger.credit(target, 5, expires_on=None, now=NOW)
+            return "done"
+
+        return job
+
+    # when transfers in both directions race an expiry run that locks both accounts
+    jobs = [transfer(first, second), transfer(second, first)] * 5 + [lambda: ledger.expire_due(now=NOW)]
+    outcomes = run_together(*jobs)
+
+    # then every transfer completed, nothing deadlocked, and the due points expired exactly once
+    assert outcomes[:10] == ["done"] * 10
+    assert outcomes[10].accounts in (0, 1, 2)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.balance, first.lifetime_expired) == (100, 100)
+    assert (second.balance, second.lifetime_expired) == (100, 100)
+    assert audit(now=NOW) == []
