@@ -1,7 +1,7 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from loyalty.partners.models import Partner, PartnerAPIKey
 from loyalty.partners.services import partner_api_key_revoke
@@ -31,8 +31,7 @@ def test_a_request_without_a_key_gets_401(client, db):
     ],
 )
 def test_a_wrong_key_gets_401(client, api_key, header):
-    prefix = api_key[0].prefix
-    response = client.get("/api/v1/members/1234567897/", HTTP_AUTHORIZATION=header.replace("PREFIX", prefix))
+    response = client.get("/api/v1/members/1234567897/", HTTP_AUTHORIZATION=header)
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
@@ -134,3 +133,10 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(admin_client, partner):
     assert len(messages) == 2
     assert messages[0].startswith(f"The API key for Till 3 is: {stored.prefix}.")
     assert stored.scopes == ["members:read"]
+
+
+def test_partner_create_refuses_a_known_name(partner):
+    with pytest.raises(CommandError, match="A partner with this name already exists."):
+        call_command("partner_create", "--name", "acme", stdout=StringIO())
+
+    assert Partner.objects.count() == 1
