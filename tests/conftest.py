@@ -5,3 +5,9 @@ from django.db import connection
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Members are enrolled with a password; the production hasher would dominate the suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
