@@ -2,7 +2,7 @@ from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 
-from loyalty.exceptions import Conflict, IdempotencyConflict, ValidationError
+from loyalty.exceptions import Conflict, IdempotencyConflict, LoyaltyError, ValidationError
 
 from .models import SCOPES, IdempotentResponse, Partner, PartnerAPIKey, default_scopes
 
@@ -45,9 +45,9 @@ def idempotent_run(
     The effect and the stored response share one transaction: a repeat with the same key
     and request hash gets the first status and body without a second effect; the same
     key with another request raises ``IdempotencyConflict``. Only successful responses are
-    stored: a request that failed changed nothing, so its repeat runs again. Two racing
-    first requests: the loser's transaction rolls back on the unique key and it answers
-    with the winner's response.
+    stored: a request that failed changed nothing, so its repeat runs again. Racing first
+    requests: a loser that fails (on the unique key, or on the winner's effect, e.g. a
+    known e-mail) rolls back and answers with the winner's response.
     """
     if not key:
         with transaction.atomic():
@@ -62,7 +62,9 @@ def idempotent_run(
                 partner=partner, key=key, request_hash=request_hash, status=status, body=body
             )
             return status, body
-    except IntegrityError:
+    except (IntegrityError, LoyaltyError):
+        # A racing request with the same key may have committed first (its effect then makes
+        # this one fail, e.g. a known e-mail): answer as it did.
         stored = _stored_response(partner, key, request_hash)
         if stored is None:
             raise

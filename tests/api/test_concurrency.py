@@ -1,0 +1,71 @@
+"""Racing idempotent repeats on PostgreSQL, each request on its own thread and connection."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from loyalty.ledger.models import Entry
+from loyalty.partners.models import IdempotentResponse
+from members.models import Member
+from tests.factories.members import MemberFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(*jobs) -> list:
+    barrier = threading.Barrier(len(jobs))
+    outcomes = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            outcomes[index] = job()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_five_racing_repeats_of_an_adjustment_have_one_effect_and_one_response(api_key, client_for):
+    member = MemberFactory()
+
+    def post():
+        response = client_for(api_key[1]).post(
+            f"/api/v1/members/{member.member_number}/adjustments/",
+            {"points": 30, "reason": "Goodwill"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="race-1",
+        )
+        return response.status_code, response.json()
+
+    outcomes = run_together(*[post] * 5)
+
+    assert {status for status, _ in outcomes} == {201}
+    assert all(body == outcomes[0][1] for _, body in outcomes)
+    assert Entry.objects.filter(account=member.account).count() == 1
+    assert IdempotentResponse.objects.count() == 1
+    member.account.refresh_from_db()
+    assert member.account.balance == 30
+
+
+def test_five_racing_repeats_of_an_enrolment_enrol_once(api_key, client_for):
+    def post():
+        response = client_for(api_key[1]).post(
+            "/api/v1/members/",
+            {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="race-enrol",
+        )
+        return response.status_code, response.json()
+
+    outcomes = run_together(*[post] * 5)
+
+    assert Member.objects.count() == 1
+    assert {status for status, _ in outcomes} == {201}
+    assert all(body == outcomes[0][1] for _, body in outcomes)
