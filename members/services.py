@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from loyalty.exceptions import Conflict
 from loyalty.ledger import services as ledger
@@ -41,15 +41,23 @@ def member_enroll(
     marketing_consent: bool = False,
     enrolled_by: "Partner | None" = None,
 ) -> Member:
-    """Create the user, the member and its points account. Raises ``Conflict`` on a known e-mail."""
+    """Create the user, the member and its points account.
+
+    Raises ``Conflict`` with the existing member's number on a known e-mail (in any case),
+    also when two enrolments of one e-mail race: the username, the e-mail in lower case,
+    is unique in the database.
+    """
     email = get_user_model().objects.normalize_email(email).strip()
     with transaction.atomic():
-        existing = Member.objects.filter(user__email__iexact=email).first()
-        if existing:
-            raise Conflict("A member with this e-mail already exists.", member_number=existing.member_number)
-        user = get_user_model().objects.create_user(
-            username=email, email=email, password=password, first_name=first_name, last_name=last_name
-        )
+        _refuse_known_email(email)
+        try:
+            with transaction.atomic():
+                user = get_user_model().objects.create_user(
+                    username=email.lower(), email=email, password=password, first_name=first_name, last_name=last_name
+                )
+        except IntegrityError:
+            _refuse_known_email(email)
+            raise
         number = member_number_new()
         while Member.objects.filter(member_number=number).exists():
             number = member_number_new()
@@ -64,3 +72,9 @@ def member_enroll(
         )
         ledger.open_account(member=member)
     return member
+
+
+def _refuse_known_email(email: str) -> None:
+    existing = Member.objects.filter(user__email__iexact=email).first()
+    if existing:
+        raise Conflict("A member with this e-mail already exists.", member_number=existing.member_number)

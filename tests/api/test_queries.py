@@ -67,7 +67,7 @@ def test_adjusting_runs_a_fixed_number_of_queries(api, member_with, entries, dja
 def test_enrolling_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
     member_with(entries)  # someone else's history must not matter
 
-    with django_assert_num_queries(AUTH + 11):
+    with django_assert_num_queries(AUTH + 13):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},

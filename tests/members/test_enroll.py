@@ -1,0 +1,50 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from loyalty.exceptions import Conflict
+from members.models import Member
+from members.services import luhn_check_digit, member_enroll
+
+
+def test_enrolment_opens_an_empty_points_account_and_a_luhn_checked_number(db):
+    member = member_enroll(email="ada@example.com", first_name="Ada")
+
+    assert (member.account.balance, member.account.pending) == (0, 0)
+    assert len(member.member_number) == 10
+    assert luhn_check_digit(member.member_number[:-1]) == member.member_number[-1]
+
+
+def test_a_known_email_in_any_case_is_a_conflict_naming_the_member(db):
+    first = member_enroll(email="ada@example.com")
+
+    with pytest.raises(Conflict) as error:
+        member_enroll(email="ADA@example.com")
+
+    assert error.value.details == {"member_number": first.member_number}
+    assert Member.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_enrolments_of_one_email_make_one_member_and_conflicts():
+    barrier, outcomes = threading.Barrier(4), []
+
+    def enroll():
+        try:
+            barrier.wait()
+            outcomes.append(member_enroll(email="race@example.com"))
+        except Conflict as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=enroll) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "Conflict", "Conflict", "Member"]
+    assert Member.objects.count() == 1
