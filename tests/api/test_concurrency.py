@@ -1,35 +1,14 @@
 """Racing idempotent repeats on PostgreSQL, each request on its own thread and connection."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from loyalty.ledger.models import Entry
 from loyalty.partners.models import IdempotentResponse
 from members.models import Member
 from tests.factories.members import MemberFactory
+from tests.helpers import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(*jobs) -> list:
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            outcomes[index] = job()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_five_racing_repeats_of_an_adjustment_have_one_effect_and_one_response(api_key, client_for):

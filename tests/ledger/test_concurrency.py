@@ -1,11 +1,10 @@
 """Concurrent writers on PostgreSQL, each thread on its own connection."""
 
-import threading
 from collections import Counter
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from loyalty.exceptions import InsufficientPoints
@@ -14,32 +13,11 @@ from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
 from loyalty.ledger.models import Allocation, Lot
 from tests.factories.members import MemberFactory
+from tests.helpers import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 NOW = datetime(2027, 3, 10, 12, tzinfo=UTC)
-
-
-def run_together(*jobs) -> list:
-    """Start every job at once, each in its own thread and connection; return what each returned or raised."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            outcomes[index] = job()
-        except Exception as error:  # noqa: BLE001  (the outcome is what the test checks)
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def outcome_names(outcomes) -> Counter:

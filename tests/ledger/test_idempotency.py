@@ -6,23 +6,11 @@ import pytest
 
 from loyalty.exceptions import IdempotencyConflict
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import Allocation, EntryKind, Lot
+from loyalty.ledger.models import EntryKind
 from tests.factories.members import MemberFactory
+from tests.helpers import ledger_state as state
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=UTC)
-
-
-def state(account):
-    account.refresh_from_db()
-    return (
-        account.balance,
-        account.pending,
-        account.lifetime_earned,
-        account.lifetime_spent,
-        list(account.entries.order_by("pk").values_list("pk", "kind", "amount")),
-        list(Lot.objects.filter(account=account).order_by("pk").values_list("remaining", flat=True)),
-        Allocation.objects.filter(entry__account=account).count(),
-    )
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import pytest
 from loyalty.exceptions import InsufficientPoints, NotReversible
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
-from loyalty.ledger.models import Allocation, Entry, EntryKind, Lot
+from loyalty.ledger.models import Entry, EntryKind, Lot
+from tests.helpers import ledger_state as state
 
 JAN_10 = datetime(2027, 1, 10, 12, tzinfo=UTC)
 FEB_5 = datetime(2027, 2, 5, 12, tzinfo=UTC)
@@ -15,21 +16,6 @@ FEB_5 = datetime(2027, 2, 5, 12, tzinfo=UTC)
 
 def remaining(account):
     return list(Lot.objects.filter(account=account).order_by("pk").values_list("remaining", flat=True))
-
-
-def state(account):
-    """Everything a refused reversal must leave as it was."""
-    account.refresh_from_db()
-    return (
-        account.balance,
-        account.pending,
-        account.lifetime_earned,
-        account.lifetime_spent,
-        account.lifetime_expired,
-        list(account.entries.order_by("pk").values_list("pk", "kind", "amount")),
-        list(Lot.objects.filter(account=account).order_by("pk").values_list("remaining", "expired", "pending")),
-        Allocation.objects.filter(entry__account=account).count(),
-    )
 
 
 @pytest.fixture

@@ -7,22 +7,10 @@ import pytest
 
 from loyalty.exceptions import InsufficientPoints, ValidationError
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import Allocation, EntryKind, Lot
+from loyalty.ledger.models import EntryKind
+from tests.helpers import ledger_state as state
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=UTC)
-
-
-def state(account):
-    account.refresh_from_db()
-    return (
-        account.balance,
-        account.pending,
-        account.lifetime_earned,
-        account.lifetime_spent,
-        list(account.entries.order_by("pk").values_list("pk", "kind", "amount")),
-        list(Lot.objects.filter(account=account).order_by("pk").values_list("remaining", flat=True)),
-        Allocation.objects.count(),
-    )
 
 
 @pytest.fixture
@@ -202,7 +190,7 @@ def test_spending_more_than_the_balance_is_refused_and_writes_nothing(funded, sp
     assert refused.value.code == "insufficient_points"
     assert refused.value.details == {"available": 100, "requested": 101}
     assert state(funded) == before
-    assert (before[0], len(before[4])) == (100, 2)
+    assert (before[0], len(before[5])) == (100, 2)
 
 
 def test_spending_exactly_the_balance_is_allowed(funded):
