@@ -90,6 +90,7 @@ def credit(
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
         if replay := _replay(locked, idempotency_key, kind=kind, amount=points):
+            _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
         if pending:
             locked.pending += points
@@ -137,6 +138,7 @@ def debit(
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
         if replay := _replay(locked, idempotency_key, kind=kind, amount=-points):
+            _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
         _settle_locked([locked], now)
         _require_available(locked.balance, points)

@@ -6,7 +6,7 @@ import pytest
 
 from loyalty.exceptions import IdempotencyConflict
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import EntryKind
+from loyalty.ledger.models import Account, EntryKind
 from tests.factories.members import MemberFactory
 from tests.helpers import ledger_state as state
 
@@ -164,3 +164,13 @@ def test_a_repeated_full_reversal_returns_the_first_reversal(funded):
     assert again.pk == same_points.pk == first.pk
     assert state(funded) == after_first
     assert funded.balance == 100
+
+
+def test_a_repeat_brings_the_callers_account_up_to_date_like_the_first_call(account):
+    ledger.credit(account, 100, idempotency_key="order-1", now=NOW)
+    stale = Account.objects.get(pk=account.pk)
+    ledger.debit(account, 30, now=NOW)
+
+    ledger.credit(stale, 100, idempotency_key="order-1", now=NOW)
+
+    assert (stale.balance, stale.lifetime_spent) == (70, 30)
