@@ -1,13 +1,20 @@
-"""Reads of members for the partner API: each runs a fixed number of queries."""
+"""Reads of members for the partner API and the portal: each runs a fixed number of queries."""
+
+from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from loyalty.exceptions import NotFound
-from loyalty.ledger.models import Entry, Lot
+from loyalty.ledger.models import Account, Entry, Lot
 
 from .models import Member
 
 EXPIRING_DATES = 3
+DASHBOARD_EXPIRY_DATES = 12
+DASHBOARD_ENTRIES = 5
 
 
 def member_get_for_partner(*, partner, member_number: str) -> Member:
@@ -20,6 +27,13 @@ def member_get_for_partner(*, partner, member_number: str) -> Member:
     if member is None:
         raise NotFound("No member has this number.")
     return member
+
+
+def member_for_user(*, user) -> Member | None:
+    """The signed-in user's member with its account joined, or ``None`` (a staff login, say)."""
+    if not user.is_authenticated:
+        return None
+    return Member.objects.select_related("account").filter(user_id=user.pk).first()
 
 
 def member_expiring(*, member: Member, dates: int = EXPIRING_DATES) -> list[dict]:
@@ -45,3 +59,47 @@ def member_entries_for_partner(*, partner, member: Member) -> QuerySet[Entry]:
             Q(actor_type__app_label="partners", actor_type__model="partner", actor_id=str(partner.pk))
         )
     return entries
+
+
+def member_pending(*, member: Member) -> list[dict]:
+    """The member's pending points grouped by the day (program time) they become available, soonest first."""
+    rows = (
+        Lot.objects.filter(account_id=member.account.pk, pending=True, remaining__gt=0)
+        .annotate(available_on=TruncDate("available_at", tzinfo=timezone.get_default_timezone()))
+        .values("available_on")
+        .annotate(points=Sum("remaining"))
+        .order_by("available_on")
+    )
+    return [{"available_on": row["available_on"], "points": row["points"]} for row in rows]
+
+
+def member_entries(
+    *, member: Member, kind: str = "", since: date | None = None, until: date | None = None
+) -> QuerySet[Entry]:
+    """The member's own ledger entries, newest first, filtered by kind and by day (program time, inclusive)."""
+    entries = Entry.objects.filter(account_id=member.account.pk).order_by("-created_at", "-id")
+    if kind:
+        entries = entries.filter(kind=kind)
+    if since:
+        entries = entries.filter(created_at__date__gte=since)
+    if until:
+        entries = entries.filter(created_at__date__lte=until)
+    return entries
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    account: Account
+    pending: list[dict]
+    expiring: list[dict]
+    entries: list[Entry]
+
+
+def member_dashboard_get(*, member: Member) -> Dashboard:
+    """What the portal's dashboard shows: three queries whatever the member's history."""
+    return Dashboard(
+        account=member.account,
+        pending=member_pending(member=member),
+        expiring=member_expiring(member=member, dates=DASHBOARD_EXPIRY_DATES),
+        entries=list(member_entries(member=member)[:DASHBOARD_ENTRIES]),
+    )

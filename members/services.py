@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from loyalty.exceptions import Conflict
+from loyalty.exceptions import Conflict, ValidationError
 from loyalty.ledger import services as ledger
 
 from .models import Member
@@ -72,6 +72,33 @@ def member_enroll(
         )
         ledger.open_account(member=member)
     return member
+
+
+def member_profile_update(
+    *, member: Member, first_name: str, last_name: str, language: str, marketing_consent: bool
+) -> Member:
+    """Save what the member may change about themselves; the e-mail and the number stay."""
+    _check_language(language)
+    user = member.user
+    user.first_name, user.last_name = first_name, last_name
+    member.language, member.marketing_consent = language, marketing_consent
+    with transaction.atomic():
+        user.save(update_fields=["first_name", "last_name"])
+        member.save(update_fields=["language", "marketing_consent", "updated_at"])
+    return member
+
+
+def member_language_set(*, member: Member, language: str) -> Member:
+    """Remember the member's portal language (one of ``settings.LANGUAGES``)."""
+    _check_language(language)
+    member.language = language
+    member.save(update_fields=["language", "updated_at"])
+    return member
+
+
+def _check_language(language: str) -> None:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError("This language is not offered.", language=language)
 
 
 def _refuse_known_email(email: str) -> None:
