@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 BENCH_DATABASE_URL ?= $(PG_URL)/loyalty_bench
 
-.PHONY: install run test lint bench demo clean
+.PHONY: install run test lint bench demo messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ lint: install
 bench: install
 	psql "$(PG_URL)/postgres" -qc "CREATE DATABASE loyalty_bench" 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench
+
+# After changing a user-facing string: refresh locale/fr, translate what is new, compile.
+MESSAGES_IGNORE := -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*" -i "*.egg-info/*"
+messages: install
+	$(BIN)/python manage.py makemessages -l fr --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages -l fr -i .venv
 
 clean:
 	rm -rf $(VENV) var staticfiles

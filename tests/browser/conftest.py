@@ -1,0 +1,60 @@
+"""Playwright driving Debian's headless Chromium (``/usr/bin/chromium``) against pytest-django's live server.
+
+Screenshots go to ``test-output/browser/<test>/`` (or ``$TEST_OUTPUT_DIR/browser``). Without
+Chromium the tests are skipped, unless ``REQUIRE_BROWSER=1`` (CI sets it) makes that a failure.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", Path(settings.BASE_DIR) / "test-output")) / "browser"
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server, request):
+    context = chromium.new_context(base_url=live_server.url, accept_downloads=True, locale="en-GB")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    folder = OUTPUT_DIR / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = iter(range(1, 100))
+    page.screenshot_step = lambda name: page.screenshot(path=folder / f"{next(shots):02d}-{name}.png", full_page=True)
+    yield page
+    context.close()

@@ -1,0 +1,109 @@
+"""Sign-up, log-in with throttling, and password reset through the portal."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+from members.models import Member
+from tests.members.conftest import PASSWORD
+
+SIGN_UP = {
+    "email": "Grace@Example.com",
+    "first_name": "Grace",
+    "last_name": "Hopper",
+    "password1": "a-long-enough-secret",
+    "password2": "a-long-enough-secret",
+    "language": "fr",
+    "marketing_consent": "on",
+}
+
+
+def test_signing_up_enrols_a_member_and_logs_them_in(client, db):
+    response = client.post(reverse("portal:signup"), SIGN_UP)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:dashboard")
+    member = Member.objects.select_related("user", "account").get()
+    assert (member.user.username, member.user.email) == ("grace@example.com", "Grace@example.com")
+    assert (member.language, member.marketing_consent, member.account.balance) == ("fr", True, 0)
+    assert response.cookies["django_language"].value == "fr"
+    dashboard = client.get(reverse("portal:dashboard"))
+    assert member.member_number in dashboard.content.decode()
+
+
+def test_signing_up_with_a_known_email_is_a_form_error(client, member):
+    response = client.post(reverse("portal:signup"), {**SIGN_UP, "email": "ADA@example.com"})
+
+    assert response.status_code == 200
+    assert "A member with this e-mail already exists" in response.content.decode()
+    assert Member.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"password2": "something-else-entirely"}, "password2", "The two passwords differ."),
+        ({"password1": "1234", "password2": "1234"}, "password1", "This password is too short."),
+        ({"email": "not-an-email"}, "email", "Enter a valid email address."),
+        ({"first_name": ""}, "first_name", "This field is required."),
+    ],
+    ids=["passwords-differ", "weak-password", "bad-email", "missing-name"],
+)
+def test_bad_sign_up_input_is_shown_on_its_field(client, db, change, field, message):
+    response = client.post(reverse("portal:signup"), {**SIGN_UP, **change})
+
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert not Member.objects.exists()
+    assert not get_user_model().objects.exists()
+
+
+def test_logging_in_ignores_the_case_of_the_email_and_applies_the_members_language(client, member):
+    member.language = "fr"
+    member.save()
+
+    response = client.post(reverse("portal:login"), {"username": "ADA@Example.COM", "password": PASSWORD})
+
+    assert response["Location"] == reverse("portal:dashboard")
+    assert response.cookies["django_language"].value == "fr"
+
+
+def test_a_wrong_password_is_a_form_error(client, member):
+    response = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": "wrong"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors()
+
+
+def test_too_many_wrong_passwords_lock_the_email_out_even_with_the_right_one(client, member, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("portal:login"), {"username": "Ada@example.com", "password": "wrong"})
+
+    response = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert b"Too many attempts" in response.content
+    assert client.get(reverse("portal:dashboard")).status_code == 302
+
+
+def test_a_password_reset_link_sets_a_new_password(client, member):
+    client.post(reverse("portal:password_reset"), {"email": "ada@example.com"})
+
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    new = {"new_password1": "another-long-secret", "new_password2": "another-long-secret"}
+    done = client.post(form.redirect_chain[-1][0], new)
+    assert done["Location"] == reverse("portal:password_reset_complete")
+    logged_in = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": new["new_password1"]})
+    assert logged_in["Location"] == reverse("portal:dashboard")
+
+
+def test_a_password_reset_for_an_unknown_email_sends_nothing_and_says_the_same(client, db):
+    response = client.post(reverse("portal:password_reset"), {"email": "nobody@example.com"})
+
+    assert response["Location"] == reverse("portal:password_reset_done")
+    assert mail.outbox == []
