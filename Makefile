@@ -22,9 +22,9 @@ demo: install
 
 run: demo
 	@echo ""
+	@echo "  Portal:     http://127.0.0.1:8000/   (members: alice@example.com or bob@example.com / demo-password-1)"
 	@echo "  Admin:      http://127.0.0.1:8000/admin/   (staff: admin / admin)"
 	@echo "  API docs:   http://127.0.0.1:8000/api/v1/docs/   (a key: manage.py partner_create --name Demo)"
-	@echo "  Members:    alice@example.com / demo-password-1, bob@example.com / demo-password-1"
 	@echo "  Ctrl-C stops the web server, the Celery worker and beat."
 	@echo ""
 	$(BIN)/honcho --procfile Procfile start
