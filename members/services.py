@@ -45,7 +45,7 @@ def member_enroll(
 
     Raises ``Conflict`` with the existing member's number on a known e-mail (in any case),
     also when two enrolments of one e-mail race: the username, the e-mail in lower case,
-    is unique in the database.
+    is unique in the database. A staff login with that username is a ``Conflict`` too.
     """
     email = get_user_model().objects.normalize_email(email).strip()
     with transaction.atomic():
@@ -57,7 +57,7 @@ def member_enroll(
                 )
         except IntegrityError:
             _refuse_known_email(email)
-            raise
+            raise Conflict("This e-mail is already the login of a user who is not a member.") from None
         number = member_number_new()
         while Member.objects.filter(member_number=number).exists():
             number = member_number_new()

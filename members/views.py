@@ -90,7 +90,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except Conflict:
             form.add_error(
                 "email",
-                _("A member with this e-mail already exists. Log in, or reset your password if you forgot it."),
+                _("This e-mail is already registered. Log in, or reset your password if you forgot it."),
             )
         else:
             login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")

@@ -48,3 +48,16 @@ def test_racing_enrolments_of_one_email_make_one_member_and_conflicts():
 
     assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "Conflict", "Conflict", "Member"]
     assert Member.objects.count() == 1
+
+
+def test_an_email_that_is_a_staff_login_is_a_conflict_and_creates_nothing(db):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user("ada@example.com", "ops@example.com", "x", is_staff=True)
+
+    with pytest.raises(Conflict) as error:
+        member_enroll(email="Ada@Example.com")
+
+    assert error.value.details == {}
+    assert not Member.objects.exists()
+    assert get_user_model().objects.count() == 1

@@ -38,7 +38,7 @@ def test_signing_up_with_a_known_email_is_a_form_error(client, member):
     response = client.post(reverse("portal:signup"), {**SIGN_UP, "email": "ADA@example.com"})
 
     assert response.status_code == 200
-    assert "A member with this e-mail already exists" in response.content.decode()
+    assert "This e-mail is already registered" in response.content.decode()
     assert Member.objects.count() == 1
 
 
