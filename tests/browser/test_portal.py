@@ -7,7 +7,9 @@ import urllib.request
 
 from playwright.sync_api import expect
 
+from loyalty.ledger import services as ledger
 from members.models import Member
+from tests.factories.members import MemberFactory
 from tests.factories.partners import partner_key
 
 
@@ -98,3 +100,17 @@ def test_the_keyboard_reaches_the_skip_link_first_and_it_moves_focus_to_the_cont
     expect(page.locator("main")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("E-mail", exact=True)).to_be_focused()
+
+
+def test_the_dashboard_fits_a_phone_screen(page):
+    member = MemberFactory(email="phone@example.com", password="a-long-enough-secret")
+    ledger.credit(member.account, 120, memo="A purchase with a rather long description to wrap")
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/login/")
+    page.get_by_label("E-mail", exact=True).fill("phone@example.com")
+    page.get_by_label("Password", exact=True).fill("a-long-enough-secret")
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_test_id("balance")).to_have_text("120")
+    page.screenshot_step("dashboard-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
