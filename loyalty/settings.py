@@ -99,6 +99,10 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds the API's rate-limit counters: per process in memory by default; share
+# them between processes and machines in production with CACHE_URL=redis://host:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # The member portal (members/views.py) and the admin share Django's sessions; django-axes
 # throttles both login forms: after AXES_FAILURE_LIMIT failures for one e-mail from one
 # address, that pair is refused until the cool-off has passed.
@@ -191,11 +195,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["loyalty.partners.throttling.PartnerKeyRateThrottle"],
     "EXCEPTION_HANDLER": "loyalty.partners.rest.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Requests per API key: "<n>/second|minute|hour|day"; empty turns the limit off.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="1200/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty partner API",
     "DESCRIPTION": "Enrol members, read their points, adjust them. Send `Authorization: Bearer <key>`.",

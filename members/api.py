@@ -89,7 +89,7 @@ class MemberEnrollApi(APIView):
         "A known e-mail answers 409 `conflict` with the existing `member_number` in `details`.",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER],
-        responses={201: MemberOutputSerializer, **error_responses(400, 401, 403, 409, 413, 415)},
+        responses={201: MemberOutputSerializer, **error_responses(400, 401, 403, 409, 413, 415, 429)},
         examples=[
             OpenApiExample(
                 "Enrol",
@@ -122,7 +122,7 @@ class MemberDetailApi(APIView):
         summary="Read a member",
         description="The member with its balance, pending points and the next expiry dates. "
         "Needs the `members:read` scope.",
-        responses={200: OutputSerializer, **error_responses(401, 403, 404)},
+        responses={200: OutputSerializer, **error_responses(401, 403, 404, 429)},
         examples=[
             OpenApiExample(
                 "Member",
@@ -181,7 +181,7 @@ class MemberEntriesApi(generics.ListAPIView):
         description="Newest first, cursor-paginated (`next`/`previous` links; `page_size` up to the cap), "
         "filterable by `kind` and by day (`since`, `until`). The partner that enrolled the member reads its "
         "whole history; any other partner reads only the entries it made. Needs the `members:read` scope.",
-        responses={200: EntryOutputSerializer(many=True), **error_responses(400, 401, 403, 404)},
+        responses={200: EntryOutputSerializer(many=True), **error_responses(400, 401, 403, 404, 429)},
         examples=[
             OpenApiExample(
                 "History",
@@ -239,7 +239,7 @@ class MemberAdjustApi(APIView):
         "A debit beyond the balance answers 409 `insufficient_points`. Needs the `points:adjust` scope.",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER],
-        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409, 413, 415)},
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
         examples=[
             OpenApiExample("Credit", request_only=True, value={"points": 100, "reason": "Goodwill gesture"}),
             OpenApiExample(

@@ -57,6 +57,7 @@ def error_responses(*statuses: int) -> dict:
         409: "A conflict: see `code`.",
         413: "The request body is too large.",
         415: "The request body is not JSON.",
+        429: "Too many requests with this API key: wait `Retry-After` seconds.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in statuses}
 
