@@ -18,7 +18,7 @@ from loyalty.partners.rest import IDEMPOTENCY_KEY_HEADER, error_responses, idemp
 
 from . import selectors
 from .models import MemberStatus
-from .services import member_enroll
+from .services import EMAIL_MAX_LENGTH, member_enroll
 
 MAX_POINTS = 10**9
 
@@ -66,7 +66,7 @@ class MemberEnrollApi(APIView):
 
     @extend_schema_serializer(component_name="MemberEnrollInput")
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=150, help_text="The member's e-mail address; unique.")
+        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, help_text="The member's e-mail address; unique.")
         first_name = serializers.CharField(max_length=150, allow_blank=True, help_text="Given name.")
         last_name = serializers.CharField(max_length=150, allow_blank=True, help_text="Family name.")
         birth_date = serializers.DateField(required=False, allow_null=True, help_text="Date of birth (YYYY-MM-DD).")

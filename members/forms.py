@@ -8,22 +8,32 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.ledger.models import EntryKind
 
+from .services import EMAIL_MAX_LENGTH, username_from_email
+
 
 def login_username(request, credentials: dict | None = None) -> str:
-    """The username django-axes counts failures against: the e-mail in lower case, as stored."""
+    """The username django-axes counts failures against, as stored."""
     source = credentials if credentials is not None else request.POST
-    return (source or {}).get("username", "").strip().lower()
+    return username_from_email((source or {}).get("username", ""))
 
 
 class LoginForm(AuthenticationForm):
-    username = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True}))
+    username = forms.EmailField(
+        label=_("E-mail"), max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autofocus": True})
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("This e-mail and password do not match. The password is case-sensitive."),
+    }
 
     def clean_username(self) -> str:
-        return self.cleaned_data["username"].strip().lower()
+        return username_from_email(self.cleaned_data["username"])
 
 
 class SignUpForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
     password1 = forms.CharField(
@@ -90,7 +100,5 @@ class HistoryFilterForm(forms.Form):
         return data
 
     def filters(self) -> dict:
-        """The valid filters, for ``member_entries``; none when the form has errors."""
-        if not self.is_valid():
-            return {}
+        """The filters for ``member_entries``; call only once ``is_valid()``."""
         return {name: self.cleaned_data[name] for name in ("kind", "since", "until") if self.cleaned_data[name]}

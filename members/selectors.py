@@ -1,7 +1,7 @@
 """Reads of members for the partner API and the portal: each runs a fixed number of queries."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -33,17 +33,27 @@ def member_for_user(*, user) -> Member | None:
     """The signed-in user's member with its account joined, or ``None`` (a staff login, say)."""
     if not user.is_authenticated:
         return None
-    return Member.objects.select_related("account").filter(user_id=user.pk).first()
+    return Member.objects.select_related("account", "user").filter(user_id=user.pk).first()
 
 
-def member_expiring(*, member: Member, dates: int = EXPIRING_DATES) -> list[dict]:
-    """The next ``dates`` expiry dates of the member's available points, soonest first, with their points."""
+def member_expiring(*, member: Member, dates: int | None = EXPIRING_DATES) -> list[dict]:
+    """The coming expiry dates (today or later, program time) of the member's available points, soonest first.
+
+    At most ``dates`` of them; all when ``dates`` is None.
+    """
     rows = (
-        Lot.objects.filter(account_id=member.account.pk, pending=False, remaining__gt=0, expires_on__isnull=False)
+        Lot.objects.filter(
+            account_id=member.account.pk,
+            pending=False,
+            remaining__gt=0,
+            expires_on__gte=timezone.localdate(),
+        )
         .values("expires_on")
         .annotate(points=Sum("remaining"))
-        .order_by("expires_on")[:dates]
+        .order_by("expires_on")
     )
+    if dates is not None:
+        rows = rows[:dates]
     return [{"expires_on": row["expires_on"], "points": row["points"]} for row in rows]
 
 
@@ -81,10 +91,15 @@ def member_entries(
     if kind:
         entries = entries.filter(kind=kind)
     if since:
-        entries = entries.filter(created_at__date__gte=since)
+        entries = entries.filter(created_at__gte=_start_of(since))
     if until:
-        entries = entries.filter(created_at__date__lte=until)
+        entries = entries.filter(created_at__lt=_start_of(until + timedelta(days=1)))
     return entries
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the program's time zone (a bound the history index can use)."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
 @dataclass(frozen=True)
@@ -92,14 +107,18 @@ class Dashboard:
     account: Account
     pending: list[dict]
     expiring: list[dict]
+    expiring_later: dict | None  # {"points", "dates"} past the first DASHBOARD_EXPIRY_DATES dates
     entries: list[Entry]
 
 
 def member_dashboard_get(*, member: Member) -> Dashboard:
     """What the portal's dashboard shows: three queries whatever the member's history."""
+    expiring = member_expiring(member=member, dates=None)
+    later = expiring[DASHBOARD_EXPIRY_DATES:]
     return Dashboard(
         account=member.account,
         pending=member_pending(member=member),
-        expiring=member_expiring(member=member, dates=DASHBOARD_EXPIRY_DATES),
+        expiring=expiring[:DASHBOARD_EXPIRY_DATES],
+        expiring_later={"points": sum(row["points"] for row in later), "dates": len(later)} if later else None,
         entries=list(member_entries(member=member)[:DASHBOARD_ENTRIES]),
     )

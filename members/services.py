@@ -1,7 +1,9 @@
 import secrets
+import unicodedata
 from datetime import date
 from typing import TYPE_CHECKING
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -13,6 +15,15 @@ from .models import Member
 
 if TYPE_CHECKING:
     from loyalty.partners.models import Partner
+
+
+# The username is the e-mail in lower case, so an e-mail must fit the user model's username.
+EMAIL_MAX_LENGTH = 150
+
+
+def username_from_email(email: str) -> str:
+    """The username of the member with this e-mail: NFKC-normalised (as ``create_user`` does) and in lower case."""
+    return unicodedata.normalize("NFKC", email.strip()).lower()
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -53,7 +64,11 @@ def member_enroll(
         try:
             with transaction.atomic():
                 user = get_user_model().objects.create_user(
-                    username=email.lower(), email=email, password=password, first_name=first_name, last_name=last_name
+                    username=username_from_email(email),
+                    email=email,
+                    password=password,
+                    first_name=first_name,
+                    last_name=last_name,
                 )
         except IntegrityError:
             _refuse_known_email(email)
@@ -77,7 +92,10 @@ def member_enroll(
 def member_profile_update(
     *, member: Member, first_name: str, last_name: str, language: str, marketing_consent: bool
 ) -> Member:
-    """Save what the member may change about themselves; the e-mail and the number stay."""
+    """Save what the member may change about themselves; the e-mail and the number stay.
+
+    Raises ``ValidationError`` for a language the program does not offer.
+    """
     _check_language(language)
     user = member.user
     user.first_name, user.last_name = first_name, last_name
@@ -94,6 +112,11 @@ def member_language_set(*, member: Member, language: str) -> Member:
     member.language = language
     member.save(update_fields=["language", "updated_at"])
     return member
+
+
+def user_login_unlock(*, user) -> None:
+    """Lift the login throttle (django-axes) on this user: they just proved they own the e-mail."""
+    axes_reset(username=user.get_username())
 
 
 def _check_language(language: str) -> None:

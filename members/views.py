@@ -4,8 +4,7 @@ A signed-in user without a member (a staff login) gets a page saying so. A membe
 only their own account: no view takes a member or account id from the request.
 """
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
@@ -21,16 +20,18 @@ from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from loyalty.exceptions import Conflict
+from loyalty.ledger.models import Entry
 
 from . import selectors
+from .exports import entries_csv_rows
 from .forms import HistoryFilterForm, LanguageForm, LoginForm, ProfileForm, SignUpForm
 from .models import Member
-from .services import member_enroll, member_language_set, member_profile_update
+from .services import member_enroll, member_language_set, member_profile_update, user_login_unlock
 
 HISTORY_PAGE_SIZE = 25
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def member_required(view: Callable) -> Callable:
@@ -112,9 +113,10 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
 
 
 @member_required
+@vary_on_headers("HX-Request", "HX-Target")
 def history(request: HttpRequest, member: Member) -> HttpResponse:
     form = HistoryFilterForm(request.GET)
-    entries = selectors.member_entries(member=member, **form.filters())
+    entries = selectors.member_entries(member=member, **form.filters()) if form.is_valid() else Entry.objects.none()
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -125,45 +127,21 @@ def history(request: HttpRequest, member: Member) -> HttpResponse:
 
 
 @member_required
-def history_csv(request: HttpRequest, member: Member) -> StreamingHttpResponse:
-    """Every entry that matches the filters, streamed so a long history needs no memory."""
+def history_csv(request: HttpRequest, member: Member) -> HttpResponse:
+    """Every entry that matches the filters, streamed; invalid filters go back to the page that explains them."""
     form = HistoryFilterForm(request.GET)
+    if not form.is_valid():
+        return redirect(f"{reverse('portal:history')}?{request.GET.urlencode()}")
     entries = selectors.member_entries(member=member, **form.filters())
     filename = f"points-history-{member.member_number}-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(_csv_rows(entries), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(entries_csv_rows(entries), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _csv_rows(entries) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # a byte-order mark, so that spreadsheet programs read UTF-8
-    yield writer.writerow([_("Date"), _("Kind"), _("Points"), _("Balance after"), _("Reason")])
-    for entry in entries.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
-                entry.get_kind_display(),
-                entry.amount,
-                entry.balance_after,
-                _spreadsheet_safe(entry.memo),
-            ]
-        )
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (CSV injection)."""
-    return f"'{text}" if text.startswith(CSV_FORMULA_PREFIXES) else text
-
-
 @member_required
 def profile(request: HttpRequest, member: Member) -> HttpResponse:
-    user = request.user
+    user = member.user
     initial = {
         "first_name": user.first_name,
         "last_name": user.last_name,
@@ -172,7 +150,6 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
     }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        member.user = user
         member_profile_update(member=member, **form.cleaned_data)
         response = _with_language(redirect("portal:profile"), member.language)
         messages.success(request, _("Your profile is saved."))
@@ -207,6 +184,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "portal/auth/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user_login_unlock(user=form.user)
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
 from loyalty.ledger import services as ledger
@@ -44,14 +45,20 @@ def test_a_member_sees_only_their_own_entries(member_client, member):
         assert b"someone else" not in content
 
 
-def test_forms_refuse_a_post_without_a_csrf_token(db, member):
-    from django.test import Client
-
+@pytest.mark.parametrize(
+    "name",
+    ["portal:login", "portal:signup", "portal:password_reset", "portal:profile", "portal:language", "portal:logout"],
+)
+def test_every_form_refuses_a_post_without_a_csrf_token(db, member, name):
     client = Client(enforce_csrf_checks=True)
+    client.force_login(member.user)
 
-    response = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": "x"})
+    response = client.post(reverse(name), {"language": "fr", "first_name": "Eve", "last_name": "X"})
 
     assert response.status_code == 403
+    assert b"This form has expired" in response.content
+    member.refresh_from_db()
+    assert member.language == "en"
 
 
 def test_logging_out_takes_a_post_and_ends_the_session(member_client):

@@ -75,31 +75,111 @@ def test_a_wrong_password_is_a_form_error(client, member):
     response = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": "wrong"})
 
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors()
+    assert response.context["form"].non_field_errors() == [
+        "This e-mail and password do not match. The password is case-sensitive."
+    ]
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_email_too_long_for_a_login_is_a_form_error(client, db):
+    email = "a" * 140 + "@example.com"
+
+    response = client.post(reverse("portal:signup"), {**SIGN_UP, "email": email})
+
+    assert response.context["form"].errors["email"] == ["Ensure this value has at most 150 characters (it has 152)."]
+    assert not Member.objects.exists()
+
+
+def test_an_email_with_compatibility_characters_logs_in_as_it_signed_up(client, db):
+    client.post(reverse("portal:signup"), {**SIGN_UP, "email": "ada@\ufb01rm.com"})
+    client.post(reverse("portal:logout"))
+
+    response = client.post(reverse("portal:login"), {"username": "ada@\ufb01rm.com", "password": SIGN_UP["password1"]})
+
+    assert Member.objects.get().user.username == "ada@firm.com"
+    assert response["Location"] == reverse("portal:dashboard")
+
+
+def fail_to_log_in(client, times: int, address: str = "10.0.0.1") -> None:
+    for _ in range(times):
+        client.post(reverse("portal:login"), {"username": "Ada@example.com", "password": "wrong"}, REMOTE_ADDR=address)
 
 
 def test_too_many_wrong_passwords_lock_the_email_out_even_with_the_right_one(client, member, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post(reverse("portal:login"), {"username": "Ada@example.com", "password": "wrong"})
+    fail_to_log_in(client, settings.AXES_FAILURE_LIMIT)
 
-    response = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": PASSWORD})
+    response = client.post(
+        reverse("portal:login"), {"username": "ada@example.com", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
+    )
 
     assert response.status_code == 429
     assert b"Too many attempts" in response.content
     assert client.get(reverse("portal:dashboard")).status_code == 302
 
 
-def test_a_password_reset_link_sets_a_new_password(client, member):
-    client.post(reverse("portal:password_reset"), {"email": "ada@example.com"})
+def test_the_admin_login_shares_the_lock(client, member, settings):
+    fail_to_log_in(client, settings.AXES_FAILURE_LIMIT)
 
+    response = client.post(
+        reverse("admin:login"), {"username": "ada@example.com", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
+    )
+
+    assert response.status_code == 429
+
+
+def test_the_lock_holds_one_email_from_one_address_only(client, member, settings):
+    fail_to_log_in(client, settings.AXES_FAILURE_LIMIT)
+
+    response = client.post(
+        reverse("portal:login"), {"username": "ada@example.com", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2"
+    )
+
+    assert response["Location"] == reverse("portal:dashboard")
+
+
+def test_the_lock_page_is_in_the_visitors_language(client, member, settings):
+    fail_to_log_in(client, settings.AXES_FAILURE_LIMIT)
+    client.post(reverse("portal:language"), {"language": "fr"})
+
+    response = client.post(
+        reverse("portal:login"), {"username": "ada@example.com", "password": "x"}, REMOTE_ADDR="10.0.0.1"
+    )
+
+    assert response.status_code == 429
+    assert "Trop de tentatives" in response.content.decode()
+
+
+def test_choosing_a_new_password_lifts_the_lock(client, member, settings):
+    fail_to_log_in(client, settings.AXES_FAILURE_LIMIT)
+    new_password = reset_password(client)
+
+    response = client.post(
+        reverse("portal:login"), {"username": "ada@example.com", "password": new_password}, REMOTE_ADDR="10.0.0.1"
+    )
+
+    assert response["Location"] == reverse("portal:dashboard")
+
+
+def reset_password(client, new_password: str = "another-long-secret") -> str:
+    """Ask for a reset link, follow it from the e-mail and choose ``new_password``."""
+    client.post(reverse("portal:password_reset"), {"email": "ada@example.com"})
     assert len(mail.outbox) == 1
     link = re.search(r"http://testserver(/password-reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
-    new = {"new_password1": "another-long-secret", "new_password2": "another-long-secret"}
-    done = client.post(form.redirect_chain[-1][0], new)
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
     assert done["Location"] == reverse("portal:password_reset_complete")
-    logged_in = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": new["new_password1"]})
+    return new_password
+
+
+def test_a_password_reset_link_sets_a_new_password(client, member):
+    new_password = reset_password(client)
+
+    logged_in = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": new_password})
+
     assert logged_in["Location"] == reverse("portal:dashboard")
+    assert client.post(reverse("portal:logout")).status_code == 302
+    old = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": PASSWORD})
+    assert old.status_code == 200
 
 
 def test_a_password_reset_for_an_unknown_email_sends_nothing_and_says_the_same(client, db):

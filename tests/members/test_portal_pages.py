@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
+from members.exports import spreadsheet_safe
 from members.views import HISTORY_PAGE_SIZE
 
 
@@ -37,6 +38,19 @@ def test_the_dashboard_shows_balance_pending_and_the_expiry_timeline_soonest_fir
     assert html.index(f'datetime="{today + timedelta(days=5):%Y-%m-%d}"') > soonest
     assert html.index(f'datetime="{today + timedelta(days=40):%Y-%m-%d}"') > html.index("Expires soonest")
     assert '<p class="figure" data-testid="balance">130</p>' in html
+
+
+def test_the_timeline_sums_dates_past_the_first_twelve_and_skips_dates_already_past(member_client, member):
+    today = timezone.localdate()
+    for month in range(14):
+        ledger.credit(member.account, 10 + month, expires_on=today + timedelta(days=31 * (month + 1)))
+    # Past its last day, not yet expired by the daily task: not a coming date.
+    ledger.credit(member.account, 99, expires_on=today - timedelta(days=1), now=timezone.now() - timedelta(days=9))
+
+    dashboard = member_client.get(reverse("portal:dashboard")).context["dashboard"]
+
+    assert [row["points"] for row in dashboard.expiring] == list(range(10, 22))
+    assert dashboard.expiring_later == {"points": 22 + 23, "dates": 2}
 
 
 def test_the_dashboard_lists_the_five_latest_entries(member_client, member):
@@ -75,14 +89,41 @@ def test_history_filters_by_kind_and_by_day(member_client, member):
     assert tomorrow.paginator.count == 0
 
 
-def test_a_reversed_date_range_is_a_form_error_and_filters_nothing(member_client, member):
+def test_a_reversed_date_range_is_a_form_error_and_lists_nothing(member_client, member):
     ledger.credit(member.account, 50)
     today = timezone.localdate()
 
     response = member_client.get(reverse("portal:history"), {"since": today, "until": today - timedelta(days=1)})
 
     assert response.context["form"].errors["until"] == ["The end date comes before the start date."]
-    assert response.context["page"].paginator.count == 1
+    assert response.context["page"].paginator.count == 0
+    assert "Fix the filters to see your entries" in response.content.decode()
+
+
+def test_an_htmx_request_with_bad_filters_gets_the_errors_in_the_results(member_client, member):
+    ledger.credit(member.account, 50, memo="earned")
+
+    response = member_client.get(
+        reverse("portal:history"), {"since": "2026-13-45"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-results"
+    )
+
+    html = response.content.decode()
+    assert "Enter a valid date." in html
+    assert "earned" not in html
+    assert "history.csv" not in html
+
+
+def test_the_csv_with_bad_filters_goes_back_to_the_history_that_explains_them(member_client, member):
+    response = member_client.get(reverse("portal:history_csv"), {"kind": "gift"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/history/?kind=gift"
+
+
+def test_the_history_varies_on_htmx_headers_so_caches_keep_page_and_fragment_apart(member_client):
+    response = member_client.get(reverse("portal:history"))
+
+    assert {"HX-Request", "HX-Target"} <= {value.strip() for value in response["Vary"].split(",")}
 
 
 def test_an_htmx_filter_request_gets_only_the_results(member_client, member):
@@ -169,3 +210,19 @@ def test_switching_to_an_unknown_language_changes_nothing(member_client, member)
     assert "django_language" not in response.cookies
     member.refresh_from_db()
     assert member.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("memo", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("  =1+1", "'  =1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\n=cmd", "'\n=cmd"),
+        ("Free coffee", "Free coffee"),
+        ("Coffee = 5 points", "Coffee = 5 points"),
+    ],
+    ids=["equals", "spaces-then-equals", "at", "newline", "plain", "equals-inside"],
+)
+def test_a_reason_a_spreadsheet_could_run_is_defused(memo, cell):
+    assert spreadsheet_safe(memo) == cell
