@@ -3,12 +3,13 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.ledger.models import EntryKind
 
-from .services import EMAIL_MAX_LENGTH, username_from_email
+from .services import EMAIL_MAX_LENGTH, password_reset_budget_take, username_from_email
 
 
 def login_username(request, credentials: dict | None = None) -> str:
@@ -28,6 +29,18 @@ class LoginForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return username_from_email(self.cleaned_data["username"])
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, with at most ``PASSWORD_RESET_EMAILS_PER_HOUR`` e-mails to one address.
+
+    Over the budget the page says the same as always and nothing is sent.
+    """
+
+    def get_users(self, email):
+        if not password_reset_budget_take(email=email):
+            return iter(())
+        return super().get_users(email)
 
 
 class SignUpForm(forms.Form):

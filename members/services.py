@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.core.cache import cache
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
@@ -112,6 +113,21 @@ def member_language_set(*, member: Member, language: str) -> Member:
     member.language = language
     member.save(update_fields=["language", "updated_at"])
     return member
+
+
+def password_reset_budget_take(*, email: str) -> bool:
+    """Count one reset e-mail to ``email``; False once ``PASSWORD_RESET_EMAILS_PER_HOUR`` are spent.
+
+    Caps the e-mails anyone can make the program send to one address.
+    """
+    key = f"password-reset:{username_from_email(email)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        sent = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        sent = 1
+    return sent <= settings.PASSWORD_RESET_EMAILS_PER_HOUR
 
 
 def user_login_unlock(*, user) -> None:

@@ -27,7 +27,7 @@ from loyalty.ledger.models import Entry
 
 from . import selectors
 from .exports import entries_csv_rows
-from .forms import HistoryFilterForm, LanguageForm, LoginForm, ProfileForm, SignUpForm
+from .forms import HistoryFilterForm, LanguageForm, LoginForm, PasswordResetForm, ProfileForm, SignUpForm
 from .models import Member
 from .services import member_enroll, member_language_set, member_profile_update, user_login_unlock
 
@@ -175,6 +175,7 @@ def language(request: HttpRequest) -> HttpResponse:
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
     template_name = "portal/auth/password_reset_form.html"
     email_template_name = "portal/auth/password_reset_email.txt"
     subject_template_name = "portal/auth/password_reset_subject.txt"

@@ -39,11 +39,3 @@ def other_partner(db):
 @pytest.fixture
 def other_api(other_partner, client_for):
     return client_for(partner_key(other_partner)[1])
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate-limit counters live in the cache, which outlives a test."""
-    from django.core.cache import cache
-
-    cache.clear()

@@ -187,3 +187,11 @@ def test_a_password_reset_for_an_unknown_email_sends_nothing_and_says_the_same(c
 
     assert response["Location"] == reverse("portal:password_reset_done")
     assert mail.outbox == []
+
+
+def test_reset_emails_to_one_address_are_capped_per_hour(client, member, settings):
+    for _ in range(settings.PASSWORD_RESET_EMAILS_PER_HOUR + 2):
+        response = client.post(reverse("portal:password_reset"), {"email": "ADA@example.com"})
+        assert response["Location"] == reverse("portal:password_reset_done")
+
+    assert len(mail.outbox) == settings.PASSWORD_RESET_EMAILS_PER_HOUR
