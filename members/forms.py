@@ -2,9 +2,8 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.ledger.models import EntryKind
@@ -18,12 +17,12 @@ def login_username(request, credentials: dict | None = None) -> str:
     return username_from_email((source or {}).get("username", ""))
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(auth_forms.AuthenticationForm):
     username = forms.EmailField(
         label=_("E-mail"), max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autofocus": True})
     )
     error_messages = {
-        **AuthenticationForm.error_messages,
+        **auth_forms.AuthenticationForm.error_messages,
         "invalid_login": _("This e-mail and password do not match. The password is case-sensitive."),
     }
 

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.core.cache import cache
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from loyalty.exceptions import Conflict, ValidationError
