@@ -11,3 +11,13 @@ def account_for_update(account_id: int) -> Account:
 
 def accounts_for_update(account_ids: Iterable[int]) -> list[Account]:
     return list(Account.objects.filter(pk__in=list(account_ids)).order_by("pk").select_for_update())
+
+
+def account_ids_for_update(account_ids: Iterable[int]) -> list[int]:
+    """Lock the accounts like ``accounts_for_update`` but return only their ids (bulk work needs no objects)."""
+    return list(
+        Account.objects.filter(pk__in=list(account_ids))
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
