@@ -414,12 +414,21 @@ def _lot_sum(condition: Q) -> Coalesce:
 
 
 _LOT_PAGE_SQL = """
-SELECT id, remaining, pending OR expires_on < %s
-FROM ledger_lot
-WHERE account_id = %s AND id <> %s
-  AND ((remaining > 0 AND NOT pending) OR (pending AND available_at <= %s))
-ORDER BY pending DESC, expires_on IS NULL, expires_on, id
-LIMIT %s OFFSET %s
+SELECT part, id, remaining, due, expires_on FROM (
+    SELECT 0 AS part, id, remaining, TRUE AS due, expires_on
+    FROM ledger_lot
+    WHERE account_id = %s AND pending AND available_at <= %s
+    LIMIT 1
+) AS released
+UNION ALL
+SELECT part, id, remaining, due, expires_on FROM (
+    SELECT 1 AS part, id, remaining, expires_on < %s AS due, expires_on
+    FROM ledger_lot
+    WHERE account_id = %s AND remaining > 0 AND NOT pending AND id <> %s
+    ORDER BY expires_on ASC NULLS LAST, id
+    LIMIT %s OFFSET %s
+) AS spendable
+ORDER BY part, expires_on ASC NULLS LAST, id
 """
 _LOT_PAGE_SIZE = 64
 
@@ -427,15 +436,16 @@ _LOT_PAGE_SIZE = 64
 def _lot_page(account_id: int, now: datetime, start: int, exclude_lot: int | None) -> list[tuple[int, int, bool]]:
     """One page of ``(id, remaining, due)``: a locked account's spendable lots, soonest expiry first.
 
-    Ahead of them come the lots that settling would change (pending lots whose date has
-    come), so a lot that is ``due`` (one of those, or one past its last day) is first.
+    Ahead of them comes one pending lot whose date has come, if there is one; so if
+    anything is ``due`` for settling (that lot, or a lot past its last day), the first
+    row is. Each part reads its own partial index in order: no sort of all the lots.
     """
     ops = connection.ops
     today, now = ops.adapt_datefield_value(timezone.localdate(now)), ops.adapt_datetimefield_value(now)
-    params = [today, account_id, exclude_lot or 0, now, _LOT_PAGE_SIZE, start]
+    params = [account_id, now, today, account_id, exclude_lot or 0, _LOT_PAGE_SIZE, start]
     with connection.cursor() as cursor:
         cursor.execute(_LOT_PAGE_SQL, params)
-        return cursor.fetchall()
+        return [(lot_id, remaining, bool(due)) for _part, lot_id, remaining, due, _expires_on in cursor.fetchall()]
 
 
 def _settle_if_due(account: Account, now: datetime) -> list[tuple[int, int, bool]]:
