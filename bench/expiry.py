@@ -175,7 +175,7 @@ def explain_one_batch(now: datetime) -> list[dict]:
     def capture(execute, sql, params, many, context):
         if captured and "DISTINCT" in sql:
             raise _StopAfterOneBatch()
-        if sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE"):
+        if sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "INSERT", "UPDATE", "WITH"):
             captured.append((sql, params))
         return execute(sql, params, many, context)
 

@@ -11,13 +11,13 @@ debit is checked against holds only points that can really be spent. ``expire_du
 ``release_pending`` settle every account that needs it, in batches.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -97,19 +97,18 @@ def credit(
         else:
             locked.balance += points
         locked.lifetime_earned += points
-        entry = _write_entry(
-            locked, kind=kind, amount=points, now=now, actor=actor, cause=cause, memo=memo, key=idempotency_key
-        )
-        Lot.objects.create(
-            account=locked,
-            entry=entry,
+        new_lot = {"amount": points, "pending": pending, "available_at": available_at, "expires_on": expires_on}
+        entry = _record(
+            locked,
+            kind=kind,
             amount=points,
-            remaining=points,
-            pending=pending,
-            available_at=available_at,
-            expires_on=expires_on,
+            now=now,
+            actor=actor,
+            cause=cause,
+            memo=memo,
+            key=idempotency_key,
+            new_lot=new_lot,
         )
-        _save_balances(locked, now)
     _copy_balances(locked, account)
     return entry
 
@@ -140,15 +139,22 @@ def debit(
         if replay := _replay(locked, idempotency_key, kind=kind, amount=-points):
             _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
-        _settle_locked([locked], now)
+        first_page = _settle_if_due(locked, now)
         _require_available(locked.balance, points)
+        moves = _take(locked.pk, points, _spendable_lots(locked.pk, now, first_page=first_page))
         locked.balance -= points
         locked.lifetime_spent += points
-        entry = _write_entry(
-            locked, kind=kind, amount=-points, now=now, actor=actor, cause=cause, memo=memo, key=idempotency_key
+        entry = _record(
+            locked,
+            kind=kind,
+            amount=-points,
+            now=now,
+            actor=actor,
+            cause=cause,
+            memo=memo,
+            key=idempotency_key,
+            moves=moves,
         )
-        _take(entry, points, _spendable_lots(locked.pk))
-        _save_balances(locked, now)
     _copy_balances(locked, account)
     return entry
 
@@ -274,8 +280,71 @@ def _settle_in_batches(candidates: Q, now: datetime, batch_size: int | None) -> 
             )
             if not account_ids:
                 return result
-            result += _settle_locked(lock_objects.accounts_for_update(account_ids), now)
+            if connection.vendor == "postgresql":
+                result += _settle_batch_in_sql(lock_objects.account_ids_for_update(account_ids), now)
+            else:
+                result += _settle_locked(lock_objects.accounts_for_update(account_ids), now)
         last_id = account_ids[-1]
+
+
+_RELEASED = "pending AND available_at <= %(now)s"
+_EXPIRES = "remaining > 0 AND expires_on < %(today)s"
+_SETTLE_BATCH_SQL = f"""
+WITH due AS (
+    SELECT account_id, remaining,
+           {_RELEASED} AS released,
+           pending AND available_at > %(now)s AS stays_pending,
+           {_EXPIRES} AS expires
+    FROM ledger_lot
+    WHERE account_id = ANY(%(ids)s::bigint[]) AND (({_RELEASED}) OR ({_EXPIRES}))
+), lots AS (
+    UPDATE ledger_lot
+    SET expired = expired + CASE WHEN {_EXPIRES} THEN remaining ELSE 0 END,
+        remaining = CASE WHEN {_EXPIRES} THEN 0 ELSE remaining END,
+        pending = pending AND NOT ({_RELEASED})
+    WHERE account_id = ANY(%(ids)s::bigint[]) AND (({_RELEASED}) OR ({_EXPIRES}))
+), totals AS (
+    SELECT account_id,
+           coalesce(sum(remaining) FILTER (WHERE released), 0)::bigint AS released,
+           coalesce(sum(remaining) FILTER (WHERE expires AND NOT stays_pending), 0)::bigint AS expired_available,
+           coalesce(sum(remaining) FILTER (WHERE expires AND stays_pending), 0)::bigint AS expired_pending
+    FROM due
+    GROUP BY account_id
+), accounts AS (
+    UPDATE ledger_account AS account
+    SET balance = account.balance + totals.released - totals.expired_available,
+        pending = account.pending - totals.released - totals.expired_pending,
+        lifetime_expired = account.lifetime_expired + totals.expired_available + totals.expired_pending,
+        updated_at = %(now)s
+    FROM totals
+    WHERE account.id = totals.account_id
+    RETURNING account.id, account.balance, totals.released, totals.expired_available + totals.expired_pending AS lost
+), entries AS (
+    INSERT INTO ledger_entry (account_id, kind, amount, balance_after, created_at, memo,
+                              actor_id, cause_id, idempotency_key)
+    SELECT id, %(kind)s, -lost, balance, %(now)s, lost || ' points reached their expiry date', '', '', ''
+    FROM accounts
+    WHERE lost > 0
+    ORDER BY id
+)
+SELECT count(*), coalesce(sum(released), 0), coalesce(sum(lost), 0) FROM accounts
+"""
+
+
+def _settle_batch_in_sql(account_ids: list[int], now: datetime) -> SettleResult:
+    """``_settle_locked`` for locked accounts in one PostgreSQL statement, with no objects in Python.
+
+    The statement runs after the lock, so its snapshot holds every committed change to
+    these accounts' lots and nothing else can change them until the batch commits: the
+    ``due`` rows it sums are exactly the rows its lot UPDATE changes. (The UPDATE repeats
+    the condition rather than joining ``due``: the join planned as a merge over the whole
+    primary key, a scan that grew with every batch.)
+    """
+    params = {"ids": account_ids, "now": now, "today": timezone.localdate(now), "kind": EntryKind.EXPIRE.value}
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTLE_BATCH_SQL, params)
+        accounts, released, expired = cursor.fetchone()
+    return SettleResult(accounts=accounts, released=int(released), expired=int(expired))
 
 
 def _settle_locked(accounts: list[Account], now: datetime) -> SettleResult:
@@ -344,38 +413,81 @@ def _lot_sum(condition: Q) -> Coalesce:
 # Taking points from lots and giving them back.
 
 
-def _spendable_lots(account_id: int, exclude_lot: int | None = None) -> Iterator[Lot]:
-    """Available lots with points left, soonest expiry first (never-expiring last), in pages."""
-    lots = Lot.objects.filter(account_id=account_id, pending=False, remaining__gt=0).order_by(
-        F("expires_on").asc(nulls_last=True), "pk"
-    )
-    if exclude_lot is not None:
-        lots = lots.exclude(pk=exclude_lot)
-    page_size, start = 64, 0
-    while page := list(lots[start : start + page_size]):
-        yield from page
-        start += page_size
+_LOT_PAGE_SQL = """
+SELECT part, id, remaining, due, expires_on FROM (
+    SELECT 0 AS part, id, remaining, TRUE AS due, expires_on
+    FROM ledger_lot
+    WHERE account_id = %s AND pending AND available_at <= %s
+    LIMIT 1
+) AS released
+UNION ALL
+SELECT part, id, remaining, due, expires_on FROM (
+    SELECT 1 AS part, id, remaining, expires_on < %s AS due, expires_on
+    FROM ledger_lot
+    WHERE account_id = %s AND remaining > 0 AND NOT pending AND id <> %s
+    ORDER BY expires_on ASC NULLS LAST, id
+    LIMIT %s OFFSET %s
+) AS spendable
+ORDER BY part, expires_on ASC NULLS LAST, id
+"""
+_LOT_PAGE_SIZE = 64
 
 
-def _take(entry: Entry, points: int, lots: Iterable[Lot]) -> None:
-    """Take ``points`` from ``lots`` in order, recording an allocation per lot."""
-    allocations, drained, left = [], [], points
-    for lot in lots:
-        taken = min(lot.remaining, left)
+def _lot_page(account_id: int, now: datetime, start: int, exclude_lot: int | None) -> list[tuple[int, int, bool]]:
+    """One page of ``(id, remaining, due)``: a locked account's spendable lots, soonest expiry first.
+
+    Ahead of them comes one pending lot whose date has come, if there is one; so if
+    anything is ``due`` for settling (that lot, or a lot past its last day), the first
+    row is. Each part reads its own partial index in order: no sort of all the lots.
+    """
+    ops = connection.ops
+    today, now = ops.adapt_datefield_value(timezone.localdate(now)), ops.adapt_datetimefield_value(now)
+    params = [account_id, now, today, account_id, exclude_lot or 0, _LOT_PAGE_SIZE, start]
+    with connection.cursor() as cursor:
+        cursor.execute(_LOT_PAGE_SQL, params)
+        return [(lot_id, remaining, bool(due)) for _part, lot_id, remaining, due, _expires_on in cursor.fetchall()]
+
+
+def _settle_if_due(account: Account, now: datetime) -> list[tuple[int, int, bool]]:
+    """Settle a locked account if a lot is due; return the first page of its spendable lots.
+
+    One query tells both, so an account with nothing to settle costs no extra statement.
+    """
+    page = _lot_page(account.pk, now, 0, None)
+    if page and page[0][2]:
+        _settle_locked([account], now)
+        page = _lot_page(account.pk, now, 0, None)
+    return page
+
+
+def _spendable_lots(
+    account_id: int, now: datetime, *, exclude_lot: int | None = None, first_page: list | None = None
+) -> Iterator[tuple[int, int]]:
+    """``(id, remaining)`` of a settled account's available lots with points left, soonest expiry
+    first (never-expiring last), in pages."""
+    start = 0
+    page = first_page if first_page is not None else _lot_page(account_id, now, start, exclude_lot)
+    while page:
+        yield from ((lot_id, remaining) for lot_id, remaining, _due in page)
+        if len(page) < _LOT_PAGE_SIZE:
+            return
+        start += _LOT_PAGE_SIZE
+        page = _lot_page(account_id, now, start, exclude_lot)
+
+
+def _take(account_id: int, points: int, lots: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The moves ``(lot id, -points)`` that take ``points`` from ``lots`` in order."""
+    moves, left = [], points
+    for lot_id, remaining in lots:
+        taken = min(remaining, left)
         if taken == 0:
             continue
-        allocations.append(Allocation(entry=entry, lot=lot, points=-taken))
-        if taken == lot.remaining:
-            drained.append(lot.pk)
-        else:
-            Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - taken)
+        moves.append((lot_id, -taken))
         left -= taken
         if left == 0:
-            break
-    if left:  # The caller checked the balance under the lock: this is a broken cache.
-        raise RuntimeError(f"Account {entry.account_id}: lots hold {left} points fewer than its balance.")
-    Lot.objects.filter(pk__in=drained).update(remaining=0)
-    Allocation.objects.bulk_create(allocations)
+            return moves
+    # The caller checked the balance under the lock: this is a broken cache.
+    raise RuntimeError(f"Account {account_id}: lots hold {left} points fewer than its balance.")
 
 
 def _reversible_points(entry: Entry) -> int:
@@ -405,10 +517,9 @@ def _take_back_credit(account: Account, credit_entry: Entry, points: int, write:
     else:
         account.balance -= points
     account.lifetime_earned -= points
-    reversal = _write_entry(account, kind=EntryKind.REVERSE, amount=-points, **write)
-    _take(reversal, points, chain([own_lot], _spendable_lots(account.pk, exclude_lot=own_lot.pk)))
-    _save_balances(account, write["now"])
-    return reversal
+    others = _spendable_lots(account.pk, write["now"], exclude_lot=own_lot.pk)
+    moves = _take(account.pk, points, chain([(own_lot.pk, own_lot.remaining)], others))
+    return _record(account, kind=EntryKind.REVERSE, amount=-points, moves=moves, **write)
 
 
 def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: dict) -> Entry:
@@ -420,21 +531,17 @@ def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: d
     )
     account.balance += points
     account.lifetime_spent -= points
-    reversal = _write_entry(account, kind=EntryKind.REVERSE, amount=points, **write)
-    allocations, left = [], points
+    moves, left = [], points
     for taken in debit_entry.allocations.order_by("-pk"):
         room = -taken.points - given_back.get(taken.lot_id, 0)
         back = min(room, left)
         if back <= 0:
             continue
-        allocations.append(Allocation(entry=reversal, lot_id=taken.lot_id, points=back))
-        Lot.objects.filter(pk=taken.lot_id).update(remaining=F("remaining") + back)
+        moves.append((taken.lot_id, back))
         left -= back
         if left == 0:
             break
-    Allocation.objects.bulk_create(allocations)
-    _save_balances(account, write["now"])
-    return reversal
+    return _record(account, kind=EntryKind.REVERSE, amount=points, moves=moves, **write)
 
 
 # Small helpers.
@@ -454,7 +561,37 @@ def _replay(
     return first
 
 
-def _write_entry(
+_RECORD_SQL = """
+WITH entry AS (
+    INSERT INTO ledger_entry (account_id, kind, amount, balance_after, created_at, actor_type_id, actor_id,
+                              cause_type_id, cause_id, memo, reverses_id, idempotency_key)
+    VALUES (%(account)s, %(kind)s, %(amount)s, %(balance_after)s, %(created_at)s, %(actor_type)s, %(actor_id)s,
+            %(cause_type)s, %(cause_id)s, %(memo)s, %(reverses)s, %(idempotency_key)s)
+    RETURNING id
+), moves AS (
+    SELECT * FROM unnest(%(move_lots)s::bigint[], %(move_points)s::bigint[]) AS move(lot_id, points)
+), moved AS (
+    UPDATE ledger_lot SET remaining = remaining + moves.points FROM moves WHERE ledger_lot.id = moves.lot_id
+), allocations AS (
+    INSERT INTO ledger_allocation (entry_id, lot_id, points)
+    SELECT entry.id, moves.lot_id, moves.points FROM entry, moves
+), opened AS (
+    INSERT INTO ledger_lot (account_id, entry_id, amount, remaining, expired, pending, available_at, expires_on)
+    SELECT %(account)s, entry.id, %(lot_amount)s::bigint, %(lot_amount)s::bigint, 0,
+           %(lot_pending)s::boolean, %(lot_available_at)s::timestamptz, %(lot_expires_on)s::date
+    FROM entry
+    WHERE %(lot_amount)s::bigint IS NOT NULL
+), account AS (
+    UPDATE ledger_account
+    SET balance = %(balance)s, pending = %(pending)s, lifetime_earned = %(lifetime_earned)s,
+        lifetime_spent = %(lifetime_spent)s, lifetime_expired = %(lifetime_expired)s, updated_at = %(created_at)s
+    WHERE id = %(account)s
+)
+SELECT id FROM entry
+"""
+
+
+def _record(
     account: Account,
     *,
     kind: str,
@@ -465,8 +602,16 @@ def _write_entry(
     memo: str,
     key: str | None,
     reverses: Entry | None = None,
+    moves: Sequence[tuple[int, int]] = (),
+    new_lot: dict | None = None,
 ) -> Entry:
-    return Entry.objects.create(
+    """Write an entry, its lot moves ``(lot id, points)`` with their allocations, the lot a
+    credit opens, and the locked account's new balances.
+
+    On PostgreSQL all of it is one statement (one round trip for a credit or a debit);
+    elsewhere the ORM writes it row by row.
+    """
+    entry = Entry(
         account=account,
         kind=kind,
         amount=amount,
@@ -478,6 +623,45 @@ def _write_entry(
         **_generic_reference("actor", actor),
         **_generic_reference("cause", cause),
     )
+    account.updated_at = now
+    if connection.vendor != "postgresql":
+        entry.save(force_insert=True)
+        for lot_id, points in moves:
+            Lot.objects.filter(pk=lot_id).update(remaining=F("remaining") + points)
+        Allocation.objects.bulk_create(
+            Allocation(entry=entry, lot_id=lot_id, points=points) for lot_id, points in moves
+        )
+        if new_lot:
+            Lot.objects.create(account=account, entry=entry, remaining=new_lot["amount"], **new_lot)
+        account.save(update_fields=[*_BALANCES, "updated_at"])
+        return entry
+    new_lot = new_lot or {}
+    params = {
+        "account": account.pk,
+        "kind": kind,
+        "amount": amount,
+        "balance_after": entry.balance_after,
+        "created_at": now,
+        "actor_type": entry.actor_type_id,
+        "actor_id": entry.actor_id,
+        "cause_type": entry.cause_type_id,
+        "cause_id": entry.cause_id,
+        "memo": memo,
+        "reverses": entry.reverses_id,
+        "idempotency_key": entry.idempotency_key,
+        "move_lots": [lot_id for lot_id, _points in moves],
+        "move_points": [points for _lot_id, points in moves],
+        "lot_amount": new_lot.get("amount"),
+        "lot_pending": new_lot.get("pending"),
+        "lot_available_at": new_lot.get("available_at"),
+        "lot_expires_on": new_lot.get("expires_on"),
+        **{field: getattr(account, field) for field in _BALANCES},
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL, params)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
+    return entry
 
 
 def _generic_reference(name: str, obj: models.Model | None) -> dict:
@@ -486,16 +670,12 @@ def _generic_reference(name: str, obj: models.Model | None) -> dict:
     return {f"{name}_type": ContentType.objects.get_for_model(obj), f"{name}_id": str(obj.pk)}
 
 
-def _save_balances(account: Account, now: datetime) -> None:
-    account.updated_at = now
-    account.save(
-        update_fields=["balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "updated_at"]
-    )
+_BALANCES = ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired")
 
 
 def _copy_balances(source: Account, target: Account) -> None:
     """Keep the caller's Account instance in step with the locked row it passed in."""
-    for field in ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "updated_at"):
+    for field in (*_BALANCES, "updated_at"):
         setattr(target, field, getattr(source, field))
 
 

@@ -247,3 +247,40 @@ def test_the_expiry_policy_gives_the_last_day(expiry_policy, period, available_o
 def test_the_expiry_policy_counts_from_the_day_in_the_program_time_zone():
     # 23:30 UTC on 15 January is already 16 January in Tokyo
     assert policy.expiry_date(datetime(2026, 1, 15, 23, 30, tzinfo=UTC)) == date(2026, 2, 15)
+
+
+def test_a_pending_lot_whose_date_came_and_whose_last_day_passed_is_released_and_expired_in_one_run(account):
+    # given 50 points pending until 20 January whose last day is 20 January, and 30 that never expire
+    ledger.credit(
+        account, 50, available_at=datetime(2027, 1, 20, 9, tzinfo=UTC), expires_on=date(2027, 1, 20), now=JAN_10
+    )
+    ledger.credit(account, 30, expires_on=None, now=JAN_10)
+
+    # when expiry runs on 21 January, before any release run
+    result = ledger.expire_due(now=datetime(2027, 1, 21, tzinfo=UTC))
+
+    # then the 50 were released and expired at once, from the balance, with one entry
+    assert result == SettleResult(accounts=1, released=50, expired=50)
+    account.refresh_from_db()
+    assert (account.balance, account.pending, account.lifetime_expired) == (30, 0, 50)
+    assert history(account) == [(EntryKind.EARN, 50, 0), (EntryKind.EARN, 30, 30), (EntryKind.EXPIRE, -50, 30)]
+    assert list(Lot.objects.order_by("pk").values_list("pending", "remaining", "expired")) == [
+        (False, 0, 50),
+        (False, 30, 0),
+    ]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_each_batch_is_settled_in_one_statement_after_its_lock(db, django_assert_num_queries):
+    # given three accounts with due points
+    for _ in range(3):
+        ledger.credit(MemberFactory().account, 10, expires_on=date(2027, 1, 31), now=JAN_10)
+
+    # when expiry runs in batches of two
+    # then each batch runs: a savepoint, the next accounts, their lock, one statement, the release;
+    # and one more savepoint, look-up and release find nothing left
+    with django_assert_num_queries(2 * 5 + 3):
+        result = ledger.expire_due(now=FEB_1_MIDNIGHT, batch_size=2)
+
+    assert result == SettleResult(accounts=3, released=0, expired=30)
+    assert Entry.objects.filter(kind=EntryKind.EXPIRE).count() == 3

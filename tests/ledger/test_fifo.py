@@ -1,7 +1,10 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import EntryKind, Lot
+from loyalty.ledger.models import Allocation, EntryKind, Lot
 
 JAN_10 = datetime(2027, 1, 10, 12, tzinfo=UTC)
 
@@ -29,3 +32,50 @@ def test_a_debit_takes_the_soonest_expiring_lot_first_and_expiry_takes_only_what
         (EntryKind.EARN, 100),
         (EntryKind.EARN, 100),
     ]
+
+
+def test_a_debit_larger_than_one_page_of_lots_takes_from_the_next_page_in_expiry_order(account):
+    # given 70 lots of 1 point (more than one page of 64), expiring one day apart, latest first
+    for day in range(70, 0, -1):
+        ledger.credit(account, 1, expires_on=date(2027, 3, 1) + timedelta(days=day), now=JAN_10)
+
+    # when 66 points are spent
+    ledger.debit(account, 66, now=JAN_10)
+
+    # then the 66 soonest expiring lots are empty and the 4 latest are whole
+    remaining = list(Lot.objects.order_by("expires_on").values_list("remaining", flat=True))
+    assert remaining == [0] * 66 + [1] * 4
+    assert Allocation.objects.count() == 66
+
+
+def test_a_debit_at_a_time_given_in_another_time_zone_releases_the_points_whose_date_has_come(account):
+    # given 50 points pending until 20 January 09:00 UTC
+    ledger.credit(account, 50, available_at=datetime(2027, 1, 20, 9, tzinfo=UTC), expires_on=None, now=JAN_10)
+
+    # when 50 are spent at 04:30 in New York (09:30 UTC)
+    ledger.debit(account, 50, now=datetime(2027, 1, 20, 4, 30, tzinfo=ZoneInfo("America/New_York")))
+
+    # then they had been released first
+    account.refresh_from_db()
+    assert (account.balance, account.pending) == (0, 0)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_credit_and_a_debit_each_write_in_one_statement(account, django_assert_num_queries):
+    ledger.credit(account, 100, now=JAN_10)
+
+    # a savepoint, the lock, one statement, the release
+    with django_assert_num_queries(4):
+        ledger.credit(account, 10, now=JAN_10)
+    # a savepoint, the lock, the first page of lots (which says nothing is due), one statement, the release
+    with django_assert_num_queries(5):
+        ledger.debit(account, 5, now=JAN_10)
+
+    account.refresh_from_db()
+    assert account.balance == 105
+    assert list(account.entries.order_by("pk").values_list("kind", "amount", "balance_after")) == [
+        (EntryKind.EARN, 100, 100),
+        (EntryKind.EARN, 10, 110),
+        (EntryKind.REDEEM, -5, 105),
+    ]
+    assert list(Allocation.objects.values_list("lot__entry__amount", "points")) == [(100, -5)]
