@@ -45,7 +45,7 @@ bench: install
 # After changing a user-facing string: refresh locale/fr, translate what is new, compile.
 MESSAGES_IGNORE := -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*" -i "*.egg-info/*"
 messages: install
-	$(BIN)/python manage.py makemessages -l fr --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py makemessages -l fr --no-obsolete --no-location $(MESSAGES_IGNORE)
 	$(BIN)/python manage.py compilemessages -l fr -i .venv
 
 clean:
