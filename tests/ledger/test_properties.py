@@ -4,6 +4,7 @@ A failure prints the shortest sequence hypothesis found and a blob to replay it
 (``@reproduce_failure``); the same seed reproduces it.
 """
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,7 +147,7 @@ def test_random_operations_keep_the_ledger_equal_to_the_reference_model():
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
-            max_examples=25,
+            max_examples=int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", 25)),
             stateful_step_count=25,
             deadline=None,
             print_blob=True,
