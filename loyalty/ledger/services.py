@@ -79,8 +79,8 @@ def credit(
     _check_points(points)
     _check_choice(kind, CREDIT_KINDS, "kind")
     _check_text(memo=memo, idempotency_key=idempotency_key)
-    now = now or timezone.now()
-    available_at = max(available_at or now, now)
+    now = _aware(now or timezone.now(), "now")
+    available_at = max(_aware(available_at or now, "available_at"), now)
     if expires_on is FROM_POLICY:
         expires_on = policy.expiry_date(available_at)
     if expires_on is not None and expires_on < timezone.localdate(available_at):
@@ -132,7 +132,7 @@ def debit(
     _check_points(points)
     _check_choice(kind, DEBIT_KINDS, "kind")
     _check_text(memo=memo, idempotency_key=idempotency_key)
-    now = now or timezone.now()
+    now = _aware(now or timezone.now(), "now")
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
@@ -181,7 +181,7 @@ def reverse(
     if points is not None:
         _check_points(points)
     _check_text(memo=memo, idempotency_key=idempotency_key)
-    now = now or timezone.now()
+    now = _aware(now or timezone.now(), "now")
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(entry.account_id)
@@ -251,14 +251,14 @@ def expire_due(now: datetime | None = None, batch_size: int | None = None) -> Se
     Set-based, in batches of accounts each in its own transaction; safe to run twice
     and beside debits (an account's lots only change with the account locked).
     """
-    now = now or timezone.now()
+    now = _aware(now or timezone.now(), "now")
     due = Q(remaining__gt=0, expires_on__lt=timezone.localdate(now))
     return _settle_in_batches(due, now, batch_size)
 
 
 def release_pending(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
     """Make available every pending lot whose date has come. Batched like ``expire_due``."""
-    now = now or timezone.now()
+    now = _aware(now or timezone.now(), "now")
     return _settle_in_batches(Q(pending=True, available_at__lte=now), now, batch_size)
 
 
@@ -334,8 +334,9 @@ SELECT count(*), coalesce(sum(released), 0), coalesce(sum(lost), 0) FROM account
 def _settle_batch_in_sql(account_ids: list[int], now: datetime) -> SettleResult:
     """``_settle_locked`` for locked accounts in one PostgreSQL statement, with no objects in Python.
 
-    The statement runs after the lock, so its snapshot holds every committed change to
-    these accounts' lots and nothing else can change them until the batch commits: the
+    The statement runs after the lock and, under READ COMMITTED (PostgreSQL's default,
+    which the project keeps), takes its snapshot then; so it sees every committed change
+    to these accounts' lots, and nothing else can change them until the batch commits: the
     ``due`` rows it sums are exactly the rows its lot UPDATE changes. (The UPDATE repeats
     the condition rather than joining ``due``: the join planned as a merge over the whole
     primary key, a scan that grew with every batch.)
@@ -571,7 +572,9 @@ WITH entry AS (
 ), moves AS (
     SELECT * FROM unnest(%(move_lots)s::bigint[], %(move_points)s::bigint[]) AS move(lot_id, points)
 ), moved AS (
-    UPDATE ledger_lot SET remaining = remaining + moves.points FROM moves WHERE ledger_lot.id = moves.lot_id
+    UPDATE ledger_lot SET remaining = remaining + per_lot.points
+    FROM (SELECT lot_id, sum(points) AS points FROM moves GROUP BY lot_id) AS per_lot
+    WHERE ledger_lot.id = per_lot.lot_id
 ), allocations AS (
     INSERT INTO ledger_allocation (entry_id, lot_id, points)
     SELECT entry.id, moves.lot_id, moves.points FROM entry, moves
@@ -633,7 +636,10 @@ def _record(
         )
         if new_lot:
             Lot.objects.create(account=account, entry=entry, remaining=new_lot["amount"], **new_lot)
-        account.save(update_fields=[*_BALANCES, "updated_at"])
+        # update(), not save(): auto_now would replace ``now`` with the wall clock.
+        Account.objects.filter(pk=account.pk).update(
+            **{field: getattr(account, field) for field in _BALANCES}, updated_at=now
+        )
         return entry
     new_lot = new_lot or {}
     params = {
@@ -684,6 +690,13 @@ def _require_available(available: int, points: int) -> None:
         raise InsufficientPoints(
             f"Only {available} points are available; {points} were asked for.", available=available, requested=points
         )
+
+
+def _aware(moment: datetime, field: str) -> datetime:
+    """``moment``, refused when naive: the SQL and the ORM paths would read a naive time differently."""
+    if timezone.is_naive(moment):
+        raise ValidationError("Give a time with its time zone.", field=field)
+    return moment
 
 
 def _check_points(points: int) -> None:

@@ -79,3 +79,41 @@ def test_on_postgresql_a_credit_and_a_debit_each_write_in_one_statement(account,
         (EntryKind.REDEEM, -5, 105),
     ]
     assert list(Allocation.objects.values_list("lot__entry__amount", "points")) == [(100, -5)]
+
+
+def test_an_accounts_updated_at_is_the_time_of_the_operation(account):
+    ledger.credit(account, 100, now=JAN_10)
+    ledger.debit(account, 10, now=JAN_10 + timedelta(hours=1))
+
+    account.refresh_from_db()
+    assert account.updated_at == JAN_10 + timedelta(hours=1)
+
+
+def test_the_write_applies_every_move_even_two_to_one_lot(account):
+    """No caller moves one lot twice today; the one-statement write must still add both."""
+    from django.db import transaction
+
+    from loyalty.ledger import lock_objects
+    from loyalty.ledger.services import _record
+
+    ledger.credit(account, 100, now=JAN_10)
+    lot = Lot.objects.get()
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(account.pk)
+        locked.balance -= 20
+        locked.lifetime_spent += 20
+        _record(
+            locked,
+            kind=EntryKind.REDEEM,
+            amount=-20,
+            now=JAN_10,
+            actor=None,
+            cause=None,
+            memo="",
+            key=None,
+            moves=[(lot.pk, -10), (lot.pk, -10)],
+        )
+
+    lot.refresh_from_db()
+    assert lot.remaining == 80
+    assert sorted(Allocation.objects.values_list("points", flat=True)) == [-10, -10]

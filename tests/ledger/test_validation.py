@@ -199,3 +199,28 @@ def test_spending_exactly_the_balance_is_allowed(funded):
     assert (entry.amount, entry.balance_after) == (-100, 0)
     funded.refresh_from_db()
     assert funded.balance == 0
+
+
+NAIVE = datetime(2027, 1, 10, 12)  # noqa: DTZ001 - the point of the test
+
+
+@pytest.mark.parametrize(
+    ("verb", "field"),
+    [
+        (lambda account: ledger.credit(account, 10, now=NAIVE), "now"),
+        (lambda account: ledger.credit(account, 10, available_at=NAIVE, now=NOW), "available_at"),
+        (lambda account: ledger.debit(account, 10, now=NAIVE), "now"),
+        (lambda account: ledger.reverse(account.entries.get(), now=NAIVE), "now"),
+        (lambda account: ledger.expire_due(now=NAIVE), "now"),
+        (lambda account: ledger.release_pending(now=NAIVE), "now"),
+    ],
+    ids=["credit", "credit-available-at", "debit", "reverse", "expire-due", "release-pending"],
+)
+def test_a_time_without_its_time_zone_is_refused_and_writes_nothing(funded, verb, field):
+    before = state(funded)
+
+    with pytest.raises(ValidationError) as refused:
+        verb(funded)
+
+    assert refused.value.details == {"field": field}
+    assert state(funded) == before
