@@ -49,6 +49,27 @@ class NotReversible(Conflict):
     default_message = "This entry cannot be reversed."
 
 
-class AccountClosed(Conflict):
-    code = "account_closed"
-    default_message = "The account is closed."
+class MemberSuspended(Conflict):
+    code = "member_suspended"
+    default_message = "This member is suspended: no points can be earned or spent."
+
+
+class MemberClosed(Conflict):
+    code = "member_closed"
+    default_message = "This member's account is closed."
+
+
+class InvalidMemberNumber(ValidationError):
+    code = "invalid_member_number"
+    default_message = "This is not a valid member number: a digit is mistyped."
+
+
+class IdempotencyKeyRequired(ValidationError):
+    code = "idempotency_key_required"
+    default_message = "Send an Idempotency-Key header with this request."
+
+
+class PermissionDenied(LoyaltyError):
+    code = "permission_denied"
+    status = 403
+    default_message = "You are not allowed to do this."

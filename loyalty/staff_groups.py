@@ -20,8 +20,8 @@ GROUPS = {
     "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
 }
 EXTRA_PERMISSIONS = {
-    "Program manager": ["ledger.adjust_points"],
-    "Support agent": ["ledger.adjust_points"],
+    "Program manager": ["ledger.adjust_points", "members.suspend_member", "members.close_member"],
+    "Support agent": ["ledger.adjust_points", "members.suspend_member"],
 }
 
 

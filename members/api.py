@@ -5,13 +5,13 @@ from datetime import date
 import django_filters
 from django.conf import settings
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty.clock import program_date
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry, EntryKind
 from loyalty.partners.rest import IDEMPOTENCY_KEY_HEADER, error_responses, idempotent_post
@@ -78,7 +78,7 @@ class MemberEnrollApi(APIView):
         )
 
         def validate_birth_date(self, value):
-            if value is not None and not date(1900, 1, 1) <= value <= timezone.localdate():
+            if value is not None and not date(1900, 1, 1) <= value <= program_date():
                 raise serializers.ValidationError("Give a date of birth between 1900-01-01 and today.")
             return value
 

@@ -25,6 +25,9 @@ class Member(TimeStampedModel):
         max_length=64, blank=True, help_text=_("The member's id in the enrolling partner's own system.")
     )
     marketing_consent = models.BooleanField(default=False)
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the member proved the e-mail is theirs; the portal needs it.")
+    )
     enrolled_by = models.ForeignKey(
         "partners.Partner",
         null=True,
@@ -36,6 +39,35 @@ class Member(TimeStampedModel):
 
     class Meta:
         ordering = ["-joined_at", "-id"]
+        permissions = [
+            ("suspend_member", "Can suspend and reactivate members"),
+            ("close_member", "Can close members' accounts"),
+        ]
 
     def __str__(self):
         return self.member_number
+
+
+class MemberStatusChange(models.Model):
+    """One change of a member's status: who made it, when and why. Written by ``member_status_change`` only."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=MemberStatus.choices)
+    to_status = models.CharField(max_length=16, choices=MemberStatus.choices)
+    reason = models.CharField(max_length=255)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The staff user or the member who made the change; empty for the system."),
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="member_status_history")]
+
+    def __str__(self):
+        return f"{self.member_id}: {self.from_status} → {self.to_status}"

@@ -1,12 +1,12 @@
 """Reads of members for the partner API and the portal: each runs a fixed number of queries."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
+from loyalty.clock import program_date, program_day_start, program_timezone
 from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Account, Entry, Lot
 
@@ -46,7 +46,7 @@ def member_expiring(*, member: Member, dates: int | None = EXPIRING_DATES) -> li
             account_id=member.account.pk,
             pending=False,
             remaining__gt=0,
-            expires_on__gte=timezone.localdate(),
+            expires_on__gte=program_date(),
         )
         .values("expires_on")
         .annotate(points=Sum("remaining"))
@@ -75,7 +75,7 @@ def member_pending(*, member: Member) -> list[dict]:
     """The member's pending points grouped by the day (program time) they become available, soonest first."""
     rows = (
         Lot.objects.filter(account_id=member.account.pk, pending=True, remaining__gt=0)
-        .annotate(available_on=TruncDate("available_at", tzinfo=timezone.get_default_timezone()))
+        .annotate(available_on=TruncDate("available_at", tzinfo=program_timezone()))
         .values("available_on")
         .annotate(points=Sum("remaining"))
         .order_by("available_on")
@@ -99,7 +99,7 @@ def member_entries(
 
 def _start_of(day: date) -> datetime:
     """Midnight at the start of ``day`` in the program's time zone (a bound the history index can use)."""
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+    return program_day_start(day)
 
 
 @dataclass(frozen=True)

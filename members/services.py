@@ -1,4 +1,3 @@
-import secrets
 import unicodedata
 from datetime import date
 from typing import TYPE_CHECKING
@@ -9,10 +8,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from loyalty.exceptions import Conflict, ValidationError
+from loyalty.exceptions import Conflict, MemberClosed, PermissionDenied, ValidationError
+from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import services as ledger
 
-from .models import Member
+from .models import Member, MemberStatus, MemberStatusChange
+from .numbers import member_number_new
 
 if TYPE_CHECKING:
     from loyalty.partners.models import Partner
@@ -25,20 +26,6 @@ EMAIL_MAX_LENGTH = 150
 def username_from_email(email: str) -> str:
     """The username of the member with this e-mail: NFKC-normalised (as ``create_user`` does) and in lower case."""
     return unicodedata.normalize("NFKC", email.strip()).lower()
-
-
-def luhn_check_digit(digits: str) -> str:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return str((10 - total % 10) % 10)
-
-
-def member_number_new() -> str:
-    """A random 10-digit member number whose last digit is a Luhn check digit."""
-    body = str(secrets.randbelow(9 * 10**8) + 10**8)
-    return body + luhn_check_digit(body)
 
 
 def member_enroll(
@@ -88,6 +75,58 @@ def member_enroll(
         )
         ledger.open_account(member=member)
     return member
+
+
+# The permission a staff user needs to move a member to each status.
+STATUS_PERMISSIONS = {
+    MemberStatus.ACTIVE: "members.suspend_member",
+    MemberStatus.SUSPENDED: "members.suspend_member",
+    MemberStatus.CLOSED: "members.close_member",
+}
+
+
+def member_status_change(*, member: Member, status: str, reason: str, actor=None) -> MemberStatusChange:
+    """Move ``member`` to ``status`` with a reason, recorded with who did it (a user; None: the system).
+
+    Staff need ``members.suspend_member`` to suspend or reactivate, ``members.close_member``
+    to close; members may close their own account and nothing else. Closing is final: it
+    forfeits every point through the ledger, with the reason, and ends the member's login.
+    Locks the member's points account first, so no ledger move interleaves. Raises
+    ``PermissionDenied``, ``ValidationError`` (unknown status, no reason, no change) and
+    ``MemberClosed``.
+    """
+    if status not in STATUS_PERMISSIONS:
+        raise ValidationError("This status does not exist.", field="status")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why the status changes.", field="reason")
+    if len(reason) > MemberStatusChange._meta.get_field("reason").max_length:
+        raise ValidationError("The reason is too long (255 characters at most).", field="reason")
+    if actor is not None and not _may_set_status(actor, member, status):
+        raise PermissionDenied("You are not allowed to give a member this status.")
+    with transaction.atomic():
+        locked = ledger_locks.account_for_update(member.account.pk)
+        current = locked.member_status
+        if current == MemberStatus.CLOSED:
+            raise MemberClosed()
+        if current == status:
+            raise ValidationError("The member already has this status.", field="status")
+        change = MemberStatusChange.objects.create(
+            member=member, from_status=current, to_status=status, reason=reason, actor=actor
+        )
+        if status == MemberStatus.CLOSED:
+            ledger.forfeit(member.account, reason=reason, actor=actor, cause=change)
+            get_user_model().objects.filter(pk=member.user_id).update(is_active=False)
+            member.user.is_active = False
+        member.status = status
+        member.save(update_fields=["status", "updated_at"])
+    return change
+
+
+def _may_set_status(actor, member: Member, status: str) -> bool:
+    if actor.pk == member.user_id:
+        return status == MemberStatus.CLOSED
+    return actor.is_active and actor.is_staff and actor.has_perm(STATUS_PERMISSIONS[status])
 
 
 def member_profile_update(

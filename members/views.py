@@ -16,12 +16,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from loyalty.clock import program_date
 from loyalty.exceptions import Conflict
 from loyalty.ledger.models import Entry
 
@@ -133,7 +134,7 @@ def history_csv(request: HttpRequest, member: Member) -> HttpResponse:
     if not form.is_valid():
         return redirect(f"{reverse('portal:history')}?{request.GET.urlencode()}")
     entries = selectors.member_entries(member=member, **form.filters())
-    filename = f"points-history-{member.member_number}-{timezone.localdate():%Y-%m-%d}.csv"
+    filename = f"points-history-{member.member_number}-{program_date():%Y-%m-%d}.csv"
     response = StreamingHttpResponse(entries_csv_rows(entries), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

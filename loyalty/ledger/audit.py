@@ -6,6 +6,8 @@ from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty.clock import program_date
+
 from .models import Account, Allocation, Entry, Lot
 
 
@@ -51,7 +53,7 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
             f"lot {lot['id']} of account {lot['account_id']}: remaining {lot['remaining']} of {lot['amount']}, "
             f"allocations {lot['allocated']}, expired {lot['expired']}"
         )
-    overdue = timezone.localdate(now) - timedelta(days=expiry_grace_days)
+    overdue = program_date(now) - timedelta(days=expiry_grace_days)
     for lot in Lot.objects.filter(remaining__gt=0, expires_on__lt=overdue).order_by("pk").values():
         problems.append(
             f"lot {lot['id']} of account {lot['account_id']}: {lot['remaining']} points past their last day "

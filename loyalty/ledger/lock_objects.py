@@ -1,9 +1,15 @@
-"""The only place ledger rows are locked: accounts, always in primary-key order."""
+"""The only place ledger rows are locked: accounts, always in primary-key order.
+
+A locked account comes with ``member_status``, its member's status read in the same
+statement: status changes lock the account too, so what the ledger checks under the
+lock cannot change before the transaction ends.
+"""
 
 from collections.abc import Iterable
 from functools import cache
 
 from django.db import connection
+from django.db.models import F
 from django.db.transaction import TransactionManagementError
 
 from .models import Account
@@ -19,7 +25,8 @@ def account_for_update(account_id: int) -> Account:
 
 
 def accounts_for_update(account_ids: Iterable[int]) -> list[Account]:
-    return list(Account.objects.filter(pk__in=list(account_ids)).order_by("pk").select_for_update())
+    accounts = Account.objects.filter(pk__in=list(account_ids)).annotate(member_status=F("member__status"))
+    return list(accounts.order_by("pk").select_for_update(of=("self",)))
 
 
 def account_ids_for_update(account_ids: Iterable[int]) -> list[int]:
@@ -31,6 +38,12 @@ def account_ids_for_update(account_ids: Iterable[int]) -> list[int]:
 @cache
 def _account_for_update_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in Account._meta.concrete_fields)
-    sql = f"SELECT {columns} FROM {quote(Account._meta.db_table)} WHERE {quote('id')} = %s"
-    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    member = Account._meta.get_field("member")
+    columns = ", ".join(f"account.{quote(field.column)}" for field in Account._meta.concrete_fields)
+    sql = (
+        f"SELECT {columns}, member.{quote('status')} AS member_status"
+        f" FROM {quote(Account._meta.db_table)} AS account"
+        f" JOIN {quote(member.related_model._meta.db_table)} AS member ON member.id = account.{quote(member.column)}"
+        " WHERE account.id = %s"
+    )
+    return sql + (" FOR UPDATE OF account" if connection.features.has_select_for_update else "")

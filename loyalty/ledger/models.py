@@ -39,7 +39,7 @@ class Account(TimeStampedModel):
     pending = models.BigIntegerField(default=0, help_text=_("Earned points not yet available."))
     lifetime_earned = models.BigIntegerField(default=0)
     lifetime_spent = models.BigIntegerField(default=0)
-    lifetime_expired = models.BigIntegerField(default=0)
+    lifetime_expired = models.BigIntegerField(default=0, help_text=_("Points lost: expired or forfeited."))
 
     class Meta:
         permissions = [("adjust_points", "Can adjust points with a reason")]
@@ -59,6 +59,7 @@ class EntryKind(models.TextChoices):
     ADJUST = "adjust", _("Adjustment")
     EXPIRE = "expire", _("Expired")
     REVERSE = "reverse", _("Reversal")
+    FORFEIT = "forfeit", _("Forfeited")
 
 
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})

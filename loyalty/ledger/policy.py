@@ -9,7 +9,8 @@ import calendar
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
+
+from loyalty.clock import program_date
 
 POLICIES = ("never", "days", "end_of_month", "end_of_year")
 
@@ -24,7 +25,7 @@ def expiry_date(available_at: datetime) -> date | None:
     """The last day on which points that become available at ``available_at`` count."""
     policy = settings.LOYALTY_POINTS_EXPIRY_POLICY
     period = settings.LOYALTY_POINTS_EXPIRY_PERIOD
-    start = timezone.localdate(available_at)
+    start = program_date(available_at)
     if policy == "never":
         return None
     if policy == "days":

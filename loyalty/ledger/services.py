@@ -22,7 +22,16 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, NotReversible, ValidationError
+from loyalty.clock import program_date
+from loyalty.exceptions import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    MemberClosed,
+    MemberSuspended,
+    NotReversible,
+    ValidationError,
+)
+from members.models import MemberStatus
 
 from . import lock_objects, policy
 from .models import CREDIT_KINDS, DEBIT_KINDS, Account, Allocation, Entry, EntryKind, Lot
@@ -83,7 +92,7 @@ def credit(
     available_at = max(_aware(available_at or now, "available_at"), now)
     if expires_on is FROM_POLICY:
         expires_on = policy.expiry_date(available_at)
-    if expires_on is not None and expires_on < timezone.localdate(available_at):
+    if expires_on is not None and expires_on < program_date(available_at):
         raise ValidationError("Points cannot expire before they become available.", field="expires_on")
     pending = available_at > now
 
@@ -92,6 +101,7 @@ def credit(
         if replay := _replay(locked, idempotency_key, kind=kind, amount=points):
             _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
+        _require_member(locked, MemberStatus.ACTIVE)
         if pending:
             locked.pending += points
         else:
@@ -139,6 +149,7 @@ def debit(
         if replay := _replay(locked, idempotency_key, kind=kind, amount=-points):
             _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
+        _require_member(locked, MemberStatus.ACTIVE)
         first_page = _settle_if_due(locked, now)
         _require_available(locked.balance, points)
         moves = _take(locked.pk, points, _spendable_lots(locked.pk, now, first_page=first_page))
@@ -190,7 +201,8 @@ def reverse(
             raise IdempotencyConflict()
         if replay:
             return replay
-        if entry.kind in (EntryKind.EXPIRE, EntryKind.REVERSE):
+        _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        if entry.kind in (EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT):
             raise NotReversible(f"A {entry.get_kind_display().lower()} entry cannot be reversed.")
         _settle_locked([locked], now)
         reversible = _reversible_points(entry)
@@ -245,6 +257,53 @@ def adjust(
     )
 
 
+def forfeit(
+    account: Account,
+    *,
+    reason: str,
+    actor: models.Model | None = None,
+    cause: models.Model | None = None,
+    now: datetime | None = None,
+) -> Entry | None:
+    """Take every point of the account, available and pending, in one ``forfeit`` entry with a reason.
+
+    What closing a member's account does. Returns ``None`` when the account holds
+    nothing. Refused (``MemberClosed``) once the member is closed. Locks the account.
+    """
+    if not reason.strip():
+        raise ValidationError("Say why the points are forfeited.", field="reason")
+    _check_text(memo=reason.strip(), idempotency_key=None)
+    now = _aware(now or timezone.now(), "now")
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(account.pk)
+        _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        _settle_locked([locked], now)
+        total = locked.balance + locked.pending
+        if total == 0:
+            _copy_balances(locked, account)
+            return None
+        moves = list(
+            Lot.objects.filter(account_id=locked.pk, remaining__gt=0)
+            .order_by("expires_on", "pk")
+            .values_list("pk", -F("remaining"))
+        )
+        locked.balance = locked.pending = 0
+        locked.lifetime_expired += total
+        entry = _record(
+            locked,
+            kind=EntryKind.FORFEIT,
+            amount=-total,
+            now=now,
+            actor=actor,
+            cause=cause,
+            memo=reason.strip(),
+            key=None,
+            moves=moves,
+        )
+    _copy_balances(locked, account)
+    return entry
+
+
 def expire_due(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
     """Expire every lot past its last day: one ``expire`` entry per account.
 
@@ -252,7 +311,7 @@ def expire_due(now: datetime | None = None, batch_size: int | None = None) -> Se
     and beside debits (an account's lots only change with the account locked).
     """
     now = _aware(now or timezone.now(), "now")
-    due = Q(remaining__gt=0, expires_on__lt=timezone.localdate(now))
+    due = Q(remaining__gt=0, expires_on__lt=program_date(now))
     return _settle_in_batches(due, now, batch_size)
 
 
@@ -341,7 +400,7 @@ def _settle_batch_in_sql(account_ids: list[int], now: datetime) -> SettleResult:
     the condition rather than joining ``due``: the join planned as a merge over the whole
     primary key, a scan that grew with every batch.)
     """
-    params = {"ids": account_ids, "now": now, "today": timezone.localdate(now), "kind": EntryKind.EXPIRE.value}
+    params = {"ids": account_ids, "now": now, "today": program_date(now), "kind": EntryKind.EXPIRE.value}
     with connection.cursor() as cursor:
         cursor.execute(_SETTLE_BATCH_SQL, params)
         accounts, released, expired = cursor.fetchone()
@@ -351,7 +410,7 @@ def _settle_batch_in_sql(account_ids: list[int], now: datetime) -> SettleResult:
 def _settle_locked(accounts: list[Account], now: datetime) -> SettleResult:
     """Release due pending lots, then expire lots past their last day, for locked accounts."""
     ids = [account.pk for account in accounts]
-    today = timezone.localdate(now)
+    today = program_date(now)
     release = Q(pending=True, available_at__lte=now)
     expire = Q(remaining__gt=0, expires_on__lt=today)
     # A lot that is released now and expires now is expired from the balance.
@@ -442,7 +501,7 @@ def _lot_page(account_id: int, now: datetime, start: int, exclude_lot: int | Non
     row is. Each part reads its own partial index in order: no sort of all the lots.
     """
     ops = connection.ops
-    today, now = ops.adapt_datefield_value(timezone.localdate(now)), ops.adapt_datetimefield_value(now)
+    today, now = ops.adapt_datefield_value(program_date(now)), ops.adapt_datetimefield_value(now)
     params = [account_id, now, today, account_id, exclude_lot or 0, _LOT_PAGE_SIZE, start]
     with connection.cursor() as cursor:
         cursor.execute(_LOT_PAGE_SQL, params)
@@ -683,6 +742,16 @@ def _copy_balances(source: Account, target: Account) -> None:
     """Keep the caller's Account instance in step with the locked row it passed in."""
     for field in (*_BALANCES, "updated_at"):
         setattr(target, field, getattr(source, field))
+
+
+def _require_member(account: Account, *allowed: str) -> None:
+    """Refuse the move unless the locked account's member (``member_status``, read with the lock) is ``allowed``."""
+    status = account.member_status
+    if status in allowed:
+        return
+    if status == MemberStatus.CLOSED:
+        raise MemberClosed()
+    raise MemberSuspended()
 
 
 def _require_available(available: int, points: int) -> None:

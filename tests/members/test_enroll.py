@@ -5,7 +5,8 @@ from django.db import connection
 
 from loyalty.exceptions import Conflict
 from members.models import Member
-from members.services import luhn_check_digit, member_enroll
+from members.numbers import luhn_check_digit
+from members.services import member_enroll
 
 
 def test_enrolment_opens_an_empty_points_account_and_a_luhn_checked_number(db):

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from loyalty.clock import program_date
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
 from members.models import Member
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         users = get_user_model().objects
         if not users.filter(username="admin").exists():
             users.create_superuser("admin", "admin@example.com", "admin")
-        today = timezone.localdate()
+        today = program_date()
         alice = self._member("alice@example.com", "Alice", "Martin")
         bob = self._member("bob@example.com", "Bob", "Durand")
         # Idempotency keys make every write happen once, however often this runs.

@@ -1,0 +1,24 @@
+"""Program time: the one place where a moment becomes a day of the program.
+
+Every program date (a lot's last day, "today" for expiry, a history filter's bounds, a
+tier's window) is counted in the program's time zone, ``settings.TIME_ZONE``, whatever
+time zone is active for the request (a member's browser, ``timezone.override``).
+"""
+
+from datetime import date, datetime, time
+
+from django.utils import timezone
+
+
+def program_timezone():
+    return timezone.get_default_timezone()
+
+
+def program_date(moment: datetime | None = None) -> date:
+    """The program's day at ``moment`` (now when left out)."""
+    return timezone.localtime(moment or timezone.now(), program_timezone()).date()
+
+
+def program_day_start(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the program's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min), program_timezone())
