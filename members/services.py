@@ -288,6 +288,14 @@ def _account_mail_send(*, member: Member, purpose: str, template: str, site_url:
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
 
 
+def user_password_reset_complete(*, user) -> None:
+    """The user chose a password from a reset link, so the e-mail is theirs: record the proof, lift the lock."""
+    member = Member.objects.filter(user_id=user.pk).first()
+    if member is not None:
+        member_email_verify(member=member)
+    user_login_unlock(user=user)
+
+
 def user_login_unlock(*, user) -> None:
     """Lift the login throttle (django-axes) on this user: they just proved they own the e-mail."""
     axes_reset(username=user.get_username())

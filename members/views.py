@@ -49,7 +49,7 @@ from .services import (
     member_profile_update,
     member_signup,
     member_status_change,
-    user_login_unlock,
+    user_password_reset_complete,
 )
 from .tokens import account_token_member
 
@@ -286,7 +286,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        user_login_unlock(user=form.user)
+        user_password_reset_complete(user=form.user)
         return response
 
 

@@ -410,3 +410,15 @@ def test_the_data_download_of_a_new_member_is_valid_json(member_client):
     data = json.loads(b"".join(member_client.get(reverse("portal:profile_data")).streaming_content))
 
     assert (data["lots"], data["entries"], data["status_history"]) == ([], [], [])
+
+
+def test_a_password_reset_link_proves_the_email_too(client, db, mails):
+    mails(lambda: client.post(reverse("portal:signup"), SIGN_UP))
+    client.post(reverse("portal:password_reset"), {"email": "grace@example.com"})
+    link = re.search(r"http://testserver(/password-reset/\S+/)", mail.outbox[-1].body).group(1)
+    form = client.get(link, follow=True)
+
+    client.post(form.redirect_chain[-1][0], {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"})
+
+    assert Member.objects.get().email_verified_at is not None
+    assert log_in(client, "grace@example.com", "a-new-long-secret")["Location"] == reverse("portal:dashboard")
