@@ -7,7 +7,6 @@ import re
 import urllib.request
 
 from django.core import mail
-
 from playwright.sync_api import expect
 
 from loyalty.ledger import services as ledger

@@ -1,4 +1,4 @@
-"""The member's account in Chromium: the data download, closing the account, a suspended member, a phone's first screen."""
+"""The member's account in Chromium: data download, closing, a suspended member, a phone's first screen."""
 
 import json
 from datetime import timedelta

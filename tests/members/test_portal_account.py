@@ -418,7 +418,8 @@ def test_a_password_reset_link_proves_the_email_too(client, db, mails):
     link = re.search(r"http://testserver(/password-reset/\S+/)", mail.outbox[-1].body).group(1)
     form = client.get(link, follow=True)
 
-    client.post(form.redirect_chain[-1][0], {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"})
+    new_password = {"new_password1": "a-new-long-secret", "new_password2": "a-new-long-secret"}
+    client.post(form.redirect_chain[-1][0], new_password)
 
     assert Member.objects.get().email_verified_at is not None
     assert log_in(client, "grace@example.com", "a-new-long-secret")["Location"] == reverse("portal:dashboard")
