@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
@@ -30,7 +30,12 @@ def entries_csv_rows(entries: QuerySet[Entry]) -> Iterator[str]:
 
     Times are the program's, written ``2026-12-05 14:30:00`` (read as a date and time by
     spreadsheets in any language); points are plain integers, which no locale misreads.
+    In the language active when called, though the rows are written later, as they stream.
     """
+    return _in_language(translation.get_language(), _entries_csv_rows(entries))
+
+
+def _entries_csv_rows(entries: QuerySet[Entry]) -> Iterator[str]:
     writer = csv.writer(_Echo(), delimiter=csv_delimiter())
     yield "\ufeff"
     yield writer.writerow([_("Date"), _("Kind"), _("Points"), _("Balance after"), _("Reason")])
@@ -64,6 +69,15 @@ def member_data_json(member: Member) -> Iterator[str]:
 
     The member, its user and account must be loaded already (``member_for_user`` joins them).
     """
+    return _in_language(translation.get_language(), _member_data_json(member))
+
+
+def _in_language(language: str | None, chunks: Iterator[str]) -> Iterator[str]:
+    with translation.override(language):
+        yield from chunks
+
+
+def _member_data_json(member: Member) -> Iterator[str]:
     user, account = member.user, member.account
     head = {
         "exported_at": _moment(timezone.now()),

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from loyalty.ledger import services as ledger
@@ -408,3 +408,14 @@ def test_the_last_supported_day_is_a_valid_bound(member_client, member):
     page = member_client.get(reverse("portal:history"), {"until": "9999-12-30"})
 
     assert page.context["page"].paginator.count == 1
+
+
+def test_the_csv_keeps_the_requests_language_while_it_streams(member_client, member):
+    ledger.credit(member.account, 15, memo="café")
+    member_client.post(reverse("portal:language"), {"language": "fr"})
+    response = member_client.get(reverse("portal:history_csv"))
+
+    with translation.override("en"):  # another request on this thread before the server reads the rows
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+
+    assert text.splitlines()[0] == "Date;Type;Points;Solde après;Motif"
