@@ -125,6 +125,12 @@ LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 PASSWORD_RESET_EMAILS_PER_HOUR = env.int("PASSWORD_RESET_EMAILS_PER_HOUR", default=3)
+# The portal's e-mailed links (confirm the e-mail, activate an account): how long one works
+# (seconds), and how many such e-mails one address may receive in an hour.
+ACCOUNT_LINK_MAX_AGE = env.int("ACCOUNT_LINK_MAX_AGE", default=3 * 24 * 3600)
+ACCOUNT_EMAILS_PER_HOUR = env.int("ACCOUNT_EMAILS_PER_HOUR", default=3)
+# Where members write with questions (the portal's footer).
+LOYALTY_SUPPORT_EMAIL = env("LOYALTY_SUPPORT_EMAIL", default="support@example.com")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

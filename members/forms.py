@@ -1,5 +1,7 @@
 """The member portal's forms: they check input and leave every write to members.services."""
 
+from datetime import date
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
@@ -8,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.ledger.models import EntryKind
 
+from .models import Member, MemberStatusChange
 from .services import EMAIL_MAX_LENGTH, password_reset_budget_take, username_from_email
 
 
@@ -18,16 +21,30 @@ def login_username(request, credentials: dict | None = None) -> str:
 
 
 class LoginForm(auth_forms.AuthenticationForm):
+    """Django's login form by e-mail. A closed member (an inactive user) gets the same answer as a wrong
+    password; a member who has not yet proved the e-mail is told so, but only with the right password."""
+
     username = forms.EmailField(
-        label=_("E-mail"), max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autofocus": True})
+        label=_("E-mail"),
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     error_messages = {
         **auth_forms.AuthenticationForm.error_messages,
         "invalid_login": _("This e-mail and password do not match. The password is case-sensitive."),
+        "unverified": _(
+            "Confirm your e-mail first: follow the link we sent to this address when you joined. "
+            "Nothing arrived? Get a new link."
+        ),
     }
 
     def clean_username(self) -> str:
         return username_from_email(self.cleaned_data["username"])
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if Member.objects.filter(user_id=user.pk, email_verified_at__isnull=True).exists():
+            raise forms.ValidationError(self.error_messages["unverified"], code="unverified")
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
@@ -81,6 +98,44 @@ class SignUpForm(forms.Form):
         return data
 
 
+class EmailForm(forms.Form):
+    """The address a member wants a link at (a new confirmation link, or one to choose a password)."""
+
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class ActivateForm(auth_forms.SetPasswordForm):
+    """The password a member chooses from an ``activate`` link (Django's checks; ``new-password`` autocomplete)."""
+
+
+class CloseAccountForm(forms.Form):
+    """The member confirms closing with their password and says why."""
+
+    password = forms.CharField(
+        label=_("Your password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    reason = forms.CharField(
+        label=_("Why are you leaving?"),
+        max_length=MemberStatusChange._meta.get_field("reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    confirm = forms.BooleanField(label=_("I understand that closing is final and my points are lost."))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("This is not your password."), code="wrong_password")
+        return password
+
+
 class ProfileForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
@@ -104,6 +159,12 @@ class HistoryFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
+    def clean_since(self) -> date | None:
+        return _within_history(self.cleaned_data["since"])
+
+    def clean_until(self) -> date | None:
+        return _within_history(self.cleaned_data["until"])
+
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
@@ -114,3 +175,18 @@ class HistoryFilterForm(forms.Form):
     def filters(self) -> dict:
         """The filters for ``member_entries``; call only once ``is_valid()``."""
         return {name: self.cleaned_data[name] for name in ("kind", "since", "until") if self.cleaned_data[name]}
+
+
+# The days a history filter may name: a bound outside them could not become a moment (9999-12-31's next day).
+HISTORY_FIRST_DAY = date(1900, 1, 1)
+HISTORY_LAST_DAY = date(9999, 12, 30)
+
+
+def _within_history(day: date | None) -> date | None:
+    if day is not None and not HISTORY_FIRST_DAY <= day <= HISTORY_LAST_DAY:
+        raise forms.ValidationError(
+            _("Enter a date between %(first)s and %(last)s."),
+            code="out_of_range",
+            params={"first": HISTORY_FIRST_DAY.isoformat(), "last": HISTORY_LAST_DAY.isoformat()},
+        )
+    return day

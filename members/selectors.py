@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 
 from loyalty.clock import program_date, program_day_start, program_timezone
@@ -97,6 +97,19 @@ def member_entries(
     return entries
 
 
+def entries_with_availability(entries: QuerySet[Entry]) -> QuerySet[Entry]:
+    """``entries`` with, for a credit written pending, when its points become available.
+
+    Adds ``available_at`` (the credit's lot's moment, or None when the points were available
+    at once or the entry opened no lot) and ``still_pending``. In the same query.
+    """
+    lot = Lot.objects.filter(entry_id=OuterRef("pk"), available_at__gt=OuterRef("created_at")).order_by("pk")
+    return entries.annotate(
+        available_at=Subquery(lot.values("available_at")[:1]),
+        still_pending=Exists(lot.filter(pending=True)),
+    )
+
+
 def _start_of(day: date) -> datetime:
     """Midnight at the start of ``day`` in the program's time zone (a bound the history index can use)."""
     return program_day_start(day)
@@ -120,5 +133,5 @@ def member_dashboard_get(*, member: Member) -> Dashboard:
         pending=member_pending(member=member),
         expiring=expiring[:DASHBOARD_EXPIRY_DATES],
         expiring_later={"points": sum(row["points"] for row in later), "dates": len(later)} if later else None,
-        entries=list(member_entries(member=member)[:DASHBOARD_ENTRIES]),
+        entries=list(entries_with_availability(member_entries(member=member))[:DASHBOARD_ENTRIES]),
     )

@@ -1,12 +1,17 @@
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from loyalty.exceptions import Conflict, MemberClosed, PermissionDenied, ValidationError
 from loyalty.ledger import lock_objects as ledger_locks
@@ -14,6 +19,7 @@ from loyalty.ledger import services as ledger
 
 from .models import Member, MemberStatus, MemberStatusChange
 from .numbers import member_number_new
+from .tokens import account_token_make
 
 if TYPE_CHECKING:
     from loyalty.partners.models import Partner
@@ -155,18 +161,139 @@ def member_language_set(*, member: Member, language: str) -> Member:
 
 
 def password_reset_budget_take(*, email: str) -> bool:
-    """Count one reset e-mail to ``email``; False once ``PASSWORD_RESET_EMAILS_PER_HOUR`` are spent.
+    """Count one reset e-mail to ``email``; False once ``PASSWORD_RESET_EMAILS_PER_HOUR`` are spent."""
+    return email_budget_take(email=email, purpose="password-reset", per_hour=settings.PASSWORD_RESET_EMAILS_PER_HOUR)
+
+
+def email_budget_take(*, email: str, purpose: str, per_hour: int) -> bool:
+    """Count one e-mail of ``purpose`` to ``email``; False once ``per_hour`` were counted in the hour.
 
     Caps the e-mails anyone can make the program send to one address.
     """
-    key = f"password-reset:{username_from_email(email)}"
+    key = f"{purpose}:{username_from_email(email)}"
     cache.add(key, 0, timeout=3600)
     try:
         sent = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=3600)
         sent = 1
-    return sent <= settings.PASSWORD_RESET_EMAILS_PER_HOUR
+    return sent <= per_hour
+
+
+# The portal account: sign-up, the e-mailed links that prove the address, activation.
+ACCOUNT_EMAILS = "account-email"
+
+
+def member_signup(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str,
+    language: str,
+    marketing_consent: bool,
+    site_url: str,
+) -> Member | None:
+    """Enrol a portal member whose login waits until they follow the link e-mailed to the address.
+
+    Never claims an address that already has an account, and never tells: the owner of a
+    known address gets an e-mail instead (with a link to choose a password), and the caller
+    shows the same page either way. Returns the new member, or ``None`` for a known address.
+    At most ``ACCOUNT_EMAILS_PER_HOUR`` e-mails go to one address (the account is still created).
+    """
+    _check_language(language)
+    try:
+        member = member_enroll(
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            password=password,
+            language=language,
+            marketing_consent=marketing_consent,
+        )
+    except Conflict:
+        make_password(password)  # as long as a sign-up, so the time taken does not tell either
+        owner = _member_by_email(email)
+        if owner is not None and owner.user.is_active and _account_budget_take(email):
+            _account_mail_send(member=owner, purpose="activate", template="signup_known", site_url=site_url)
+        return None
+    if _account_budget_take(email):
+        _account_mail_send(member=member, purpose="confirm", template="confirm", site_url=site_url)
+    return member
+
+
+def member_access_link_send(*, email: str, site_url: str) -> bool:
+    """E-mail the member with this address the link they need to get into the portal.
+
+    A member who signed up with a password and has not proved the e-mail gets a new
+    confirmation link; any other member (enrolled by a partner, so without a password, or
+    one who wants a new one) gets a link to choose a password. Unknown, closed or staff-only
+    addresses get nothing, and the caller shows the same page. Returns whether a mail went.
+    """
+    member = _member_by_email(email)
+    if member is None or not member.user.is_active or not _account_budget_take(email):
+        return False
+    if member.user.has_usable_password() and member.email_verified_at is None:
+        _account_mail_send(member=member, purpose="confirm", template="confirm", site_url=site_url)
+    else:
+        _account_mail_send(member=member, purpose="activate", template="activate", site_url=site_url)
+    return True
+
+
+def member_email_verify(*, member: Member, now: datetime | None = None) -> Member:
+    """Record that the member proved the e-mail is theirs; the first proof's time stays."""
+    if member.email_verified_at is None:
+        member.email_verified_at = now or timezone.now()
+        member.save(update_fields=["email_verified_at", "updated_at"])
+    return member
+
+
+def member_activate(*, member: Member, password: str) -> Member:
+    """Set the password of a member who followed an ``activate`` link, prove the e-mail, lift any login lock.
+
+    The caller validated the password. Refused (``MemberClosed``) for a closed member.
+    """
+    if member.status == MemberStatus.CLOSED or not member.user.is_active:
+        raise MemberClosed()
+    with transaction.atomic():
+        member.user.set_password(password)
+        member.user.save(update_fields=["password"])
+        member_email_verify(member=member)
+    user_login_unlock(user=member.user)
+    return member
+
+
+def _member_by_email(email: str) -> Member | None:
+    return Member.objects.select_related("user").filter(user__username=username_from_email(email)).first()
+
+
+def _account_budget_take(email: str) -> bool:
+    return email_budget_take(email=email, purpose=ACCOUNT_EMAILS, per_hour=settings.ACCOUNT_EMAILS_PER_HOUR)
+
+
+def _account_mail_send(*, member: Member, purpose: str, template: str, site_url: str) -> None:
+    """Render the e-mail in the member's language and send it once the transaction commits."""
+    token = account_token_make(member=member, purpose=purpose)
+    link = site_url.rstrip("/") + reverse(f"portal:{purpose}", kwargs={"token": token})
+    context = {
+        "link": link,
+        "member": member,
+        "days": settings.ACCOUNT_LINK_MAX_AGE // 86400,
+        "login_url": site_url.rstrip("/") + reverse("portal:login"),
+    }
+    with translation.override(member.language):
+        subject = render_to_string(f"portal/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"portal/email/{template}_body.txt", context)
+    recipient = member.user.email
+    transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
+
+
+def user_password_reset_complete(*, user) -> None:
+    """The user chose a password from a reset link, so the e-mail is theirs: record the proof, lift the lock."""
+    member = Member.objects.filter(user_id=user.pk).first()
+    if member is not None:
+        member_email_verify(member=member)
+    user_login_unlock(user=user)
 
 
 def user_login_unlock(*, user) -> None:

@@ -2,6 +2,7 @@
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import TemplateView
 
 from . import views
 
@@ -12,10 +13,32 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("profile/", views.profile, name="profile"),
+    path("profile/data.json", views.profile_data, name="profile_data"),
+    path("profile/close/", views.profile_close, name="profile_close"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
+    path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),
+    path(
+        "confirm/",
+        views.access_link_request,
+        {"template": "portal/auth/confirm_request.html"},
+        name="confirm_request",
+    ),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path(
+        "activate/",
+        views.access_link_request,
+        {"template": "portal/auth/activate_request.html"},
+        name="activate_request",
+    ),
+    path(
+        "activate/sent/",
+        TemplateView.as_view(template_name="portal/auth/access_link_sent.html"),
+        name="access_link_sent",
+    ),
+    path("activate/<str:token>/", views.activate, name="activate"),
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(

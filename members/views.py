@@ -9,9 +9,10 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -23,14 +24,34 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from loyalty.clock import program_date
-from loyalty.exceptions import Conflict
+from loyalty.exceptions import LoyaltyError
 from loyalty.ledger.models import Entry
 
 from . import selectors
-from .exports import entries_csv_rows
-from .forms import HistoryFilterForm, LanguageForm, LoginForm, PasswordResetForm, ProfileForm, SignUpForm
-from .models import Member
-from .services import member_enroll, member_language_set, member_profile_update, user_login_unlock
+from .exports import entries_csv_rows, member_data_json
+from .forms import (
+    ActivateForm,
+    CloseAccountForm,
+    EmailForm,
+    HistoryFilterForm,
+    LanguageForm,
+    LoginForm,
+    PasswordResetForm,
+    ProfileForm,
+    SignUpForm,
+)
+from .models import Member, MemberStatus
+from .services import (
+    member_access_link_send,
+    member_activate,
+    member_email_verify,
+    member_language_set,
+    member_profile_update,
+    member_signup,
+    member_status_change,
+    user_password_reset_complete,
+)
+from .tokens import account_token_member
 
 HISTORY_PAGE_SIZE = 25
 
@@ -73,35 +94,79 @@ class LoginView(auth_views.LoginView):
         member = selectors.member_for_user(user=form.get_user())
         return _with_language(response, member.language) if member else response
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["unverified"] = context["form"].has_error(NON_FIELD_ERRORS, "unverified")
+        return context
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        was_logged_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_logged_in:
+            messages.info(request, _("You are logged out."))
+        return response
+
 
 def signup(request: HttpRequest) -> HttpResponse:
+    """Sign up; the same page follows whether the address was new or known (its owner gets an e-mail)."""
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
     form = SignUpForm(request.POST or None, initial={"language": translation.get_language()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            member = member_enroll(
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                password=data["password1"],
-                language=data["language"],
-                marketing_consent=data["marketing_consent"],
-            )
-        except Conflict:
-            form.add_error(
-                "email",
-                _("This e-mail is already registered. Log in, or reset your password if you forgot it."),
-            )
-        else:
-            login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
-            response = _with_language(redirect("portal:dashboard"), member.language)
-            messages.success(
-                request, _("Welcome! Your member number is %(number)s.") % {"number": member.member_number}
-            )
-            return response
+        member_signup(
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            password=data["password1"],
+            language=data["language"],
+            marketing_consent=data["marketing_consent"],
+            site_url=_site_url(request),
+        )
+        return _with_language(redirect("portal:signup_sent"), data["language"])
     return render(request, "portal/auth/signup.html", {"form": form})
+
+
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link that proves a new member's e-mail: a button (a POST), so mail scanners opening links do not use it."""
+    member = account_token_member(token=token, purpose="confirm")
+    if member is None:
+        return render(request, "portal/auth/link_invalid.html", status=400)
+    if request.method == "POST":
+        member_email_verify(member=member)
+        messages.success(request, _("Your e-mail is confirmed. Log in to see your points."))
+        return _with_language(redirect("portal:login"), member.language)
+    return render(request, "portal/auth/confirm.html", {"email": member.user.email})
+
+
+def activate(request: HttpRequest, token: str) -> HttpResponse:
+    """The link that lets a member choose a password (and proves the e-mail); logs them in."""
+    member = account_token_member(token=token, purpose="activate")
+    if member is None:
+        return render(request, "portal/auth/link_invalid.html", status=400)
+    form = ActivateForm(member.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        member_activate(member=member, password=form.cleaned_data["new_password1"])
+        login(request, member.user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Your account is active. Welcome!"))
+        return _with_language(redirect("portal:dashboard"), member.language)
+    return render(request, "portal/auth/activate.html", {"form": form, "email": member.user.email})
+
+
+def access_link_request(request: HttpRequest, *, template: str) -> HttpResponse:
+    """Ask for a link by e-mail (a new confirmation link, or one to activate the account); one answer for all."""
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        member_access_link_send(email=form.cleaned_data["email"], site_url=_site_url(request))
+        return redirect("portal:access_link_sent")
+    return render(request, template, {"form": form})
+
+
+def _site_url(request: HttpRequest) -> str:
+    """Where links in e-mails point: this site, as the member reached it (a host in ALLOWED_HOSTS)."""
+    return request.build_absolute_uri("/")
 
 
 @member_required
@@ -117,7 +182,10 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
 @vary_on_headers("HX-Request", "HX-Target")
 def history(request: HttpRequest, member: Member) -> HttpResponse:
     form = HistoryFilterForm(request.GET)
-    entries = selectors.member_entries(member=member, **form.filters()) if form.is_valid() else Entry.objects.none()
+    if form.is_valid():
+        entries = selectors.entries_with_availability(selectors.member_entries(member=member, **form.filters()))
+    else:
+        entries = Entry.objects.none()
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -158,6 +226,35 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
     return render(request, "portal/profile.html", {"member": member, "form": form, "nav": "profile"})
 
 
+@member_required
+def profile_data(request: HttpRequest, member: Member) -> HttpResponse:
+    """All the member's data as one JSON file, streamed."""
+    filename = f"loyalty-data-{member.member_number}-{program_date():%Y-%m-%d}.json"
+    response = StreamingHttpResponse(member_data_json(member), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required
+def profile_close(request: HttpRequest, member: Member) -> HttpResponse:
+    """Close the account: the member confirms with the password and a reason, after reading what is lost."""
+    form = CloseAccountForm(request.POST or None, user=member.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_status_change(
+                member=member, status=MemberStatus.CLOSED, reason=form.cleaned_data["reason"], actor=member.user
+            )
+        except LoyaltyError as error:
+            form.add_error(None, str(error.message))
+        else:
+            logout(request)
+            messages.info(request, _("Your account is closed. Thank you for having been a member."))
+            return redirect("portal:login")
+    account = member.account
+    context = {"member": member, "form": form, "nav": "profile", "points": account.balance + account.pending}
+    return render(request, "portal/close.html", context)
+
+
 @require_POST
 def language(request: HttpRequest) -> HttpResponse:
     """Switch the portal's language; a signed-in member keeps it for next time."""
@@ -189,7 +286,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        user_login_unlock(user=form.user)
+        user_password_reset_complete(user=form.user)
         return response
 
 

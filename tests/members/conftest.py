@@ -1,5 +1,6 @@
 import pytest
 
+from members.services import member_email_verify
 from tests.factories.members import MemberFactory
 
 PASSWORD = "correct-horse-battery"
@@ -7,7 +8,10 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def member(db):
-    return MemberFactory(email="ada@example.com", first_name="Ada", last_name="Lovelace", password=PASSWORD)
+    """A portal member who proved the e-mail, so they can log in."""
+    return member_email_verify(
+        member=MemberFactory(email="ada@example.com", first_name="Ada", last_name="Lovelace", password=PASSWORD)
+    )
 
 
 @pytest.fixture

@@ -2,11 +2,14 @@
 
 import csv
 import io
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
@@ -226,3 +229,193 @@ def test_switching_to_an_unknown_language_changes_nothing(member_client, member)
 )
 def test_a_reason_a_spreadsheet_could_run_is_defused(memo, cell):
     assert spreadsheet_safe(memo) == cell
+
+
+# Polish found by a new member (issue 7)
+
+
+def test_a_pending_credit_says_on_its_row_until_when_it_is_pending(member_client, member):
+    ledger.credit(member.account, 100, memo="available at once")
+    available_at = timezone.now() + timedelta(days=14)
+    ledger.credit(member.account, 40, available_at=available_at, memo="in its return window")
+
+    for name in ("portal:dashboard", "portal:history"):
+        html = member_client.get(reverse(name)).content.decode()
+        row = html[html.index("<tr>", html.index("<tbody>")) : html.index("in its return window")]
+        assert f"pending until {date_format(available_at.date(), 'DATE_FORMAT')}" in row
+        assert html.count('data-testid="availability"') == 1
+
+
+def test_a_released_credit_says_since_when_its_points_count(member_client, member):
+    written = timezone.now() - timedelta(days=20)
+    ledger.credit(member.account, 40, available_at=written + timedelta(days=14), now=written, memo="returned window")
+    ledger.release_pending()
+
+    html = member_client.get(reverse("portal:history")).content.decode()
+
+    assert f"available since {date_format((written + timedelta(days=14)).date(), 'DATE_FORMAT')}" in html
+    assert "pending until" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "balance", "count"),
+    [("en", "1,945", "1,001 entries"), ("fr", "1\xa0945", "1\xa0001")],
+    ids=["en", "fr"],
+)
+def test_numbers_carry_the_languages_thousands_separator(member_client, member, language, balance, count):
+    ledger.credit(member.account, 945, memo="first")
+    for _ in range(1000):
+        ledger.credit(member.account, 1)
+    member_client.post(reverse("portal:language"), {"language": language})
+
+    dashboard = member_client.get(reverse("portal:dashboard")).content.decode()
+    history = member_client.get(reverse("portal:history")).content.decode()
+
+    assert f'data-testid="balance">{balance}</p>' in dashboard
+    assert count in history
+
+
+def test_times_are_written_one_way_in_the_programs_time_zone_whatever_zone_is_active(member_client, member, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    moment = datetime(2026, 3, 5, 22, 30, tzinfo=UTC)  # 23:30 in Paris, the next day in Tokyo
+    ledger.credit(member.account, 10, now=moment, expires_on=None, memo="late purchase")
+
+    with timezone.override(ZoneInfo("Asia/Tokyo")):
+        html = member_client.get(reverse("portal:history")).content.decode()
+
+    assert '<time datetime="2026-03-05T23:30:00+01:00">March 5, 2026, 11:30 p.m.</time>' in html
+
+
+@pytest.mark.parametrize(
+    ("credits", "message"),
+    [
+        ([], "You have no points yet, so nothing expires."),
+        ([{"available_at": "later"}], "You have no points to spend yet. Your pending points will show here"),
+        (
+            [{"expires_on": None}],
+            "None of your points has a coming expiry date: the points you hold now do not expire.",
+        ),
+    ],
+    ids=["no-points", "only-pending", "points-that-never-expire"],
+)
+def test_an_empty_expiry_timeline_says_what_is_true(member_client, member, credits, message):
+    for credit in credits:
+        if credit.get("available_at") == "later":
+            ledger.credit(member.account, 10, available_at=timezone.now() + timedelta(days=3))
+        else:
+            ledger.credit(member.account, 10, **credit)
+
+    html = member_client.get(reverse("portal:dashboard")).content.decode()
+
+    assert message in html
+    assert "None of your points has an expiry date." not in html
+
+
+def test_the_lockout_page_says_for_how_long(client, member, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("portal:login"), {"username": "ada@example.com", "password": "wrong"})
+
+    response = client.post(reverse("portal:login"), {"username": "ada@example.com", "password": "wrong"})
+
+    assert response.status_code == 429
+    assert "paused for 15 minutes after the last attempt" in response.content.decode()
+
+
+def test_logging_out_says_so(member_client):
+    response = member_client.post(reverse("portal:logout"), follow=True)
+
+    assert [str(message) for message in response.context["messages"]] == ["You are logged out."]
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("portal:login", {"username": "username", "password": "current-password"}),
+        ("portal:signup", {"email": "email", "password1": "new-password", "password2": "new-password"}),
+    ],
+    ids=["login", "signup"],
+)
+def test_login_fields_tell_password_managers_what_they_hold(client, db, name, fields):
+    html = client.get(reverse(name)).content.decode()
+
+    for field, autocomplete in fields.items():
+        tag = re.search(rf'<input[^>]*name="{field}"[^>]*>', html).group(0)
+        assert f'autocomplete="{autocomplete}"' in tag
+
+
+def test_the_footer_speaks_to_members(client, db, settings):
+    settings.LOYALTY_SUPPORT_EMAIL = "help@shop.example"
+
+    html = client.get(reverse("portal:login")).content.decode()
+
+    footer = html[html.index('<footer class="site-footer">') :]
+    assert 'Questions about your points? Write to us at <a href="mailto:help@shop.example">' in footer
+    assert "whole numbers" not in footer
+
+
+def test_the_history_filters_fold_behind_a_toggle_that_opens_when_filters_are_set(member_client, member):
+    plain = member_client.get(reverse("portal:history")).content.decode()
+    filtered = member_client.get(reverse("portal:history"), {"kind": "earn"}).content.decode()
+
+    assert '<details class="filters-toggle">' in plain
+    assert '<details class="filters-toggle" open>' in filtered
+
+
+def test_the_french_csv_uses_semicolons_as_excel_in_french_expects(member_client, member, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    ledger.credit(member.account, 1500, memo="achat; gros", now=datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
+    member_client.post(reverse("portal:language"), {"language": "fr"})
+
+    response = member_client.get(reverse("portal:history_csv"))
+
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["Date", "Type", "Points", "Solde après", "Motif"]
+    assert rows[1] == ["2026-07-01 12:00:00", "Gagnés", "1500", "1500", "achat; gros"]
+
+
+def test_the_english_csv_keeps_commas(member_client, member):
+    ledger.credit(member.account, 15, memo="coffee")
+
+    rows = csv_rows(member_client.get(reverse("portal:history_csv")))
+
+    assert rows[1][1:] == ["Earned", "15", "15", "coffee"]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [{"until": "9999-12-31"}, {"since": "9999-12-31"}, {"since": "0001-01-01"}, {"since": "1899-12-31"}],
+    ids=["until-last-day", "since-last-day", "since-year-one", "before-1900"],
+)
+def test_a_date_beyond_the_supported_range_is_a_form_error_not_a_500(member_client, member, bounds):
+    ledger.credit(member.account, 10, memo="earned")
+
+    page = member_client.get(reverse("portal:history"), bounds)
+    csv_response = member_client.get(reverse("portal:history_csv"), bounds)
+
+    assert page.status_code == 200
+    field = next(iter(bounds))
+    assert page.context["form"].errors[field] == ["Enter a date between 1900-01-01 and 9999-12-30."]
+    assert "earned" not in page.content.decode()
+    assert csv_response.status_code == 302
+    assert csv_response["Location"].startswith(reverse("portal:history"))
+
+
+def test_the_last_supported_day_is_a_valid_bound(member_client, member):
+    ledger.credit(member.account, 10, memo="earned")
+
+    page = member_client.get(reverse("portal:history"), {"until": "9999-12-30"})
+
+    assert page.context["page"].paginator.count == 1
+
+
+def test_the_csv_keeps_the_requests_language_while_it_streams(member_client, member):
+    ledger.credit(member.account, 15, memo="café")
+    member_client.post(reverse("portal:language"), {"language": "fr"})
+    response = member_client.get(reverse("portal:history_csv"))
+
+    with translation.override("en"):  # another request on this thread before the server reads the rows
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+
+    assert text.splitlines()[0] == "Date;Type;Points;Solde après;Motif"
