@@ -9,6 +9,7 @@ message instead.
 
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.db import DataError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -21,12 +22,16 @@ class SafeChangeListMixin:
     def changelist_view(self, request, extra_context=None):
         if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in [key, *values]):
             return self._filters_refused(request)
-        response = super().changelist_view(request, extra_context)
-        if request.GET and isinstance(response, TemplateResponse) and not response.is_rendered:
-            try:
+        if not request.GET:
+            return super().changelist_view(request, extra_context)
+        try:
+            response = super().changelist_view(request, extra_context)
+            if isinstance(response, TemplateResponse) and not response.is_rendered:
                 response.render()  # The list's query runs here: refuse its bad filters now, not with a 500.
-            except (ValueError, OverflowError, DataError):
-                return self._filters_refused(request)
+        except (ValueError, OverflowError, DataError):
+            return self._filters_refused(request)
+        if isinstance(response, HttpResponseRedirect) and response.url.endswith(f"?{ERROR_FLAG}=1"):
+            return self._filters_refused(request)  # Django's own "invalid lookup" answer, said plainly.
         return response
 
     def _filters_refused(self, request):

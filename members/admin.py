@@ -82,7 +82,9 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
 
     def get_urls(self):
         def view(function, name):
-            return path(f"<int:pk>/{name}/", self.admin_site.admin_view(require_POST(function)), name=f"members_{name}")
+            return path(
+                f"<int:pk>/{name}/", self.admin_site.admin_view(require_POST(function)), name=f"members_{name}"
+            )
 
         return [
             view(self.status_view, "member_status"),
@@ -111,9 +113,7 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
         entries = []
         for entry in support.entries:
             reversible = (
-                may_adjust
-                and entry.kind not in NOT_REVERSIBLE_KINDS
-                and abs(entry.reversed_total) < abs(entry.amount)
+                may_adjust and entry.kind not in NOT_REVERSIBLE_KINDS and abs(entry.reversed_total) < abs(entry.amount)
             )
             entries.append(
                 {

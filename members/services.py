@@ -229,4 +229,6 @@ def member_password_reset_send(*, member: Member, actor, domain: str, use_https:
             None,
             user.email,
         )
-    logger.info("Password-reset e-mail sent to member %s by user %s.", member.member_number, getattr(actor, "pk", None))
+    logger.info(
+        "Password-reset e-mail sent to member %s by user %s.", member.member_number, getattr(actor, "pk", None)
+    )

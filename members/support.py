@@ -52,7 +52,9 @@ def member_login_locks(*, member: Member) -> list[LoginLock]:
         attempt_time__gt=now - cool_off,
     ).order_by("-attempt_time")
     return [
-        LoginLock(ip_address=attempt.ip_address, failures=attempt.failures_since_start, until=attempt.attempt_time + cool_off)
+        LoginLock(
+            ip_address=attempt.ip_address, failures=attempt.failures_since_start, until=attempt.attempt_time + cool_off
+        )
         for attempt in attempts
     ]
 

@@ -164,7 +164,7 @@ class PartnerAPIKeyAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         revoke = self.admin_site.admin_view(self.revoke_view)
-        return [path("<int:pk>/revoke/", revoke, name="partners_partnerapikey_revoke"), *super().get_urls()]
+        return [path("<str:pk>/revoke/", revoke, name="partners_partnerapikey_revoke"), *super().get_urls()]
 
     def revoke_view(self, request, pk):
         if not self._may_revoke(request):

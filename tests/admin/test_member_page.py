@@ -292,9 +292,7 @@ def test_each_role_sees_only_the_buttons_it_may_use(client, member, staff_in, gr
     assert [button for button in BUTTONS if button in html] == shown
 
 
-@pytest.mark.parametrize(
-    "name", ["members_member_status", "members_member_password_reset", "members_member_unlock"]
-)
+@pytest.mark.parametrize("name", ["members_member_status", "members_member_password_reset", "members_member_unlock"])
 def test_an_analyst_may_press_no_button(client, member, staff_in, name):
     lock_out(member)
     client.force_login(staff_in("Analyst"))

@@ -88,7 +88,10 @@ def test_an_analyst_cannot_adjust_points(client, account):
     page = client.get(member_page)
     assert page.status_code == 200
     assert "Adjust points" not in page.content.decode()
-    assert client.post(adjust_url(account), {"points": "10", "reason": "No", "token": str(uuid.uuid4())}).status_code == 403
+    assert (
+        client.post(adjust_url(account), {"points": "10", "reason": "No", "token": str(uuid.uuid4())}).status_code
+        == 403
+    )
     assert account.entries.count() == 1
 
 
