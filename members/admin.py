@@ -135,7 +135,6 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": member.user.get_full_name() or member.user.email,
-            "subtitle": member.member_number,
             "opts": self.model._meta,
             "original": member,
             "member": member,
