@@ -1,13 +1,27 @@
 """The staff groups and their permissions, kept in step by data migrations.
 
-Program manager: configures everything. Support agent: looks up members and adjusts
-points with a reason. Analyst: reads only.
+Program manager: configures everything, closes members' accounts. Support agent: looks
+up members, adjusts points and reverses entries with a reason, suspends and reactivates
+members, helps them log in (``members.change_member``: a password-reset e-mail, lifting
+a login lock). Analyst: reads only. Nobody deletes members or partners (they are closed
+or deactivated); only periodic tasks can be deleted. After a change here, add a data
+migration that runs ``sync_staff_groups`` again.
 """
 
 PROGRAM_APPS = ["ledger", "members", "rewards", "campaigns", "partners", "django_celery_beat"]
 
 GROUPS = {
-    "Program manager": {"apps": PROGRAM_APPS, "actions": ["add", "change", "delete", "view"]},
+    "Program manager": {
+        "apps": PROGRAM_APPS,
+        "actions": ["add", "change", "view"],
+        "permissions": [
+            "django_celery_beat.delete_periodictask",
+            "django_celery_beat.delete_crontabschedule",
+            "django_celery_beat.delete_intervalschedule",
+            "django_celery_beat.delete_clockedschedule",
+            "django_celery_beat.delete_solarschedule",
+        ],
+    },
     "Support agent": {
         "permissions": [
             "members.view_member",

@@ -1,22 +1,72 @@
-from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
+"""Members in the staff admin: the list, and the member page that answers a phone call in one screen.
 
-from .models import Member
+A member's admin page is the support page (``change_view``): who the member is, their
+status and its history, their points, expiry timeline, lots and history a page at a
+time, and the buttons support uses. Each button posts to its own small view that checks
+the permission, calls one service (``ledger.adjust``, ``ledger.reverse``,
+``member_status_change``, ``member_password_reset_send``, ``user_login_unlock``) and
+records who did it: the ledger entry's or the status change's actor, and the member's
+admin history for the e-mails and lifted locks. Nothing about a member is edited here
+directly.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from loyalty.admin_site import MemberNumberSearchMixin
+from loyalty.exceptions import LoyaltyError
+from loyalty.ledger.admin import ADJUST_PERMISSION, actor_label
+from loyalty.ledger.forms import AdjustPointsForm
+from loyalty.ledger.selectors import NOT_REVERSIBLE_KINDS
+
+from .models import Member, MemberStatus
+from .services import STATUS_PERMISSIONS, member_password_reset_send, member_status_change, user_login_unlock
+from .support import member_support_get
+
+HELP_LOGIN_PERMISSION = "members.change_member"  # send a password-reset e-mail, lift a login lock
+
+
+class StatusChangeForm(forms.Form):
+    status = forms.ChoiceField(choices=MemberStatus.choices, widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+    confirm = forms.BooleanField(label=_("I understand: closing is final and forfeits every point."), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("status") == MemberStatus.CLOSED and not cleaned.get("confirm"):
+            self.add_error("confirm", _("Tick the box to confirm the closing."))
+        return cleaned
+
+
+# (target status, button label) in the order the page shows them, for each current status.
+STATUS_ACTIONS = {
+    MemberStatus.ACTIVE: [(MemberStatus.SUSPENDED, _("Suspend")), (MemberStatus.CLOSED, _("Close the account"))],
+    MemberStatus.SUSPENDED: [(MemberStatus.ACTIVE, _("Reactivate")), (MemberStatus.CLOSED, _("Close the account"))],
+    MemberStatus.CLOSED: [],
+}
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
     list_display = ["member_number", "email", "full_name", "status", "joined_at", "balance"]
     list_filter = ["status", "joined_at"]
     list_select_related = ["user", "account"]
     search_fields = ["member_number", "user__email", "user__first_name", "user__last_name"]
-    readonly_fields = ["member_number", "user", "joined_at", "points_account"]
-    fields = ["member_number", "user", "status", "joined_at", "points_account"]
+    search_help_text = _("A member number (its check digit is checked), an e-mail or a name.")
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False  # Members are enrolled through the portal or the partner API.
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # A member is closed (status), never deleted: their entries keep their history.
 
     @admin.display(description=_("E-mail"), ordering="user__email")
     def email(self, member):
@@ -30,7 +80,133 @@ class MemberAdmin(admin.ModelAdmin):
     def balance(self, member):
         return member.account.balance
 
-    @admin.display(description=_("Points account"))
-    def points_account(self, member):
-        url = reverse("admin:ledger_account_change", args=[member.account.pk])
-        return format_html('<a href="{}">{} points</a>', url, member.account.balance)
+    def get_urls(self):
+        def view(function, name):
+            return path(
+                f"<int:pk>/{name}/", self.admin_site.admin_view(require_POST(function)), name=f"members_{name}"
+            )
+
+        return [
+            view(self.status_view, "member_status"),
+            view(self.password_reset_view, "member_password_reset"),
+            view(self.unlock_view, "member_unlock"),
+            *super().get_urls(),
+        ]
+
+    def _member(self, request, pk) -> Member:
+        member = get_object_or_404(Member.objects.select_related("user", "account", "enrolled_by"), pk=pk)
+        if not self.has_view_or_change_permission(request, member):
+            raise PermissionDenied
+        return member
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The member page (read-only; its buttons post to the views below)."""
+        if request.method != "GET":
+            raise PermissionDenied
+        member = self._member(request, object_id)
+        support = member_support_get(
+            member=member, entries_page=request.GET.get("entries", 1), lots_page=request.GET.get("lots", 1)
+        )
+        user = request.user
+        may_adjust = user.has_perm(ADJUST_PERMISSION)
+        may_view_entries = user.has_perm("ledger.view_entry")
+        entries = []
+        for entry in support.entries:
+            reversible = (
+                may_adjust and entry.kind not in NOT_REVERSIBLE_KINDS and abs(entry.reversed_total) < abs(entry.amount)
+            )
+            entries.append(
+                {
+                    "entry": entry,
+                    "made_by": actor_label(support.actors.get((entry.actor_type_id, entry.actor_id)))
+                    if entry.actor_type_id
+                    else actor_label(None),
+                    "url": reverse("admin:ledger_entry_change", args=[entry.pk]) if may_view_entries else "",
+                    "reverse_url": reverse("admin:ledger_entry_reverse", args=[entry.pk]) if reversible else "",
+                }
+            )
+        status_actions = [
+            {"status": status, "label": label, "form": StatusChangeForm(initial={"status": status})}
+            for status, label in STATUS_ACTIONS[member.status]
+            if user.has_perm(STATUS_PERMISSIONS[status])
+        ]
+        may_help_login = user.has_perm(HELP_LOGIN_PERMISSION) and member.status != MemberStatus.CLOSED
+        partner = member.enrolled_by
+        context = {
+            **self.admin_site.each_context(request),
+            "title": member.user.get_full_name() or member.user.email,
+            "opts": self.model._meta,
+            "original": member,
+            "member": member,
+            "support": support,
+            "entries": entries,
+            "adjust_form": AdjustPointsForm() if may_adjust and member.status == MemberStatus.ACTIVE else None,
+            "adjust_url": reverse("admin:ledger_account_adjust", args=[member.account.pk]),
+            "status_actions": status_actions,
+            "may_help_login": may_help_login,
+            "partner_url": reverse("admin:partners_partner_change", args=[partner.pk])
+            if partner and user.has_perm("partners.view_partner")
+            else "",
+            "lots_url": reverse("admin:ledger_lot_changelist") + f"?q={member.member_number}"
+            if user.has_perm("ledger.view_lot")
+            else "",
+            "history_url": reverse("admin:members_member_history", args=[member.pk]),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/members/member/support.html", context)
+
+    def _back(self, member):
+        return redirect("admin:members_member_change", member.pk)
+
+    def status_view(self, request, pk):
+        member = self._member(request, pk)
+        form = StatusChangeForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+            return self._back(member)
+        status = form.cleaned_data["status"]
+        if not request.user.has_perm(STATUS_PERMISSIONS[status]):
+            raise PermissionDenied
+        try:
+            change = member_status_change(
+                member=member, status=status, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except LoyaltyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                gettext("The member is now %(status)s.") % {"status": change.get_to_status_display().lower()},
+                messages.SUCCESS,
+            )
+        return self._back(member)
+
+    def password_reset_view(self, request, pk):
+        member = self._member(request, pk)
+        if not request.user.has_perm(HELP_LOGIN_PERMISSION):
+            raise PermissionDenied
+        try:
+            member_password_reset_send(
+                member=member, actor=request.user, domain=request.get_host(), use_https=request.is_secure()
+            )
+        except LoyaltyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.log_change(request, member, gettext("Sent a password-reset e-mail."))
+            self.message_user(
+                request,
+                gettext("A password-reset e-mail is on its way to %(email)s.") % {"email": member.user.email},
+                messages.SUCCESS,
+            )
+        return self._back(member)
+
+    def unlock_view(self, request, pk):
+        member = self._member(request, pk)
+        if not request.user.has_perm(HELP_LOGIN_PERMISSION):
+            raise PermissionDenied
+        user_login_unlock(user=member.user)
+        self.log_change(request, member, gettext("Lifted the login lock."))
+        self.message_user(request, gettext("The member can log in again."), messages.SUCCESS)
+        return self._back(member)

@@ -1,3 +1,4 @@
+import logging
 import unicodedata
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ from .tokens import account_token_make
 if TYPE_CHECKING:
     from loyalty.partners.models import Partner
 
+
+logger = logging.getLogger(__name__)
 
 # The username is the e-mail in lower case, so an e-mail must fit the user model's username.
 EMAIL_MAX_LENGTH = 150
@@ -310,3 +313,49 @@ def _refuse_known_email(email: str) -> None:
     existing = Member.objects.filter(user__email__iexact=email).first()
     if existing:
         raise Conflict("A member with this e-mail already exists.", member_number=existing.member_number)
+
+
+def member_password_reset_send(*, member: Member, actor, domain: str, use_https: bool = True) -> None:
+    """E-mail the member the portal's password-reset link, in their language (what support sends on a call).
+
+    The same e-mail as the portal's *forgot your password?*, counted against the same
+    per-address cap (``PASSWORD_RESET_EMAILS_PER_HOUR``). Raises ``MemberClosed`` for a
+    closed member, ``Conflict`` over the cap, ``PermissionDenied`` unless ``actor`` (the
+    staff user, logged) may change members.
+    """
+    from django.contrib.auth.forms import PasswordResetForm
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils import translation
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    if actor is not None and not (actor.is_active and actor.is_staff and actor.has_perm("members.change_member")):
+        raise PermissionDenied("You are not allowed to help members log in.")
+    user = member.user
+    if member.status == MemberStatus.CLOSED or not user.is_active:
+        raise MemberClosed()
+    if not password_reset_budget_take(email=user.email):
+        raise Conflict(
+            f"This address already received {settings.PASSWORD_RESET_EMAILS_PER_HOUR} reset e-mails "
+            "in the last hour; try again later."
+        )
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": domain,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if use_https else "http",
+    }
+    with translation.override(member.language):
+        PasswordResetForm().send_mail(
+            "portal/auth/password_reset_subject.txt",
+            "portal/auth/password_reset_email.txt",
+            context,
+            None,
+            user.email,
+        )
+    logger.info(
+        "Password-reset e-mail sent to member %s by user %s.", member.member_number, getattr(actor, "pk", None)
+    )

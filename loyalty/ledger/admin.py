@@ -1,16 +1,49 @@
-from django.contrib import admin
+"""The ledger in the staff admin: read-only lists, and the two forms that move points.
+
+Adjusting points and reversing an entry call ``ledger.adjust`` / ``ledger.reverse`` with
+the staff user as actor, a reason, and the form's one-time token as idempotency key. A
+member's points are read on the member's page (members/admin.py), where both forms are
+linked; an account's own admin page sends there.
+"""
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.exceptions import LoyaltyError
 
 from . import services as ledger
-from .forms import AdjustPointsForm
+from .forms import AdjustPointsForm, ReverseEntryForm
 from .models import Account, Entry, Lot
+from .selectors import NOT_REVERSIBLE_KINDS, entry_reversible_points
+
+ADJUST_PERMISSION = "ledger.adjust_points"  # adjusting points and reversing entries
+
+# What can cause an entry (app_label.model). The cause filter offers these, not every table.
+ENTRY_CAUSES = ["members.memberstatuschange"]
+
+
+def member_page_url(member_id: int) -> str:
+    return reverse("admin:members_member_change", args=[member_id])
+
+
+def actor_label(actor) -> str:
+    """Who made an entry, as staff read it: a user's name, a partner's name, or the system."""
+    if actor is None:
+        return gettext("System")
+    if isinstance(actor, get_user_model()):
+        name = actor.get_full_name() or actor.get_username()
+        return gettext("%(name)s (staff)") % {"name": name} if actor.is_staff else name
+    return str(actor)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,100 +59,181 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class EntryInline(admin.TabularInline):
-    model = Entry
-    fields = ["created_at", "kind", "amount", "balance_after", "memo", "reverses"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-    extra = 0
-    max_num = 0
-    show_change_link = True
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("reverses")
-
-
-class LotInline(admin.TabularInline):
-    model = Lot
-    fields = ["available_at", "expires_on", "amount", "remaining", "expired", "pending"]
-    readonly_fields = fields
-    ordering = ["expires_on", "id"]
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
     list_display = ["member", "balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired"]
     list_select_related = ["member"]
     search_fields = ["member__member_number", "member__user__email"]
-    readonly_fields = [
-        "member",
-        "balance",
-        "pending",
-        "lifetime_earned",
-        "lifetime_spent",
-        "lifetime_expired",
-        "adjust_link",
-    ]
-    inlines = [LotInline, EntryInline]
+    member_number_lookup = "member__member_number"
 
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm("ledger.adjust_points")
-
-    @admin.display(description=_("Adjust"))
-    def adjust_link(self, account):
-        url = reverse("admin:ledger_account_adjust", args=[account.pk])
-        return format_html('<a class="button" href="{}">{}</a>', url, _("Adjust points"))
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """An account is read on its member's page, with the member's status, lots and history."""
+        account = get_object_or_404(Account.objects.only("member_id"), pk=object_id)
+        if not self.has_view_permission(request, account):
+            raise PermissionDenied
+        return redirect(member_page_url(account.member_id))
 
     def get_urls(self):
         adjust = self.admin_site.admin_view(self.adjust_view)
         return [path("<int:pk>/adjust/", adjust, name="ledger_account_adjust"), *super().get_urls()]
 
     def adjust_view(self, request, pk):
-        if not request.user.has_perm("ledger.adjust_points"):
+        if not request.user.has_perm(ADJUST_PERMISSION):
             raise PermissionDenied
         account = get_object_or_404(Account.objects.select_related("member__user"), pk=pk)
         form = AdjustPointsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 entry = ledger.adjust(
-                    account, form.cleaned_data["points"], reason=form.cleaned_data["reason"], actor=request.user
+                    account,
+                    form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    idempotency_key=form.idempotency_key,
                 )
             except LoyaltyError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, _("Adjusted by %(points)+d points.") % {"points": entry.amount})
-                return redirect("admin:ledger_account_change", account.pk)
+                self.message_user(
+                    request,
+                    gettext("Adjusted by %(points)+d points: the balance is %(balance)s.")
+                    % {"points": entry.amount, "balance": account.balance},
+                    messages.SUCCESS,
+                )
+                return redirect(member_page_url(account.member_id))
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Adjust the points of %(member)s") % {"member": account.member},
+            "title": gettext("Adjust the points of %(member)s") % {"member": account.member},
             "account": account,
+            "member_url": member_page_url(account.member_id),
             "form": form,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/ledger/account/adjust.html", context)
 
 
+class CauseFilter(admin.SimpleListFilter):
+    title = _("cause")
+    parameter_name = "cause"
+
+    def lookups(self, request, model_admin):
+        choices = [("none", _("None"))]
+        for dotted in ENTRY_CAUSES:
+            model = apps.get_model(dotted)
+            choices.append((dotted, model._meta.verbose_name.capitalize()))
+        return choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(cause_type__isnull=True)
+        if value in ENTRY_CAUSES:
+            return queryset.filter(cause_type=ContentType.objects.get_for_model(apps.get_model(value)))
+        return queryset
+
+
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "member_number", "kind", "amount", "balance_after", "memo", "cause_type", "cause_id"]
-    list_filter = ["kind", "created_at", "cause_type"]
-    list_select_related = ["account__member", "cause_type"]
+class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
+    list_display = ["created_at", "member_link", "kind", "amount", "balance_after", "memo", "made_by", "cause_label"]
+    list_filter = ["kind", "created_at", CauseFilter]
+    list_select_related = ["account__member"]
     search_fields = ["account__member__member_number", "account__member__user__email", "memo", "cause_id", "=kind"]
+    member_number_lookup = "account__member__member_number"
     date_hierarchy = "created_at"
     show_full_result_count = False
+    fields = [
+        "member_link",
+        "created_at",
+        "kind",
+        "amount",
+        "balance_after",
+        "memo",
+        "made_by",
+        "cause_label",
+        "reverses",
+        "idempotency_key",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("actor")
 
     @admin.display(description=_("Member"), ordering="account__member__member_number")
-    def member_number(self, entry):
-        return entry.account.member.member_number
+    def member_link(self, entry):
+        member = entry.account.member
+        return format_html('<a href="{}">{}</a>', member_page_url(member.pk), member.member_number)
+
+    @admin.display(description=_("Made by"))
+    def made_by(self, entry):
+        return actor_label(entry.actor)
+
+    @admin.display(description=_("Cause"))
+    def cause_label(self, entry):
+        if entry.cause_type_id is None:
+            return "-"
+        model = ContentType.objects.get_for_id(entry.cause_type_id).model_class()
+        name = model._meta.verbose_name if model else gettext("unknown")
+        return f"{name} {entry.cause_id}"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        entry = Entry.objects.filter(pk=object_id).only("kind", "account__member_id").select_related("account").first()
+        extra_context = extra_context or {}
+        if entry is not None:
+            extra_context["member_url"] = member_page_url(entry.account.member_id)
+            if request.user.has_perm(ADJUST_PERMISSION) and entry.kind not in NOT_REVERSIBLE_KINDS:
+                extra_context["reverse_url"] = reverse("admin:ledger_entry_reverse", args=[entry.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        reverse_view = self.admin_site.admin_view(self.reverse_view)
+        return [path("<int:pk>/reverse/", reverse_view, name="ledger_entry_reverse"), *super().get_urls()]
+
+    def reverse_view(self, request, pk):
+        """Reverse an entry, wholly or in part, with a reason (``ledger.reverse``)."""
+        if not request.user.has_perm(ADJUST_PERMISSION):
+            raise PermissionDenied
+        entry = get_object_or_404(Entry.objects.select_related("account__member__user"), pk=pk)
+        reversible = entry_reversible_points(entry=entry)
+        form = ReverseEntryForm(request.POST or None, reversible=reversible)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reversal = ledger.reverse(
+                    entry,
+                    points=form.cleaned_data["points"],
+                    memo=form.cleaned_data["reason"],
+                    actor=request.user,
+                    idempotency_key=form.idempotency_key,
+                )
+            except LoyaltyError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Reversed: %(points)+d points.") % {"points": reversal.amount},
+                    messages.SUCCESS,
+                )
+                return redirect(member_page_url(entry.account.member_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Reverse an entry of %(member)s") % {"member": entry.account.member},
+            "entry": entry,
+            "reversible": reversible,
+            "member_url": member_page_url(entry.account.member_id),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/ledger/entry/reverse.html", context)
 
 
 @admin.register(Lot)
-class LotAdmin(ReadOnlyAdmin):
-    list_display = ["id", "account", "amount", "remaining", "expired", "pending", "available_at", "expires_on"]
+class LotAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
+    list_display = ["id", "member_link", "amount", "remaining", "expired", "pending", "available_at", "expires_on"]
     list_filter = ["pending", "expires_on"]
     list_select_related = ["account__member"]
     search_fields = ["account__member__member_number", "account__member__user__email"]
+    member_number_lookup = "account__member__member_number"
+
+    @admin.display(description=_("Member"), ordering="account__member__member_number")
+    def member_link(self, lot):
+        member = lot.account.member
+        return format_html('<a href="{}">{}</a>', member_page_url(member.pk), member.member_number)

@@ -78,3 +78,10 @@ def _stored_response(partner: Partner, key: str, request_hash: str) -> tuple[int
     if stored.request_hash != request_hash:
         raise IdempotencyConflict()
     return stored.status, stored.body
+
+
+def partner_deactivate(*, partner: Partner) -> None:
+    """Deactivate a partner: its keys are refused from the next request on. Partners are never deleted
+    (their entries and members name them); ``active`` can be set again by a program manager."""
+    Partner.objects.filter(pk=partner.pk).update(active=False)
+    partner.active = False

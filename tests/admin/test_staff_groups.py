@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
@@ -33,9 +35,12 @@ def test_a_support_agent_adjusts_points_through_the_admin_form(client, account):
     agent = staff_in("Support agent")
     client.force_login(agent)
 
-    response = client.post(adjust_url(account), {"points": "-30", "reason": "Duplicate receipt"})
+    response = client.post(
+        adjust_url(account), {"points": "-30", "reason": "Duplicate receipt", "token": str(uuid.uuid4())}
+    )
 
     assert response.status_code == 302
+    assert response["Location"] == reverse("admin:members_member_change", args=[account.member.pk])
     entry = Entry.objects.get(account=account, kind=EntryKind.ADJUST)
     assert (entry.amount, entry.memo, entry.actor) == (-30, "Duplicate receipt", agent)
     account.refresh_from_db()
@@ -46,7 +51,7 @@ def test_a_support_agent_adjusts_points_through_the_admin_form(client, account):
 def test_an_adjustment_beyond_the_balance_shows_the_error_and_writes_nothing(client, account):
     client.force_login(staff_in("Support agent"))
 
-    response = client.post(adjust_url(account), {"points": "-500", "reason": "Too much"})
+    response = client.post(adjust_url(account), {"points": "-500", "reason": "Too much", "token": str(uuid.uuid4())})
 
     assert response.status_code == 200
     assert "Only 100 points are available" in response.content.decode()
@@ -57,8 +62,13 @@ def test_an_adjustment_beyond_the_balance_shows_the_error_and_writes_nothing(cli
 
 @pytest.mark.parametrize(
     ("data", "field"),
-    [({"points": "0", "reason": "x"}, "points"), ({"points": "5", "reason": ""}, "reason")],
-    ids=["zero points", "no reason"],
+    [
+        ({"points": "0", "reason": "x", "token": str(uuid.uuid4())}, "points"),
+        ({"points": "5", "reason": "", "token": str(uuid.uuid4())}, "reason"),
+        ({"points": "5", "reason": "x"}, "token"),
+        ({"points": "5", "reason": "x", "token": "not-a-uuid"}, "token"),
+    ],
+    ids=["zero points", "no reason", "no one-time token", "a token that is not a UUID"],
 )
 def test_an_invalid_adjustment_is_a_form_error(client, account, data, field):
     client.force_login(staff_in("Support agent"))
@@ -73,8 +83,15 @@ def test_an_invalid_adjustment_is_a_form_error(client, account, data, field):
 def test_an_analyst_cannot_adjust_points(client, account):
     client.force_login(staff_in("Analyst"))
 
-    assert client.get(reverse("admin:ledger_account_change", args=[account.pk])).status_code == 200
-    assert client.post(adjust_url(account), {"points": "10", "reason": "No"}).status_code == 403
+    member_page = reverse("admin:members_member_change", args=[account.member.pk])
+    assert client.get(reverse("admin:ledger_account_change", args=[account.pk]))["Location"] == member_page
+    page = client.get(member_page)
+    assert page.status_code == 200
+    assert "Adjust points" not in page.content.decode()
+    assert (
+        client.post(adjust_url(account), {"points": "10", "reason": "No", "token": str(uuid.uuid4())}).status_code
+        == 403
+    )
     assert account.entries.count() == 1
 
 
@@ -100,3 +117,16 @@ def test_entries_are_read_only_in_the_admin(client, account):
     assert response.status_code == 403
     entry.refresh_from_db()
     assert entry.amount == 100
+
+
+@pytest.mark.parametrize("group", ["Program manager", "Support agent", "Analyst"])
+def test_nobody_may_delete_members_or_partners(db, group):
+    user = staff_in(group)
+
+    assert not user.has_perm("partners.delete_partner")
+    assert not user.has_perm("members.delete_member")
+    assert not user.has_perm("partners.delete_partnerapikey")
+
+
+def test_a_program_manager_may_still_delete_periodic_tasks(db):
+    assert staff_in("Program manager").has_perm("django_celery_beat.delete_periodictask")

@@ -121,9 +121,7 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(admin_client, partner):
         {
             "partner": partner.pk,
             "name": "Till 3",
-            "scopes": '["members:read"]',
-            "expiry_date_0": "",
-            "expiry_date_1": "",
+            "scopes": ["members:read"],  # checkboxes, one per scope
         },
         follow=True,
     )
@@ -131,7 +129,7 @@ def test_staff_create_a_key_in_the_admin_and_see_it_once(admin_client, partner):
     stored = PartnerAPIKey.objects.get(name="Till 3")
     messages = [str(message) for message in response.context["messages"]]
     assert len(messages) == 2
-    assert messages[0].startswith(f"The API key for Till 3 is: {stored.prefix}.")
+    assert messages[0].startswith(f"The new key is {stored.prefix}.")
     assert stored.scopes == ["members:read"]
 
 

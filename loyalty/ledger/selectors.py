@@ -1,0 +1,48 @@
+"""Reads of the ledger for the staff admin: each runs a fixed number of queries whatever the history."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from . import services
+from .models import Entry, EntryKind
+
+NOT_REVERSIBLE_KINDS = frozenset({EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT})
+
+
+def entry_reversible_points(*, entry: Entry) -> int:
+    """What of ``entry`` can still be reversed (the ledger's own rule; two queries)."""
+    if entry.kind in NOT_REVERSIBLE_KINDS:
+        return 0
+    return services._reversible_points(entry)
+
+
+def entries_with_reversed(entries: QuerySet[Entry]) -> QuerySet[Entry]:
+    """``entries`` annotated with ``reversed_points``: the points reversals took back of each so far."""
+    reversed_total = (
+        Entry.objects.filter(reverses=OuterRef("pk"))
+        .order_by()
+        .values("reverses")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return entries.annotate(reversed_total=Coalesce(Subquery(reversed_total), 0))
+
+
+def actors_of(entries) -> dict[tuple[int, str], object]:
+    """The users and partners who made ``entries``, keyed by (content type id, id): one query per kind of actor."""
+    from loyalty.partners.models import Partner
+
+    wanted: dict[int, set[str]] = {}
+    for entry in entries:
+        if entry.actor_type_id:
+            wanted.setdefault(entry.actor_type_id, set()).add(entry.actor_id)
+    found = {}
+    for type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        if model not in (get_user_model(), Partner):
+            continue
+        for obj in model.objects.filter(pk__in=[int(pk) for pk in ids if pk.isdigit()]):
+            found[(type_id, str(obj.pk))] = obj
+    return found
