@@ -121,7 +121,7 @@ MEMBER_SHAPES = {PartnerView.PROFILE: MemberProfileSerializer, PartnerView.TILL:
 
 MemberForPartnerSerializer = PolymorphicProxySerializer(
     component_name="MemberForPartner",
-    serializers=[MemberProfileSerializer, MemberTillSerializer],
+    serializers=MEMBER_SHAPES,
     resource_type_field_name="view",
 )
 

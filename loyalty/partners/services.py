@@ -281,7 +281,7 @@ def partner_points_adjust(
         raise PresenceCodeRequired()
     if proof is not None and proof.member_id != member.pk:
         raise PresenceCodeInvalid()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # one transaction with the caller's, if any: no extra savepoint
         if proof is not None:
             presence_code_consume(proof=proof, partner=partner)
         return ledger.adjust(member.account, points, reason=reason, actor=partner, idempotency_key=idempotency_key)

@@ -14,6 +14,7 @@ OPERATIONS = {
     ("/api/v1/members/", "post"),
     ("/api/v1/members/{member_number}/", "get"),
     ("/api/v1/members/{member_number}/entries/", "get"),
+    ("/api/v1/members/{member_number}/entries/{entry_id}/", "get"),
     ("/api/v1/members/{member_number}/adjustments/", "post"),
 }
 
