@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import presence_views, views
 
 app_name = "portal"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("profile/", views.profile, name="profile"),
+    path("till-code/", presence_views.presence_code, name="presence_code"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),

@@ -183,6 +183,11 @@ def presence_code_issue(*, member, now: datetime | None = None) -> tuple[Presenc
     return row, code
 
 
+def presence_code_payload(*, member, code: str) -> str:
+    """What the portal's QR code holds: ``<member number>:<code>``, all a till needs to scan."""
+    return f"{member.member_number}:{code}"
+
+
 def presence_code_check(*, member, code: str, now: datetime | None = None) -> PresenceProof:
     """Check ``code`` against the member's latest code, in its own committed transaction.
 
