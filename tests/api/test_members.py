@@ -82,9 +82,7 @@ EMAIL_TAKEN = {
 
 
 @pytest.mark.parametrize("enrolled_by", ["portal", "this-partner", "other-partner"])
-def test_enrol_with_a_known_email_gets_the_same_bare_409_whoever_enrolled_it(
-    api, partner, other_partner, enrolled_by
-):
+def test_enrol_with_a_known_email_gets_the_same_bare_409_whoever_enrolled_it(api, partner, other_partner, enrolled_by):
     enroller = {"portal": None, "this-partner": partner, "other-partner": other_partner}[enrolled_by]
     existing = MemberFactory(email="ada@example.com", enrolled_by=enroller)
 
@@ -471,3 +469,30 @@ def test_a_partner_reads_only_its_own_entries_of_members_another_enrolled(api, o
     response = api.get(f"/api/v1/members/{member.member_number}/entries/")
 
     assert [entry["id"] for entry in response.json()["results"]] == [own]
+
+
+# Location and the entry endpoint
+
+
+def test_an_adjustment_answers_with_the_location_of_its_entry(api, partner):
+    member = MemberFactory(enrolled_by=partner)
+
+    response = adjust(api, member, 25)
+
+    entry_id = response.json()["entry"]["id"]
+    url = f"/api/v1/members/{member.member_number}/entries/{entry_id}/"
+    assert response["Location"] == f"http://testserver{url}"
+    assert api.get(url).json() == response.json()["entry"]
+
+
+def test_a_partner_reads_one_entry_only_where_it_reads_the_history(api, other_api):
+    member = MemberFactory()
+    theirs = adjust(other_api, member, 20).json()["entry"]["id"]
+    own = adjust(api, member, 10).json()["entry"]["id"]
+
+    mine = api.get(f"/api/v1/members/{member.member_number}/entries/{own}/")
+    not_mine = api.get(f"/api/v1/members/{member.member_number}/entries/{theirs}/")
+
+    assert mine.status_code == 200
+    assert not_mine.status_code == 404
+    assert not_mine.json()["error"]["code"] == "not_found"
