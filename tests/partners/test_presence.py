@@ -41,7 +41,8 @@ def test_a_code_has_six_digits_is_stored_hashed_and_lives_a_few_minutes(member, 
 
     row, code = presence_code_issue(member=member, now=now)
 
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 6
+    assert code.isdigit()
     stored = PresenceCode.objects.get()
     assert code not in stored.code_hash
     assert len(stored.code_hash) == 64
@@ -124,9 +125,13 @@ def test_a_spend_rolled_back_with_its_transaction_leaves_the_code_usable(member)
     _, code = presence_code_issue(member=member)
     proof = presence_code_check(member=member, code=code)
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        presence_code_consume(proof=proof, partner=partner)
-        raise RuntimeError("the debit failed")
+    def debit_that_fails():
+        with transaction.atomic():
+            presence_code_consume(proof=proof, partner=partner)
+            raise RuntimeError("the debit failed")
+
+    with pytest.raises(RuntimeError):
+        debit_that_fails()
 
     assert PresenceCode.objects.get().used_at is None
     presence_code_consume(proof=proof, partner=partner)
