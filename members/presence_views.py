@@ -33,5 +33,5 @@ def presence_code(request: HttpRequest, member: Member) -> HttpResponse:
         else:
             qr = segno.make(presence_code_payload(member=member, code=code), error="m")
             # segno's SVG of digits only: no user text reaches the markup.
-            context.update(code=code, expires_at=row.expires_at, qr=mark_safe(qr.svg_inline(scale=5, border=2)))
+            context.update(code=code, expires_at=row.expires_at, qr=mark_safe(qr.svg_inline(scale=8, border=2)))
     return render(request, "portal/presence.html", context)
