@@ -73,3 +73,28 @@ class PermissionDenied(LoyaltyError):
     code = "permission_denied"
     status = 403
     default_message = "You are not allowed to do this."
+
+
+class PresenceCodeRequired(PermissionDenied):
+    code = "presence_code_required"
+    default_message = "Taking points from a member another partner enrolled needs the member's presence code."
+
+
+class PresenceCodeInvalid(PermissionDenied):
+    code = "presence_code_invalid"
+    default_message = "This presence code is not the member's: ask the member for the code their portal shows."
+
+
+class PresenceCodeExpired(PermissionDenied):
+    code = "presence_code_expired"
+    default_message = "This presence code has expired: the member can show a new one."
+
+
+class PresenceCodeUsed(PermissionDenied):
+    code = "presence_code_used"
+    default_message = "This presence code was already used: the member can show a new one."
+
+
+class PresenceCodeLocked(PermissionDenied):
+    code = "presence_code_locked"
+    default_message = "Too many wrong presence codes: the member must show a new one."

@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
     # Points count until the end of their last day: expire them just after midnight.
     "expire-points-daily": {"task": "ledger.expire_points", "schedule": crontab(hour=0, minute=5)},
     "release-pending-points-hourly": {"task": "ledger.release_pending_points", "schedule": crontab(minute=0)},
+    "purge-idempotent-responses-daily": {
+        "task": "partners.purge_idempotent_responses",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # The points program.
@@ -216,9 +220,27 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Requests per API key: "<n>/second|minute|hour|day"; empty turns the limit off.
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="1200/minute")
+# How long a POST's stored response answers a repeat of its Idempotency-Key (purged daily after that).
+IDEMPOTENCY_KEY_RETENTION_DAYS = env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=7)
+# A member's presence code (shown by the portal, passed by a till to take points): lifetime, wrong tries.
+PRESENCE_CODE_TTL_MINUTES = env.int("PRESENCE_CODE_TTL_MINUTES", default=5)
+PRESENCE_CODE_MAX_ATTEMPTS = env.int("PRESENCE_CODE_MAX_ATTEMPTS", default=5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty partner API",
-    "DESCRIPTION": "Enrol members, read their points, adjust them. Send `Authorization: Bearer <key>`.",
+    "DESCRIPTION": (
+        "Enrol members, read their points, credit and debit them.\n\n"
+        "**Keys.** The program's staff create a partner's API keys (in the admin, or with "
+        "`manage.py partner_create`) and hand each over once; send it as `Authorization: Bearer <key>`. "
+        "A key holds scopes: `members:read`, `members:write`, `points:adjust`.\n\n"
+        f"**Rate limit.** Each key may make {API_RATE_LIMIT or 'unlimited'} requests; every answer carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the oldest counted "
+        "request leaves the window); over the limit, 429 `throttled` with `Retry-After`.\n\n"
+        "**Idempotency.** Every POST needs an `Idempotency-Key` header; a repeat with the same key and body "
+        f"gets the first answer for {IDEMPOTENCY_KEY_RETENTION_DAYS} days.\n\n"
+        "**Who sees what.** The partner that enrolled a member reads its profile; any other partner that "
+        "names the member by card number reads what a till needs (`view: till`). Any partner may credit a "
+        "member; taking points needs the enrolling partner or the member's presence code."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -1,54 +1,136 @@
-"""The partner API for members: thin views, one service or selector each."""
+"""The partner API for members: thin views, one service or selector each.
+
+What a partner reads of a member is one rule (``selectors.member_view_for_partner``) and
+one function here (``member_output``): the enrolling partner gets the ``profile`` shape, any
+other partner that names the member by card number the ``till`` shape. Who may take points
+is ``loyalty.partners.services.partner_debit_proof_check``.
+"""
 
 from datetime import date
 
 import django_filters
 from django.conf import settings
-from django.urls import path
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from django.urls import path, reverse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.clock import program_date
-from loyalty.ledger import services as ledger
+from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Entry, EntryKind
-from loyalty.partners.rest import IDEMPOTENCY_KEY_HEADER, error_responses, idempotent_post
+from loyalty.partners.rest import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
+    IDEMPOTENCY_KEY_HEADER,
+    LOCATION_HEADER,
+    RATE_LIMIT_HEADERS,
+    error_responses,
+    idempotent_post,
+)
+from loyalty.partners.services import partner_debit_proof_check, partner_points_adjust
 
 from . import selectors
 from .models import MemberStatus
+from .selectors import PartnerView
 from .services import EMAIL_MAX_LENGTH, member_enroll
 
 MAX_POINTS = 10**9
+EXAMPLE_HOST = "https://loyalty.example.com"
+MEMBER_NUMBER_PARAMETER = OpenApiParameter(
+    "member_number",
+    str,
+    OpenApiParameter.PATH,
+    description="The member's card number: 10 digits, the last a Luhn check digit (spaces and dashes are "
+    "ignored). A mistyped number answers 400 `invalid_member_number` before any lookup.",
+)
 
-MEMBER_EXAMPLE = {
+TILL_EXAMPLE = {
+    "view": "till",
     "member_number": "1234567897",
-    "email": "ada@example.com",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
     "status": "active",
     "balance": 1200,
     "pending": 300,
+    "expiring": [{"expires_on": "2026-12-31", "points": 500}],
+}
+PROFILE_EXAMPLE = {
+    **TILL_EXAMPLE,
+    "view": "profile",
+    "email": "ada@example.com",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "birth_date": "1990-12-10",
+    "language": "en",
+    "external_id": "C-42",
     "joined_at": "2026-11-23T10:00:00Z",
 }
-
-
-@extend_schema_serializer(component_name="Member")
-class MemberOutputSerializer(serializers.Serializer):
-    member_number = serializers.CharField(help_text="The member's public card number (10 digits).")
-    email = serializers.EmailField(source="user.email", help_text="The member's e-mail address.")
-    first_name = serializers.CharField(source="user.first_name", help_text="Given name.")
-    last_name = serializers.CharField(source="user.last_name", help_text="Family name.")
-    status = serializers.ChoiceField(choices=MemberStatus.choices, help_text="active, suspended or closed.")
-    balance = serializers.IntegerField(source="account.balance", help_text="Spendable points.")
-    pending = serializers.IntegerField(source="account.pending", help_text="Earned points not yet available.")
-    joined_at = serializers.DateTimeField(help_text="When the member enrolled.")
+ENROLLED_EXAMPLE = {**PROFILE_EXAMPLE, "balance": 0, "pending": 0, "expiring": []}
+ENTRY_EXAMPLE = {
+    "id": 42,
+    "kind": "adjust",
+    "amount": 100,
+    "balance_after": 1200,
+    "created_at": "2026-11-23T10:00:00Z",
+    "memo": "Goodwill gesture",
+}
 
 
 class ExpiringSerializer(serializers.Serializer):
     expires_on = serializers.DateField(help_text="The last day these points can be spent.")
     points = serializers.IntegerField(help_text="Available points that expire after that day.")
+
+
+@extend_schema_serializer(component_name="MemberTill")
+class MemberTillSerializer(serializers.Serializer):
+    """What any partner that names the member by card number reads: what a till needs."""
+
+    view = serializers.ChoiceField(
+        choices=[PartnerView.TILL], help_text="`till`: the shape for a partner that did not enrol the member."
+    )
+    member_number = serializers.CharField(help_text="The member's public card number (10 digits).")
+    status = serializers.ChoiceField(choices=MemberStatus.choices, help_text="active, suspended or closed.")
+    balance = serializers.IntegerField(source="account.balance", help_text="Spendable points.")
+    pending = serializers.IntegerField(source="account.pending", help_text="Earned points not yet available.")
+    expiring = ExpiringSerializer(many=True, help_text="The next expiry dates of available points, soonest first.")
+
+
+@extend_schema_serializer(component_name="MemberProfile")
+class MemberProfileSerializer(MemberTillSerializer):
+    """What the partner that enrolled the member reads: the full profile."""
+
+    view = serializers.ChoiceField(
+        choices=[PartnerView.PROFILE], help_text="`profile`: the shape for the partner that enrolled the member."
+    )
+    email = serializers.EmailField(source="user.email", help_text="The member's e-mail address.")
+    first_name = serializers.CharField(source="user.first_name", help_text="Given name.")
+    last_name = serializers.CharField(source="user.last_name", help_text="Family name.")
+    birth_date = serializers.DateField(allow_null=True, help_text="Date of birth, if given.")
+    language = serializers.CharField(help_text="Preferred language of messages.")
+    external_id = serializers.CharField(help_text="The member's id in the partner's own system.")
+    joined_at = serializers.DateTimeField(help_text="When the member enrolled.")
+
+
+MEMBER_SHAPES = {PartnerView.PROFILE: MemberProfileSerializer, PartnerView.TILL: MemberTillSerializer}
+
+MemberForPartnerSerializer = PolymorphicProxySerializer(
+    component_name="MemberForPartner",
+    serializers=MEMBER_SHAPES,
+    resource_type_field_name="view",
+)
+
+
+def member_output(*, partner, member, expiring: list[dict]) -> dict:
+    """The member as ``partner`` may read it: the one place that picks the output shape."""
+    view = selectors.member_view_for_partner(partner=partner, member=member)
+    member.view, member.expiring = view, expiring
+    return MEMBER_SHAPES[view](member).data
 
 
 @extend_schema_serializer(component_name="Entry")
@@ -59,6 +141,10 @@ class EntryOutputSerializer(serializers.Serializer):
     balance_after = serializers.IntegerField(help_text="The spendable balance right after this entry.")
     created_at = serializers.DateTimeField(help_text="When it happened.")
     memo = serializers.CharField(help_text="Why: the reason of an adjustment, the campaign of a bonus...")
+
+
+def _member_url(body: dict) -> str:
+    return reverse("api-member-detail", args=[body["member_number"]])
 
 
 class MemberEnrollApi(APIView):
@@ -85,18 +171,23 @@ class MemberEnrollApi(APIView):
     @extend_schema(
         operation_id="members_enroll",
         summary="Enrol a member",
-        description="Creates the member and its points account. Needs the `members:write` scope. "
-        "A known e-mail answers 409 `conflict` with the existing `member_number` in `details`.",
+        description="Creates the member and its points account; the answer is the member's `profile`, which "
+        "this partner, as the enrolling one, can read from then on. `Location` is the member's URL. "
+        "Needs the `members:write` scope. A known e-mail answers 409 `conflict` and nothing more: not who "
+        "the member is, nor who enrolled it (a lost answer is found again by repeating the `Idempotency-Key`).",
         request=InputSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
-        responses={201: MemberOutputSerializer, **error_responses(400, 401, 403, 409, 413, 415, 429)},
+        parameters=[IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, *RATE_LIMIT_HEADERS],
+        responses={
+            201: MemberProfileSerializer,
+            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, "conflict", "idempotency_conflict"),
+        },
         examples=[
             OpenApiExample(
                 "Enrol",
                 request_only=True,
                 value={"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "language": "en"},
             ),
-            OpenApiExample("Enrolled", response_only=True, status_codes=["201"], value=MEMBER_EXAMPLE),
+            OpenApiExample("Enrolled", response_only=True, status_codes=["201"], value=ENROLLED_EXAMPLE),
         ],
     )
     def post(self, request):
@@ -105,36 +196,35 @@ class MemberEnrollApi(APIView):
 
         def enroll():
             member = member_enroll(**serializer.validated_data, enrolled_by=request.user)
-            return 201, MemberOutputSerializer(member).data
+            return 201, member_output(partner=request.user, member=member, expiring=[])
 
-        return idempotent_post(request, enroll)
+        return idempotent_post(request, enroll, location=_member_url)
 
 
 class MemberDetailApi(APIView):
-    required_scopes = {"GET": "members:read"}
-
-    @extend_schema_serializer(component_name="MemberDetail")
-    class OutputSerializer(MemberOutputSerializer):
-        expiring = ExpiringSerializer(many=True, help_text="The next expiry dates of available points, soonest first.")
+    required_scopes = {"GET": "members:read", "HEAD": "members:read"}
 
     @extend_schema(
         operation_id="members_retrieve",
         summary="Read a member",
-        description="The member with its balance, pending points and the next expiry dates. "
-        "Needs the `members:read` scope.",
-        responses={200: OutputSerializer, **error_responses(401, 403, 404, 429)},
+        description="The member as this partner may read it, told apart by `view`: the partner that enrolled "
+        "the member reads its `profile` (e-mail, names, birth date, language, external id, and the points); "
+        "any other partner reads the `till` shape: number, status, balance, pending points and the next "
+        "expiry dates, never personal data. Needs the `members:read` scope.",
+        parameters=[MEMBER_NUMBER_PARAMETER, *RATE_LIMIT_HEADERS],
+        responses={
+            200: MemberForPartnerSerializer,
+            **error_responses("invalid_member_number", *AUTH_ERRORS, "not_found"),
+        },
         examples=[
-            OpenApiExample(
-                "Member",
-                response_only=True,
-                value={**MEMBER_EXAMPLE, "expiring": [{"expires_on": "2026-12-31", "points": 500}]},
-            )
+            OpenApiExample("Till view (another partner)", response_only=True, value=TILL_EXAMPLE),
+            OpenApiExample("Profile view (the enrolling partner)", response_only=True, value=PROFILE_EXAMPLE),
         ],
     )
     def get(self, request, member_number):
         member = selectors.member_get_for_partner(partner=request.user, member_number=member_number)
-        member.expiring = selectors.member_expiring(member=member)
-        return Response(self.OutputSerializer(member).data)
+        expiring = selectors.member_expiring(member=member)
+        return Response(member_output(partner=request.user, member=member, expiring=expiring))
 
 
 class EntryPagination(CursorPagination):
@@ -146,8 +236,13 @@ class EntryPagination(CursorPagination):
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
         properties = response["properties"]
-        properties["next"]["description"] = "The next (older) page, or null on the last page."
-        properties["previous"]["description"] = "The previous (newer) page, or null on the first page."
+        url = f"{EXAMPLE_HOST}/api/v1/members/1234567897/entries/?cursor="
+        properties["next"].update(
+            description="The next (older) page, or null on the last page.", example=url + "cD0yMDI2LTExLTIz"
+        )
+        properties["previous"].update(
+            description="The previous (newer) page, or null on the first page.", example=url + "cj0xJnA9MjAyNi0xMS0y"
+        )
         if isinstance(properties["results"], dict):  # not the sentinel drf-spectacular passes for examples
             properties["results"]["description"] = "This page's entries, newest first."
         return response
@@ -170,7 +265,7 @@ class EntryFilter(django_filters.FilterSet):
 class MemberEntriesApi(generics.ListAPIView):
     """Ledger history, newest first. The enrolling partner reads all of it, others only their own entries."""
 
-    required_scopes = {"GET": "members:read"}
+    required_scopes = {"GET": "members:read", "HEAD": "members:read"}
     serializer_class = EntryOutputSerializer
     pagination_class = EntryPagination
     filterset_class = EntryFilter
@@ -181,23 +276,18 @@ class MemberEntriesApi(generics.ListAPIView):
         description="Newest first, cursor-paginated (`next`/`previous` links; `page_size` up to the cap), "
         "filterable by `kind` and by day (`since`, `until`). The partner that enrolled the member reads its "
         "whole history; any other partner reads only the entries it made. Needs the `members:read` scope.",
-        responses={200: EntryOutputSerializer(many=True), **error_responses(400, 401, 403, 404, 429)},
-        examples=[
-            OpenApiExample(
-                "History",
-                response_only=True,
-                value=[
-                    {
-                        "id": 42,
-                        "kind": "adjust",
-                        "amount": 100,
-                        "balance_after": 1200,
-                        "created_at": "2026-11-23T10:00:00Z",
-                        "memo": "Goodwill gesture",
-                    }
-                ],
-            )
-        ],
+        parameters=[MEMBER_NUMBER_PARAMETER, *RATE_LIMIT_HEADERS],
+        responses={
+            200: EntryOutputSerializer(many=True),
+            **error_responses(
+                "invalid",
+                "invalid_member_number",
+                *AUTH_ERRORS,
+                "not_found",
+                invalid={"kind": ["Select a valid choice. gift is not one of the available choices."]},
+            ),
+        },
+        examples=[OpenApiExample("History", response_only=True, value=[ENTRY_EXAMPLE])],
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -211,6 +301,33 @@ class MemberEntriesApi(generics.ListAPIView):
         return selectors.member_entries_for_partner(partner=self.request.user, member=member)
 
 
+class MemberEntryDetailApi(APIView):
+    required_scopes = {"GET": "members:read", "HEAD": "members:read"}
+
+    @extend_schema(
+        operation_id="members_entries_retrieve",
+        summary="One entry of a member's history",
+        description="An entry this partner may read (see the history): the `Location` of an adjustment. "
+        "Needs the `members:read` scope.",
+        parameters=[
+            MEMBER_NUMBER_PARAMETER,
+            OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="The entry's id."),
+            *RATE_LIMIT_HEADERS,
+        ],
+        responses={
+            200: EntryOutputSerializer,
+            **error_responses("invalid_member_number", *AUTH_ERRORS, "not_found"),
+        },
+        examples=[OpenApiExample("Entry", response_only=True, value=ENTRY_EXAMPLE)],
+    )
+    def get(self, request, member_number, entry_id):
+        member = selectors.member_get_for_partner(partner=request.user, member_number=member_number)
+        entry = selectors.member_entries_for_partner(partner=request.user, member=member).filter(pk=entry_id).first()
+        if entry is None:
+            raise NotFound("This member has no such entry that this partner may read.")
+        return Response(EntryOutputSerializer(entry).data)
+
+
 class MemberAdjustApi(APIView):
     required_scopes = {"POST": "points:adjust"}
 
@@ -220,6 +337,12 @@ class MemberAdjustApi(APIView):
             min_value=-MAX_POINTS, max_value=MAX_POINTS, help_text="Signed points: positive credits, negative debits."
         )
         reason = serializers.CharField(max_length=255, help_text="Why the points are adjusted; shown to the member.")
+        presence_code = serializers.RegexField(
+            r"^[0-9]{6}$",
+            required=False,
+            help_text="The member's presence code (6 digits, from their portal): needed to debit a member another "
+            "partner enrolled. Checked and spent whenever it is sent.",
+        )
 
         def validate_points(self, value):
             if value == 0:
@@ -235,56 +358,84 @@ class MemberAdjustApi(APIView):
     @extend_schema(
         operation_id="members_adjustments_create",
         summary="Adjust a member's points",
-        description="Credits (positive `points`) or debits (negative) the member's account with a reason. "
-        "A debit beyond the balance answers 409 `insufficient_points`. Needs the `points:adjust` scope.",
+        description="Credits (positive `points`) or debits (negative) the member's account with a reason; "
+        "`Location` is the new entry's URL. Any partner may credit a member it names by number. A debit "
+        "needs the partner that enrolled the member, or the member's `presence_code` (shown by their "
+        "portal, valid a few minutes, once): a wrong code counts against the code's few attempts even "
+        "though the request fails; a debit that fails otherwise (e.g. `insufficient_points`) leaves the "
+        "code unspent. A debit beyond the balance answers 409 `insufficient_points`. Needs the "
+        "`points:adjust` scope.",
         request=InputSerializer,
-        parameters=[IDEMPOTENCY_KEY_HEADER],
-        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+        parameters=[MEMBER_NUMBER_PARAMETER, IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, *RATE_LIMIT_HEADERS],
+        responses={
+            201: OutputSerializer,
+            **error_responses(
+                *BODY_ERRORS,
+                "invalid_member_number",
+                *AUTH_ERRORS,
+                "presence_code_required",
+                "presence_code_invalid",
+                "presence_code_expired",
+                "presence_code_used",
+                "presence_code_locked",
+                "not_found",
+                "insufficient_points",
+                "member_suspended",
+                "member_closed",
+                "idempotency_conflict",
+                invalid={"points": ["Points must be a whole number other than zero."]},
+            ),
+        },
         examples=[
             OpenApiExample("Credit", request_only=True, value={"points": 100, "reason": "Goodwill gesture"}),
+            OpenApiExample(
+                "Debit with the member's presence code",
+                request_only=True,
+                value={"points": -500, "reason": "Coffee machine", "presence_code": "482913"},
+            ),
             OpenApiExample(
                 "Adjusted",
                 response_only=True,
                 status_codes=["201"],
-                value={
-                    "entry": {
-                        "id": 42,
-                        "kind": "adjust",
-                        "amount": 100,
-                        "balance_after": 1200,
-                        "created_at": "2026-11-23T10:00:00Z",
-                        "memo": "Goodwill gesture",
-                    },
-                    "balance": 1200,
-                    "pending": 300,
-                },
+                value={"entry": ENTRY_EXAMPLE, "balance": 1200, "pending": 300},
             ),
         ],
     )
     def post(self, request, member_number):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         member = selectors.member_get_for_partner(partner=request.user, member_number=member_number)
-        key = request.headers.get("Idempotency-Key")
 
-        def adjust():
-            account = member.account
-            entry = ledger.adjust(
-                account,
-                serializer.validated_data["points"],
-                reason=serializer.validated_data["reason"],
-                actor=request.user,
-                idempotency_key=f"partner-{request.user.pk}:{key}" if key else None,
+        def check_proof():
+            return partner_debit_proof_check(
+                partner=request.user, member=member, points=data["points"], presence_code=data.get("presence_code")
             )
-            body = {"entry": entry, "balance": account.balance, "pending": account.pending}
+
+        def adjust(proof):
+            entry = partner_points_adjust(
+                partner=request.user,
+                member=member,
+                points=data["points"],
+                reason=data["reason"],
+                idempotency_key=request.headers["Idempotency-Key"],
+                proof=proof,
+            )
+            body = {"entry": entry, "balance": member.account.balance, "pending": member.account.pending}
             return 201, self.OutputSerializer(body).data
 
-        return idempotent_post(request, adjust)
+        return idempotent_post(
+            request,
+            adjust,
+            prepare=check_proof,
+            location=lambda body: reverse("api-member-entry", args=[member.member_number, body["entry"]["id"]]),
+        )
 
 
 urlpatterns = [
     path("", MemberEnrollApi.as_view(), name="api-member-enroll"),
     path("<str:member_number>/", MemberDetailApi.as_view(), name="api-member-detail"),
     path("<str:member_number>/entries/", MemberEntriesApi.as_view(), name="api-member-entries"),
+    path("<str:member_number>/entries/<int:entry_id>/", MemberEntryDetailApi.as_view(), name="api-member-entry"),
     path("<str:member_number>/adjustments/", MemberAdjustApi.as_view(), name="api-member-adjustments"),
 ]

@@ -11,22 +11,40 @@ from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Account, Entry, Lot
 
 from .models import Member
+from .numbers import member_number_clean
 
 EXPIRING_DATES = 3
 DASHBOARD_EXPIRY_DATES = 12
 DASHBOARD_ENTRIES = 5
 
 
-def member_get_for_partner(*, partner, member_number: str) -> Member:
-    """The member with this number, its user and account joined. Raises ``NotFound``.
+class PartnerView:
+    """What a partner may read of a member (``member_view_for_partner``): one of two output shapes."""
 
-    A partner may name any member by its number (the card it scanned); what it reads of
-    the member's history is limited by ``member_entries_for_partner``.
+    PROFILE = "profile"  # the enrolling partner: the full profile
+    TILL = "till"  # any other partner naming the member by card number: what a till needs
+
+
+def member_get_for_partner(*, partner, member_number: str) -> Member:
+    """The member with this number, its user and account joined. Raises ``InvalidMemberNumber``, ``NotFound``.
+
+    The number is checked (digits, Luhn check digit) before any lookup. A partner may name
+    any member by its number (the card it scanned); what it reads of the member is decided by
+    ``member_view_for_partner`` and ``member_entries_for_partner``, what it may take from it by
+    ``loyalty.partners.services.partner_debit_proof_check``.
     """
-    member = Member.objects.select_related("user", "account").filter(member_number=member_number).first()
+    number = member_number_clean(member_number)
+    member = Member.objects.select_related("user", "account").filter(member_number=number).first()
     if member is None:
         raise NotFound("No member has this number.")
     return member
+
+
+def member_view_for_partner(*, partner, member: Member) -> str:
+    """``PartnerView.PROFILE`` for the partner that enrolled ``member``, ``PartnerView.TILL`` for any other."""
+    if member.enrolled_by_id is not None and member.enrolled_by_id == partner.pk:
+        return PartnerView.PROFILE
+    return PartnerView.TILL
 
 
 def member_for_user(*, user) -> Member | None:
@@ -64,7 +82,7 @@ def member_entries_for_partner(*, partner, member: Member) -> QuerySet[Entry]:
     reads only the entries it made itself.
     """
     entries = Entry.objects.filter(account_id=member.account.pk).order_by("-created_at", "-id")
-    if member.enrolled_by_id != partner.pk:
+    if member_view_for_partner(partner=partner, member=member) != PartnerView.PROFILE:
         entries = entries.filter(
             Q(actor_type__app_label="partners", actor_type__model="partner", actor_id=str(partner.pk))
         )

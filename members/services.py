@@ -51,9 +51,11 @@ def member_enroll(
 ) -> Member:
     """Create the user, the member and its points account.
 
-    Raises ``Conflict`` with the existing member's number on a known e-mail (in any case),
-    also when two enrolments of one e-mail race: the username, the e-mail in lower case,
-    is unique in the database. A staff login with that username is a ``Conflict`` too.
+    Raises ``Conflict`` on a known e-mail (in any case), also when two enrolments of one
+    e-mail race: the username, the e-mail in lower case, is unique in the database. A staff
+    login with that username is the same ``Conflict``. The conflict says nothing about who
+    holds the e-mail (no member number; the same answer whoever enrolled it). Any other
+    integrity error propagates.
     """
     email = get_user_model().objects.normalize_email(email).strip()
     with transaction.atomic():
@@ -68,8 +70,9 @@ def member_enroll(
                     last_name=last_name,
                 )
         except IntegrityError:
-            _refuse_known_email(email)
-            raise Conflict("This e-mail is already the login of a user who is not a member.") from None
+            if get_user_model().objects.filter(username=username_from_email(email)).exists():
+                raise _email_taken() from None
+            raise
         number = member_number_new()
         while Member.objects.filter(member_number=number).exists():
             number = member_number_new()
@@ -309,10 +312,13 @@ def _check_language(language: str) -> None:
         raise ValidationError("This language is not offered.", language=language)
 
 
+def _email_taken() -> Conflict:
+    return Conflict("This e-mail is already registered.", field="email")
+
+
 def _refuse_known_email(email: str) -> None:
-    existing = Member.objects.filter(user__email__iexact=email).first()
-    if existing:
-        raise Conflict("A member with this e-mail already exists.", member_number=existing.member_number)
+    if Member.objects.filter(user__email__iexact=email).exists():
+        raise _email_taken()
 
 
 def member_password_reset_send(*, member: Member, actor, domain: str, use_https: bool = True) -> None:

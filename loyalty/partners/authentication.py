@@ -45,15 +45,24 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 
 
 class HasScope(permissions.BasePermission):
-    """The request is made with a partner key that holds the view's ``required_scopes[method]``."""
+    """The request is made with a partner key that holds the view's ``required_scopes[method]``.
+
+    Fails closed: a method the view answers but does not map to a scope (``HEAD``, ``OPTIONS``
+    included: map ``HEAD`` to the ``GET`` scope to offer it) is refused with 403, and so is
+    every method of a view without ``required_scopes``. Only a method the view has no handler
+    for passes, to be answered 405 without touching any data.
+    """
 
     message = "This API key does not have the scope this operation needs."
 
     def has_permission(self, request, view):
         if not isinstance(request.auth, PartnerAPIKey):
             raise exceptions.NotAuthenticated()
-        scope = view.required_scopes.get(request.method)
-        return scope is None or request.auth.has_scope(scope)
+        method = request.method.lower()
+        if method not in view.http_method_names or not hasattr(view, method):
+            return True  # the view answers 405
+        scope = getattr(view, "required_scopes", {}).get(request.method)
+        return scope is not None and request.auth.has_scope(scope)
 
 
 class PartnerKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -64,5 +73,6 @@ class PartnerKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A partner API key: `Authorization: Bearer <prefix>.<secret>` (see `partner_create`).",
+            "description": "A partner API key, `Authorization: Bearer <prefix>.<secret>`: the program's staff "
+            "create it (admin or `manage.py partner_create`) and hand it over once.",
         }

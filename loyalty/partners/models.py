@@ -7,6 +7,15 @@ A key carries ``scopes`` (see ``SCOPES``) that the API's views require.
 An **IdempotentResponse** is the first successful answer to a POST that carried an
 ``Idempotency-Key``: it is written in the same transaction as the POST's effect, so a
 repeat either finds it (and gets the same status and body) or the effect never happened.
+Stored responses are kept ``IDEMPOTENCY_KEY_RETENTION_DAYS`` and then purged by a daily task.
+
+A **PresenceCode** is a member's proof of being at a partner's till: the portal shows a
+short-lived one-time code (and its QR) that a partner passes with a debit of a member it
+did not enrol. Only its keyed hash is stored; it is bound to one member, expires after
+``PRESENCE_CODE_TTL_MINUTES``, is used once, and ``PRESENCE_CODE_MAX_ATTEMPTS`` wrong
+codes lock it. It lives here, beside the partners that consume it, rather than in
+``members``: only partner doors (adjustments today; redemptions and pay with points at
+tills later) read it.
 """
 
 from django.db import models
@@ -77,3 +86,21 @@ class IdempotentResponse(models.Model):
 
     def __str__(self):
         return f"{self.partner_id}:{self.key} → {self.status}"
+
+
+class PresenceCode(models.Model):
+    """One code a member's portal showed. Written by ``presence_code_issue`` and the check/consume services only."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="presence_codes")
+    code_hash = models.CharField(max_length=64, help_text=_("Keyed hash (HMAC-SHA256) of the code and the member."))
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-created_at", "-id"], name="presence_code_latest")]
+
+    def __str__(self):
+        return f"{self.member_id} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,9 @@
   hierarchy by its ``status`` and ``code``, DRF's errors by theirs, anything unexpected
   by a 500 with no details.
 - ``not_found`` answers any other path under ``/api/`` with a JSON 404;
-- ``idempotent_post`` runs a POST once per partner and ``Idempotency-Key``.
+- ``idempotent_post`` runs a POST once per partner and ``Idempotency-Key`` (required);
+- ``error_responses`` documents every error code an operation can answer, with the real
+  rendering of each as its example.
 """
 
 import hashlib
@@ -13,14 +15,36 @@ import json
 import logging
 import re
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
-from loyalty.exceptions import LoyaltyError
+from loyalty.exceptions import (
+    Conflict,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    InsufficientPoints,
+    InvalidMemberNumber,
+    LoyaltyError,
+    MemberClosed,
+    MemberSuspended,
+    NotFound,
+    PresenceCodeExpired,
+    PresenceCodeInvalid,
+    PresenceCodeLocked,
+    PresenceCodeRequired,
+    PresenceCodeUsed,
+)
 from loyalty.partners.services import idempotent_run
 
 logger = logging.getLogger(__name__)
@@ -34,50 +58,193 @@ class ErrorSerializer(serializers.Serializer):
     """The error shape of every 4xx and 5xx response."""
 
     class ErrorDetail(serializers.Serializer):
-        code = serializers.CharField(help_text="A stable, machine-readable code, e.g. `insufficient_points`.")
+        code = serializers.CharField(
+            help_text="A stable, machine-readable code: each operation lists the codes it can answer."
+        )
         message = serializers.CharField(help_text="A human-readable explanation.")
         fields = serializers.DictField(
             help_text="Field name → list of messages, for the fields that are not valid (empty otherwise)."
         )
         details = serializers.DictField(
-            required=False, help_text="Extra facts about the error, e.g. the existing `member_number` on a conflict."
+            required=False,
+            help_text="Extra facts about the error, e.g. the available points on `insufficient_points`.",
         )
 
     error = ErrorDetail(help_text="What went wrong.")
 
 
-def error_responses(*statuses: int) -> dict:
-    """``extend_schema`` responses for the error statuses an endpoint can answer."""
-    descriptions = {
-        400: "The request is not valid (see `fields`), or malformed JSON.",
-        401: "No API key, or a wrong or revoked one.",
-        403: "The API key lacks the scope this operation needs.",
-        404: "No such member, or not visible to this partner.",
-        405: "Method not allowed.",
-        409: "A conflict: see `code`.",
-        413: "The request body is too large.",
-        415: "The request body is not JSON.",
-        429: "Too many requests with this API key: wait `Retry-After` seconds.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in statuses}
+STATUS_DESCRIPTIONS = {
+    400: "The request is not valid.",
+    401: "No API key, or a wrong or revoked one.",
+    403: "Not allowed: a scope the key lacks, or a missing or wrong proof of the member's presence.",
+    404: "Not found.",
+    409: "A conflict with the current state.",
+    413: "The request body is too large.",
+    415: "The request body is not JSON.",
+    429: "Too many requests with this API key: wait `Retry-After` seconds.",
+}
+
+# Every error code an operation can answer: its status, when it happens, and the exception
+# whose real rendering (by ``exception_handler``) is the schema's example.
+ERRORS = {
+    "invalid": (
+        400,
+        "a field is not valid (see `fields`)",
+        lambda: exceptions.ValidationError({"email": ["Enter a valid email address."]}),
+    ),
+    "parse_error": (
+        400,
+        "the body is not well-formed JSON",
+        lambda: exceptions.ParseError("JSON parse error - Expecting value: line 1 column 11 (char 10)"),
+    ),
+    "invalid_member_number": (
+        400,
+        "the member number is not 10 digits or its check digit is wrong (a typo)",
+        lambda: InvalidMemberNumber(field="member_number"),
+    ),
+    "idempotency_key_required": (
+        400,
+        "no `Idempotency-Key` header",
+        lambda: IdempotencyKeyRequired(field="Idempotency-Key"),
+    ),
+    "not_authenticated": (401, "no `Authorization` header", lambda: exceptions.NotAuthenticated()),
+    "authentication_failed": (
+        401,
+        "a wrong, revoked or expired key",
+        lambda: exceptions.AuthenticationFailed("Invalid or revoked API key."),
+    ),
+    "permission_denied": (
+        403,
+        "the key lacks this operation's scope",
+        lambda: exceptions.PermissionDenied("This API key does not have the scope this operation needs."),
+    ),
+    "presence_code_required": (
+        403,
+        "a debit of a member another partner enrolled, without `presence_code`",
+        lambda: PresenceCodeRequired(),
+    ),
+    "presence_code_invalid": (403, "not the member's current code", lambda: PresenceCodeInvalid()),
+    "presence_code_expired": (403, "the code's minutes are over", lambda: PresenceCodeExpired()),
+    "presence_code_used": (403, "the code was already spent", lambda: PresenceCodeUsed()),
+    "presence_code_locked": (
+        403,
+        "too many wrong codes: the member must show a new one",
+        lambda: PresenceCodeLocked(),
+    ),
+    "not_found": (404, "no member has this number", lambda: NotFound("No member has this number.")),
+    "conflict": (
+        409,
+        "a member with this e-mail exists (nothing more is said about it)",
+        lambda: Conflict("This e-mail is already registered.", field="email"),
+    ),
+    "idempotency_conflict": (409, "this `Idempotency-Key` was used with another body", lambda: IdempotencyConflict()),
+    "insufficient_points": (
+        409,
+        "a debit beyond the available points",
+        lambda: InsufficientPoints("Only 10 points are available; 11 were asked for.", available=10, requested=11),
+    ),
+    "member_suspended": (409, "the member is suspended: nothing moves", lambda: MemberSuspended()),
+    "member_closed": (409, "the member's account is closed", lambda: MemberClosed()),
+    "payload_too_large": (
+        413,
+        "a body over the size limit",
+        lambda: _Coded(413, "payload_too_large", "The request body is larger than 65536 bytes."),
+    ),
+    "unsupported_media_type": (
+        415,
+        "a body that is not `application/json`",
+        lambda: exceptions.UnsupportedMediaType("application/x-www-form-urlencoded"),
+    ),
+    "throttled": (429, "over the key's rate limit", lambda: exceptions.Throttled(30)),
+}
+
+
+class _Coded(exceptions.APIException):
+    def __init__(self, status_code, code, message):
+        self.status_code = status_code
+        super().__init__(message, code)
+
+
+# The errors every authenticated operation can answer.
+AUTH_ERRORS = ("not_authenticated", "authentication_failed", "permission_denied", "throttled")
+BODY_ERRORS = ("invalid", "parse_error", "idempotency_key_required", "payload_too_large", "unsupported_media_type")
+
+
+def error_responses(*codes: str, invalid: dict | None = None) -> dict:
+    """``extend_schema`` responses for the error codes an operation can answer, one real example each.
+
+    ``invalid``: the ``fields`` of this operation's ``invalid`` example.
+    """
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERRORS[code][0], []).append(code)
+    responses = {}
+    for status_code, status_codes in sorted(by_status.items()):
+        lines = [f"- `{code}`: {ERRORS[code][1]}" for code in status_codes]
+        examples = []
+        for code in status_codes:
+            exc = ERRORS[code][2]()
+            if code == "invalid" and invalid:
+                exc = exceptions.ValidationError(invalid)
+            examples.append(
+                OpenApiExample(
+                    code, value=exception_handler(exc, {}).data, response_only=True, status_codes=[str(status_code)]
+                )
+            )
+        responses[status_code] = OpenApiResponse(
+            ErrorSerializer,
+            description=STATUS_DESCRIPTIONS[status_code] + " `code` is one of:\n\n" + "\n".join(lines),
+            examples=examples,
+        )
+    return responses
 
 
 IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
-    required=False,
-    description="Any unique string (1 to 200 printable ASCII characters without spaces, e.g. a UUID). "
-    "A repeat with the same key and body returns the first response without a second effect; "
-    "the same key with another body answers 409.",
+    required=True,
+    description="Required: any unique string (1 to 200 printable ASCII characters without spaces, e.g. a UUID). "
+    "A repeat with the same key and body returns the first response without a second effect, for "
+    f"{settings.IDEMPOTENCY_KEY_RETENTION_DAYS} days (`IDEMPOTENCY_KEY_RETENTION_DAYS`); "
+    "the same key with another body answers 409 `idempotency_conflict`.",
+)
+
+RATE_LIMIT_HEADERS = [
+    OpenApiParameter(
+        name,
+        int,
+        OpenApiParameter.HEADER,
+        response=True,
+        description=description,
+    )
+    for name, description in (
+        ("RateLimit-Limit", "Requests this key may make in the rate-limit window."),
+        ("RateLimit-Remaining", "Requests left in the window."),
+        ("RateLimit-Reset", "Seconds until the oldest counted request leaves the window."),
+    )
+]
+LOCATION_HEADER = OpenApiParameter(
+    "Location", str, OpenApiParameter.HEADER, response=[201], description="The URL of what was created."
 )
 
 
-def idempotent_post(request, action) -> Response:
-    """Run ``action() -> (status, body)`` once per partner and ``Idempotency-Key`` header."""
+def idempotency_key(request) -> str:
+    """The request's ``Idempotency-Key``: 400 ``idempotency_key_required`` without one, ``invalid`` if malformed."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+    if key is None:
+        raise IdempotencyKeyRequired(field="Idempotency-Key")
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise exceptions.ValidationError({"Idempotency-Key": [IDEMPOTENCY_KEY_MESSAGE]})
+    return key
+
+
+def idempotent_post(request, action, *, prepare=None, location=None) -> Response:
+    """Run ``action`` once per partner and ``Idempotency-Key`` header (see ``idempotent_run``).
+
+    ``location(body)``: the ``Location`` of a 201, computed from the (possibly stored) body.
+    """
+    key = idempotency_key(request)
     fingerprint = json.dumps(
         [request.method, request.path, request.data], sort_keys=True, default=str, separators=(",", ":")
     )
@@ -86,8 +253,10 @@ def idempotent_post(request, action) -> Response:
         key=key,
         request_hash=hashlib.sha256(fingerprint.encode()).hexdigest(),
         action=action,
+        prepare=prepare,
     )
-    return Response(body, status=status_code)
+    headers = {"Location": request.build_absolute_uri(location(body))} if location and status_code == 201 else None
+    return Response(body, status=status_code, headers=headers)
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **details) -> dict:

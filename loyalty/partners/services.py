@@ -1,10 +1,46 @@
+"""Partners' writes: partners and keys, idempotent responses, presence codes, and points moved by a partner.
+
+Who may take points (``partner_points_adjust``, and later redemptions and pay with points at
+tills): the partner that enrolled the member, or any partner that passes the member's
+presence code. A presence code is checked in two steps so that wrong codes are counted even
+though the request fails: ``presence_code_check`` counts an attempt in its own committed
+transaction and returns a ``PresenceProof``; ``presence_code_consume`` spends the proof in the
+same transaction as the debit, so a debit that fails (too few points, say) leaves the code
+usable, and two debits with one code cannot both succeed.
+"""
+
+import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
-from loyalty.exceptions import Conflict, IdempotencyConflict, LoyaltyError, ValidationError
+from loyalty.exceptions import (
+    Conflict,
+    IdempotencyConflict,
+    IdempotencyKeyRequired,
+    LoyaltyError,
+    MemberClosed,
+    MemberSuspended,
+    PresenceCodeExpired,
+    PresenceCodeInvalid,
+    PresenceCodeLocked,
+    PresenceCodeRequired,
+    PresenceCodeUsed,
+    ValidationError,
+)
+from loyalty.ledger import services as ledger
+from loyalty.ledger.models import Entry
+from members.selectors import PartnerView, member_view_for_partner
 
-from .models import SCOPES, IdempotentResponse, Partner, PartnerAPIKey, default_scopes
+from .models import SCOPES, IdempotentResponse, Partner, PartnerAPIKey, PresenceCode, default_scopes
+
+PRESENCE_CODE_DIGITS = 6
+PURGE_BATCH_SIZE = 5000
 
 
 def partner_create(*, name: str, scopes: Iterable[str] | None = None) -> tuple[Partner, str]:
@@ -37,8 +73,16 @@ def partner_api_key_revoke(*, api_key: PartnerAPIKey) -> None:
     api_key.revoked = True
 
 
+# Idempotency
+
+
 def idempotent_run(
-    *, partner: Partner, key: str | None, request_hash: str, action: Callable[[], tuple[int, dict]]
+    *,
+    partner: Partner,
+    key: str,
+    request_hash: str,
+    action: Callable[..., tuple[int, dict]],
+    prepare: Callable[[], object] | None = None,
 ) -> tuple[int, dict]:
     """Run ``action`` (returning status and body) once per partner and idempotency key.
 
@@ -48,23 +92,31 @@ def idempotent_run(
     stored: a request that failed changed nothing, so its repeat runs again. Racing first
     requests: a loser that fails (on the unique key, or on the winner's effect, e.g. a
     known e-mail) rolls back and answers with the winner's response.
+
+    ``prepare()``, when given, runs only when no stored response answers, before and outside
+    the action's transaction (it may commit on its own, e.g. count a presence code's
+    attempt); its result is passed to ``action``. Raises ``IdempotencyKeyRequired`` without a key.
     """
     if not key:
-        with transaction.atomic():
-            return action()
+        raise IdempotencyKeyRequired(field="Idempotency-Key")
+    stored = _stored_response(partner, key, request_hash)
+    if stored:
+        return stored
+    if prepare is not None:
+        prepared = prepare()
+        run = lambda: action(prepared)  # noqa: E731
+    else:
+        run = action
     try:
         with transaction.atomic():
-            stored = _stored_response(partner, key, request_hash)
-            if stored:
-                return stored
-            status, body = action()
+            status, body = run()
             IdempotentResponse.objects.create(
                 partner=partner, key=key, request_hash=request_hash, status=status, body=body
             )
             return status, body
     except (IntegrityError, LoyaltyError):
         # A racing request with the same key may have committed first (its effect then makes
-        # this one fail, e.g. a known e-mail): answer as it did.
+        # this one fail, e.g. a known e-mail, or its row the unique key): answer as it did.
         stored = _stored_response(partner, key, request_hash)
         if stored is None:
             raise
@@ -85,3 +137,163 @@ def partner_deactivate(*, partner: Partner) -> None:
     (their entries and members name them); ``active`` can be set again by a program manager."""
     Partner.objects.filter(pk=partner.pk).update(active=False)
     partner.active = False
+
+
+def idempotent_responses_purge(*, now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    """Delete the stored responses older than ``IDEMPOTENCY_KEY_RETENTION_DAYS``; returns how many.
+
+    Works in batches of ``batch_size`` rows (one short transaction each), so it never holds a
+    long lock; safe to run twice and beside requests. After the purge a repeated key is a new
+    request (the ledger still refuses to move points twice for one key).
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IDEMPOTENCY_KEY_RETENTION_DAYS)
+    purged = 0
+    while True:
+        ids = list(IdempotentResponse.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return purged
+        purged += IdempotentResponse.objects.filter(pk__in=ids).delete()[0]
+
+
+# Presence codes
+
+
+@dataclass(frozen=True)
+class PresenceProof:
+    """A presence code that matched (``presence_code_check``), to spend with ``presence_code_consume``."""
+
+    code_id: int
+    member_id: int
+
+
+def presence_code_issue(*, member, now: datetime | None = None) -> tuple[PresenceCode, str]:
+    """A new one-time code for ``member``, returned in clear once (only its keyed hash is stored).
+
+    Ends the member's earlier codes, so one code at a time is live. Valid for
+    ``PRESENCE_CODE_TTL_MINUTES``. Raises ``MemberSuspended`` / ``MemberClosed``: such a member
+    spends nothing, so needs no code.
+    """
+    if member.status == "closed":
+        raise MemberClosed()
+    if member.status == "suspended":
+        raise MemberSuspended()
+    now = now or timezone.now()
+    code = "".join(secrets.choice("0123456789") for _ in range(PRESENCE_CODE_DIGITS))
+    with transaction.atomic():
+        PresenceCode.objects.filter(member=member, used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+        row = PresenceCode.objects.create(
+            member=member,
+            code_hash=_presence_hash(member.pk, code),
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.PRESENCE_CODE_TTL_MINUTES),
+        )
+    return row, code
+
+
+def presence_code_payload(*, member, code: str) -> str:
+    """What the portal's QR code holds: ``<member number>:<code>``, all a till needs to scan."""
+    return f"{member.member_number}:{code}"
+
+
+def presence_code_check(*, member, code: str, now: datetime | None = None) -> PresenceProof:
+    """Check ``code`` against the member's latest code, in its own committed transaction.
+
+    A wrong code counts one failed attempt (locking the row, so concurrent guesses are counted
+    one by one); ``PRESENCE_CODE_MAX_ATTEMPTS`` of them lock the code for good, and a locked
+    code is refused before it is compared. Does not spend the code (``presence_code_consume``
+    does, with the debit). Raises ``PresenceCodeInvalid`` (wrong, or the member has no code),
+    ``PresenceCodeLocked``, ``PresenceCodeUsed``, ``PresenceCodeExpired``. Must not run inside
+    another transaction: a rollback would forget the attempt.
+    """
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        row = PresenceCode.objects.select_for_update().filter(member=member).order_by("-created_at", "-id").first()
+        error = _presence_error(row, member, code, now)
+        if isinstance(error, PresenceCodeInvalid) and row is not None and row.used_at is None and row.expires_at > now:
+            row.failed_attempts += 1
+            row.save(update_fields=["failed_attempts"])
+    if error:
+        raise error
+    return PresenceProof(code_id=row.pk, member_id=member.pk)
+
+
+def presence_code_consume(*, proof: PresenceProof, partner: Partner, now: datetime | None = None) -> PresenceCode:
+    """Spend a checked code in the caller's transaction (with the debit it proves). Locks the code's row.
+
+    Raises ``PresenceCodeUsed`` (a racing debit spent it first), ``PresenceCodeExpired``,
+    ``PresenceCodeLocked``; a rollback of the caller's transaction leaves the code unspent.
+    """
+    now = now or timezone.now()
+    row = PresenceCode.objects.select_for_update().get(pk=proof.code_id, member_id=proof.member_id)
+    if row.failed_attempts >= settings.PRESENCE_CODE_MAX_ATTEMPTS:
+        raise PresenceCodeLocked()
+    if row.used_at is not None:
+        raise PresenceCodeUsed()
+    if row.expires_at <= now:
+        raise PresenceCodeExpired()
+    row.used_at, row.used_by = now, partner
+    row.save(update_fields=["used_at", "used_by"])
+    return row
+
+
+def _presence_hash(member_id: int, code: str) -> str:
+    return salted_hmac("loyalty.presence-code", f"{member_id}:{code}", algorithm="sha256").hexdigest()
+
+
+def _presence_error(row: PresenceCode | None, member, code: str, now: datetime) -> LoyaltyError | None:
+    if row is None:
+        return PresenceCodeInvalid()
+    if row.failed_attempts >= settings.PRESENCE_CODE_MAX_ATTEMPTS:
+        return PresenceCodeLocked()
+    if not constant_time_compare(row.code_hash, _presence_hash(member.pk, code)):
+        return PresenceCodeInvalid()
+    if row.used_at is not None:
+        return PresenceCodeUsed()
+    if row.expires_at <= now:
+        return PresenceCodeExpired()
+    return None
+
+
+# Points moved by a partner
+
+
+def partner_may_take_points(*, partner: Partner, member) -> bool:
+    """Whether ``partner`` may debit ``member`` without a presence code: only the partner that enrolled it."""
+    return member_view_for_partner(partner=partner, member=member) == PartnerView.PROFILE
+
+
+def partner_debit_proof_check(
+    *, partner: Partner, member, points: int, presence_code: str | None
+) -> PresenceProof | None:
+    """The permission to move ``points`` (signed) of ``member``: the proof to pass to ``partner_points_adjust``.
+
+    A code that is sent is always checked (``presence_code_check``: it counts a wrong attempt,
+    committed). Without one, a debit of a member the partner did not enrol raises
+    ``PresenceCodeRequired``; a credit needs no proof.
+    """
+    if presence_code:
+        return presence_code_check(member=member, code=presence_code)
+    if points < 0 and not partner_may_take_points(partner=partner, member=member):
+        raise PresenceCodeRequired()
+    return None
+
+
+def partner_points_adjust(
+    *, partner: Partner, member, points: int, reason: str, idempotency_key: str, proof: PresenceProof | None = None
+) -> Entry:
+    """Credit or debit ``member`` by ``partner`` (the entry's actor), with a reason, in one transaction.
+
+    A debit of a member the partner did not enrol needs ``proof`` (``partner_debit_proof_check``),
+    which is spent in the same transaction as the debit. Idempotent on the partner's
+    ``idempotency_key`` (the ledger scopes keys by actor). Raises ``PresenceCodeRequired``,
+    the ``presence_code_consume`` errors and the ledger's (``InsufficientPoints``,
+    ``MemberSuspended``, ``MemberClosed``).
+    """
+    if points < 0 and proof is None and not partner_may_take_points(partner=partner, member=member):
+        raise PresenceCodeRequired()
+    if proof is not None and proof.member_id != member.pk:
+        raise PresenceCodeInvalid()
+    with transaction.atomic(savepoint=False):  # one transaction with the caller's, if any: no extra savepoint
+        if proof is not None:
+            presence_code_consume(proof=proof, partner=partner)
+        return ledger.adjust(member.account, points, reason=reason, actor=partner, idempotency_key=idempotency_key)

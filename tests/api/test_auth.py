@@ -138,3 +138,53 @@ def test_partner_create_refuses_a_known_name(partner):
         call_command("partner_create", "--name", "acme", stdout=StringIO())
 
     assert Partner.objects.count() == 1
+
+
+# Scopes fail closed
+
+
+@pytest.mark.parametrize("path", ["/api/v1/members/{number}/", "/api/v1/members/{number}/entries/"])
+def test_head_needs_the_read_scope_and_tells_no_number_apart(partner, client_for, path):
+    member = MemberFactory(enrolled_by=partner)
+    client = client_for(partner_key(partner, scopes=["members:write"])[1])
+
+    known = client.head(path.format(number=member.member_number))
+    unknown = client.head(path.format(number="0000000000"))
+    mistyped = client.head(path.format(number="1234567890"))
+
+    assert (known.status_code, unknown.status_code, mistyped.status_code) == (403, 403, 403)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/members/{number}/", "/api/v1/members/{number}/entries/"])
+def test_head_with_the_read_scope_answers_like_get_without_a_body(api, partner, path):
+    member = MemberFactory(enrolled_by=partner)
+
+    response = api.head(path.format(number=member.member_number))
+
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/members/", "/api/v1/members/{number}/", "/api/v1/members/{number}/adjustments/"]
+)
+def test_options_is_mapped_to_no_scope_so_it_is_refused(api, path):
+    member = MemberFactory()
+
+    response = api.options(path.format(number=member.member_number))
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_a_view_without_scopes_refuses_every_method(rf, api_key):
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    class Unscoped(APIView):
+        def get(self, request):
+            return Response({"secret": True})
+
+    request = rf.get("/", HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+
+    assert Unscoped.as_view()(request).status_code == 403

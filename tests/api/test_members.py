@@ -1,3 +1,4 @@
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -10,10 +11,17 @@ from members.models import Member
 from tests.factories.members import MemberFactory
 
 ENROL = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
+KEYS = itertools.count(1)
+
+
+def with_key(headers):
+    """A fresh Idempotency-Key unless the test gives one (``HTTP_IDEMPOTENCY_KEY=None`` sends none)."""
+    headers.setdefault("HTTP_IDEMPOTENCY_KEY", f"key-{next(KEYS)}")
+    return {name: value for name, value in headers.items() if value is not None}
 
 
 def enrol(api, body=None, **headers):
-    return api.post("/api/v1/members/", ENROL if body is None else body, format="json", **headers)
+    return api.post("/api/v1/members/", ENROL if body is None else body, format="json", **with_key(headers))
 
 
 def adjust(api, member, points, reason="Goodwill", **headers):
@@ -21,7 +29,7 @@ def adjust(api, member, points, reason="Goodwill", **headers):
         f"/api/v1/members/{member.member_number}/adjustments/",
         {"points": points, "reason": reason},
         format="json",
-        **headers,
+        **with_key(headers),
     )
 
 
@@ -34,15 +42,21 @@ def test_enrol_creates_the_member_with_its_account(api, partner):
     assert response.status_code == 201
     member = Member.objects.select_related("user", "account").get()
     assert response.json() == {
+        "view": "profile",
         "member_number": member.member_number,
-        "email": "ada@example.com",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
         "status": "active",
         "balance": 0,
         "pending": 0,
+        "expiring": [],
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "birth_date": "1990-12-10",
+        "language": "fr",
+        "external_id": "C-42",
         "joined_at": member.joined_at.isoformat().replace("+00:00", "Z"),
     }
+    assert response["Location"] == f"http://testserver/api/v1/members/{member.member_number}/"
     assert member.enrolled_by == partner
     assert (member.birth_date, member.language, member.external_id) == (date(1990, 12, 10), "fr", "C-42")
     assert member.account.balance == 0
@@ -58,21 +72,37 @@ def test_enrol_ignores_read_only_fields(api):
     assert Entry.objects.count() == 0
 
 
-def test_enrol_with_a_known_email_gets_409_with_the_existing_number(api):
-    existing = MemberFactory(email="ada@example.com")
+EMAIL_TAKEN = {
+    "error": {
+        "code": "conflict",
+        "message": "This e-mail is already registered.",
+        "fields": {"email": ["This e-mail is already registered."]},
+    }
+}
+
+
+@pytest.mark.parametrize("enrolled_by", ["portal", "this-partner", "other-partner"])
+def test_enrol_with_a_known_email_gets_the_same_bare_409_whoever_enrolled_it(api, partner, other_partner, enrolled_by):
+    enroller = {"portal": None, "this-partner": partner, "other-partner": other_partner}[enrolled_by]
+    existing = MemberFactory(email="ada@example.com", enrolled_by=enroller)
 
     response = enrol(api, {**ENROL, "email": "ADA@example.com"})
 
     assert response.status_code == 409
-    assert response.json() == {
-        "error": {
-            "code": "conflict",
-            "message": "A member with this e-mail already exists.",
-            "fields": {},
-            "details": {"member_number": existing.member_number},
-        }
-    }
+    assert response.json() == EMAIL_TAKEN
+    assert existing.member_number not in response.content.decode()
+    assert "Location" not in response
     assert Member.objects.count() == 1
+
+
+def test_enrol_with_the_email_of_a_staff_login_gets_the_same_409(api, django_user_model):
+    django_user_model.objects.create_user(username="ada@example.com", email="ada@example.com", is_staff=True)
+
+    response = enrol(api)
+
+    assert response.status_code == 409
+    assert response.json() == EMAIL_TAKEN
+    assert Member.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -113,7 +143,7 @@ def test_enrol_with_bad_fields_gets_400_with_field_messages(api, body, fields):
 
 
 def test_enrol_with_a_json_list_gets_400(api):
-    response = api.post("/api/v1/members/", [ENROL], format="json")
+    response = api.post("/api/v1/members/", [ENROL], format="json", HTTP_IDEMPOTENCY_KEY="k")
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {
@@ -174,13 +204,42 @@ def test_read_a_member_with_balance_pending_and_expiring_points(api):
     ]
 
 
-def test_a_partner_reads_a_member_it_names_by_number_even_if_another_enrolled_it(api, other_api):
-    number = enrol(other_api).json()["member_number"]
+def test_another_partner_reads_only_what_a_till_needs(api, other_api):
+    number = enrol(other_api, {**ENROL, "birth_date": "1990-12-10", "external_id": "C-42"}).json()["member_number"]
+    member = Member.objects.get(member_number=number)
+    ledger.credit(member.account, 120, expires_on=None)
 
     response = api.get(f"/api/v1/members/{number}/")
 
     assert response.status_code == 200
-    assert response.json()["member_number"] == number
+    assert response.json() == {
+        "view": "till",
+        "member_number": number,
+        "status": "active",
+        "balance": 120,
+        "pending": 0,
+        "expiring": [],
+    }
+
+
+def test_the_enrolling_partner_reads_the_profile(api):
+    number = enrol(api, {**ENROL, "birth_date": "1990-12-10", "external_id": "C-42"}).json()["member_number"]
+
+    body = api.get(f"/api/v1/members/{number}/").json()
+
+    assert body["view"] == "profile"
+    assert (body["email"], body["first_name"], body["birth_date"], body["external_id"]) == (
+        "ada@example.com",
+        "Ada",
+        "1990-12-10",
+        "C-42",
+    )
+
+
+def test_a_member_enrolled_in_the_portal_is_read_by_every_partner_as_a_till(api):
+    member = MemberFactory(enrolled_by=None)
+
+    assert api.get(f"/api/v1/members/{member.member_number}/").json()["view"] == "till"
 
 
 # History
@@ -288,8 +347,8 @@ def test_adjust_credits_points_with_the_partner_as_actor(api, partner):
     assert entry.actor == partner
 
 
-def test_adjust_debits_points(api):
-    member = MemberFactory()
+def test_adjust_debits_points_of_a_member_the_partner_enrolled(api, partner):
+    member = MemberFactory(enrolled_by=partner)
     ledger.credit(member.account, 100)
 
     response = adjust(api, member, -30)
@@ -298,8 +357,8 @@ def test_adjust_debits_points(api):
     assert (response.json()["entry"]["amount"], response.json()["balance"]) == (-30, 70)
 
 
-def test_a_debit_beyond_the_balance_gets_409_and_changes_nothing(api):
-    member = MemberFactory()
+def test_a_debit_beyond_the_balance_gets_409_and_changes_nothing(api, partner):
+    member = MemberFactory(enrolled_by=partner)
     ledger.credit(member.account, 10)
 
     response = adjust(api, member, -11)
@@ -376,8 +435,8 @@ def test_adjust_repeated_with_the_same_key_and_another_body_gets_409(api):
     assert member.account.balance == 40
 
 
-def test_a_failed_adjustment_is_not_stored_so_its_repeat_runs_again(api):
-    member = MemberFactory()
+def test_a_failed_adjustment_is_not_stored_so_its_repeat_runs_again(api, partner):
+    member = MemberFactory(enrolled_by=partner)
     assert adjust(api, member, -5, HTTP_IDEMPOTENCY_KEY="adj-1").status_code == 409
     ledger.credit(member.account, 5)
 
@@ -410,3 +469,30 @@ def test_a_partner_reads_only_its_own_entries_of_members_another_enrolled(api, o
     response = api.get(f"/api/v1/members/{member.member_number}/entries/")
 
     assert [entry["id"] for entry in response.json()["results"]] == [own]
+
+
+# Location and the entry endpoint
+
+
+def test_an_adjustment_answers_with_the_location_of_its_entry(api, partner):
+    member = MemberFactory(enrolled_by=partner)
+
+    response = adjust(api, member, 25)
+
+    entry_id = response.json()["entry"]["id"]
+    url = f"/api/v1/members/{member.member_number}/entries/{entry_id}/"
+    assert response["Location"] == f"http://testserver{url}"
+    assert api.get(url).json() == response.json()["entry"]
+
+
+def test_a_partner_reads_one_entry_only_where_it_reads_the_history(api, other_api):
+    member = MemberFactory()
+    theirs = adjust(other_api, member, 20).json()["entry"]["id"]
+    own = adjust(api, member, 10).json()["entry"]["id"]
+
+    mine = api.get(f"/api/v1/members/{member.member_number}/entries/{own}/")
+    not_mine = api.get(f"/api/v1/members/{member.member_number}/entries/{theirs}/")
+
+    assert mine.status_code == 200
+    assert not_mine.status_code == 404
+    assert not_mine.json()["error"]["code"] == "not_found"

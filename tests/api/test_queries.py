@@ -78,3 +78,39 @@ def test_enrolling_runs_a_fixed_number_of_queries(api, member_with, entries, dja
         )
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("entries", HISTORY)
+def test_reading_one_entry_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
+    member = member_with(entries)
+    entry = member.account.entries.first()
+
+    with django_assert_num_queries(AUTH + 2):  # the member; the entry
+        response = api.get(f"/api/v1/members/{member.member_number}/entries/{entry.pk}/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("entries", HISTORY)
+def test_a_debit_with_a_presence_code_runs_a_fixed_number_of_queries(
+    api, other_partner, entries, django_assert_num_queries
+):
+    from loyalty.partners.services import presence_code_issue
+    from tests.factories.members import MemberFactory
+
+    ContentType.objects.get_for_model(Partner)
+    member = MemberFactory(enrolled_by=other_partner)
+    for _ in range(entries):
+        ledger.credit(member.account, 10)
+    _, code = presence_code_issue(member=member)
+
+    # + the check (its own transaction: lock and read the code) and the spend (lock, update) with the debit.
+    with django_assert_num_queries(AUTH + (16 if connection.vendor == "postgresql" else 19)):
+        response = api.post(
+            f"/api/v1/members/{member.member_number}/adjustments/",
+            {"points": -5, "reason": "Coffee", "presence_code": code},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="adj-1",
+        )
+
+    assert response.status_code == 201

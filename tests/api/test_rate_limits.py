@@ -53,3 +53,29 @@ def test_an_empty_limit_turns_rate_limiting_off(api, settings, db):
     statuses = {api.get(f"/api/v1/members/{member.member_number}/").status_code for _ in range(5)}
 
     assert statuses == {200}
+
+
+def test_answers_carry_the_ratelimit_headers(api, tight_limit, db):
+    member = MemberFactory()
+    url = f"/api/v1/members/{member.member_number}/"
+
+    first = api.get(url)
+    second = api.get(url)
+    refused = [api.get(url) for _ in range(2)][-1]
+
+    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("3", "2")
+    assert 59 <= int(first["RateLimit-Reset"]) <= 60
+    assert (second["RateLimit-Limit"], second["RateLimit-Remaining"]) == ("3", "1")
+    assert (refused.status_code, refused["RateLimit-Remaining"]) == (429, "0")
+
+
+def test_a_created_answer_carries_them_too(api, tight_limit, db):
+    response = api.post(
+        "/api/v1/members/",
+        {"email": "ada@example.com", "first_name": "Ada", "last_name": "L"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+
+    assert response.status_code == 201
+    assert (response["RateLimit-Limit"], response["RateLimit-Remaining"]) == ("3", "2")

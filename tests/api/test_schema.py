@@ -1,5 +1,7 @@
 """The OpenAPI schema: served, complete, and true to the app (checked by schemathesis)."""
 
+import json
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -14,6 +16,7 @@ OPERATIONS = {
     ("/api/v1/members/", "post"),
     ("/api/v1/members/{member_number}/", "get"),
     ("/api/v1/members/{member_number}/entries/", "get"),
+    ("/api/v1/members/{member_number}/entries/{entry_id}/", "get"),
     ("/api/v1/members/{member_number}/adjustments/", "post"),
 }
 
@@ -51,6 +54,111 @@ def test_every_operation_has_an_example(schema):
         return any(content.get("examples") for body in bodies for content in body.get("content", {}).values())
 
     assert [(path, method) for path, method in OPERATIONS if not has_example(schema["paths"][path][method])] == []
+
+
+AUTH = ["not_authenticated", "authentication_failed", "permission_denied", "throttled"]
+BODY = ["invalid", "parse_error", "idempotency_key_required", "payload_too_large", "unsupported_media_type"]
+PRESENCE = [
+    "presence_code_required",
+    "presence_code_invalid",
+    "presence_code_expired",
+    "presence_code_used",
+    "presence_code_locked",
+]
+ERROR_CODES = {
+    ("/api/v1/members/", "post"): {*BODY, *AUTH, "conflict", "idempotency_conflict"},
+    ("/api/v1/members/{member_number}/", "get"): {"invalid_member_number", *AUTH, "not_found"},
+    ("/api/v1/members/{member_number}/entries/", "get"): {"invalid", "invalid_member_number", *AUTH, "not_found"},
+    ("/api/v1/members/{member_number}/entries/{entry_id}/", "get"): {"invalid_member_number", *AUTH, "not_found"},
+    ("/api/v1/members/{member_number}/adjustments/", "post"): {
+        *BODY,
+        "invalid_member_number",
+        *AUTH,
+        *PRESENCE,
+        "not_found",
+        "insufficient_points",
+        "member_suspended",
+        "member_closed",
+        "idempotency_conflict",
+    },
+}
+
+
+def error_examples(operation):
+    """{status: [example bodies]} of an operation's error responses."""
+    return {
+        int(status): [example["value"] for example in response["content"]["application/json"]["examples"].values()]
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    }
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(ERROR_CODES))
+def test_every_error_code_an_operation_answers_is_listed_with_a_real_example(schema, path, method):
+    operation = schema["paths"][path][method]
+    examples = error_examples(operation)
+
+    codes = {body["error"]["code"] for bodies in examples.values() for body in bodies}
+    assert codes == ERROR_CODES[(path, method)]
+    for status, bodies in examples.items():
+        description = operation["responses"][str(status)]["description"]
+        for body in bodies:
+            assert set(body["error"]) <= {"code", "message", "fields", "details"}
+            assert body["error"]["message"] not in ("", "string")
+            assert f"`{body['error']['code']}`" in description
+
+
+def test_the_examples_show_real_values(schema):
+    enrol = schema["paths"]["/api/v1/members/"]["post"]["responses"]["201"]["content"]["application/json"]
+    enrolled = enrol["examples"]["Enrolled"]["value"]
+    text = json.dumps(schema)
+
+    assert (enrolled["balance"], enrolled["pending"], enrolled["expiring"]) == (0, 0, [])
+    assert "api.example.org" not in text
+    assert '"code": "string"' not in text
+    insufficient = error_examples(schema["paths"]["/api/v1/members/{member_number}/adjustments/"]["post"])[409]
+    assert {
+        "error": {
+            "code": "insufficient_points",
+            "message": "Only 10 points are available; 11 were asked for.",
+            "fields": {},
+            "details": {"available": 10, "requested": 11},
+        }
+    } in insufficient
+
+
+def test_successes_document_their_headers_and_the_api_how_to_get_a_key(schema):
+    for path, method in OPERATIONS:
+        responses = schema["paths"][path][method]["responses"]
+        success = responses["201"] if method == "post" else responses["200"]
+        assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(success["headers"])
+        if method == "post":
+            assert "Location" in success["headers"]
+            parameters = {p["name"]: p for p in schema["paths"][path][method]["parameters"]}
+            assert parameters["Idempotency-Key"]["required"] is True
+    description = schema["info"]["description"]
+    assert "program's staff" in description
+    assert "1200/minute" in description
+
+
+def test_the_member_read_has_two_shapes_told_apart_by_view(schema):
+    response = schema["paths"]["/api/v1/members/{member_number}/"]["get"]["responses"]["200"]
+    member = response["content"]["application/json"]["schema"]
+    components = schema["components"]["schemas"]
+
+    assert member == {"$ref": "#/components/schemas/MemberForPartner"}
+    assert components["MemberForPartner"]["discriminator"]["propertyName"] == "view"
+    assert set(components["MemberTill"]["properties"]) == {
+        "view",
+        "member_number",
+        "status",
+        "balance",
+        "pending",
+        "expiring",
+    }
+    assert {"email", "first_name", "last_name", "birth_date", "external_id"} <= set(
+        components["MemberProfile"]["properties"]
+    )
 
 
 def test_the_docs_page_is_served(client, db):

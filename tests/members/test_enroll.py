@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from loyalty.exceptions import Conflict
 from members.models import Member
@@ -17,13 +17,13 @@ def test_enrolment_opens_an_empty_points_account_and_a_luhn_checked_number(db):
     assert luhn_check_digit(member.member_number[:-1]) == member.member_number[-1]
 
 
-def test_a_known_email_in_any_case_is_a_conflict_naming_the_member(db):
-    first = member_enroll(email="ada@example.com")
+def test_a_known_email_in_any_case_is_a_conflict_that_names_no_member(db):
+    member_enroll(email="ada@example.com")
 
     with pytest.raises(Conflict) as error:
         member_enroll(email="ADA@example.com")
 
-    assert error.value.details == {"member_number": first.member_number}
+    assert (error.value.message, error.value.details) == ("This e-mail is already registered.", {"field": "email"})
     assert Member.objects.count() == 1
 
 
@@ -59,6 +59,28 @@ def test_an_email_that_is_a_staff_login_is_a_conflict_and_creates_nothing(db):
     with pytest.raises(Conflict) as error:
         member_enroll(email="Ada@Example.com")
 
-    assert error.value.details == {}
+    assert (error.value.message, error.value.details) == ("This e-mail is already registered.", {"field": "email"})
     assert not Member.objects.exists()
     assert get_user_model().objects.count() == 1
+
+
+def test_an_integrity_error_other_than_a_known_login_propagates(db):
+    """Only the login's uniqueness is a conflict: any other refusal of the database is not hidden as one."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE auth_user ADD CONSTRAINT test_no_forbidden CHECK (first_name <> 'Forbidden')")
+        else:
+            cursor.execute(
+                "CREATE TEMP TRIGGER test_no_forbidden BEFORE INSERT ON auth_user "
+                "WHEN NEW.first_name = 'Forbidden' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed'); END"
+            )
+
+    try:
+        with pytest.raises(IntegrityError):
+            member_enroll(email="ada@example.com", first_name="Forbidden")
+    finally:
+        if connection.vendor == "sqlite":  # PostgreSQL's ALTER rolls back with the test's transaction
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TRIGGER IF EXISTS test_no_forbidden")
+
+    assert not Member.objects.exists()
