@@ -7,13 +7,14 @@ from django.conf import settings
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.clock import program_date
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry, EntryKind
+from loyalty.partners.fields import StrictCharField, StrictEmailField, StrictIntegerField
+from loyalty.partners.pagination import CursorPagination
 from loyalty.partners.rest import IDEMPOTENCY_KEY_HEADER, error_responses, idempotent_post
 
 from . import selectors
@@ -66,14 +67,14 @@ class MemberEnrollApi(APIView):
 
     @extend_schema_serializer(component_name="MemberEnrollInput")
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, help_text="The member's e-mail address; unique.")
-        first_name = serializers.CharField(max_length=150, allow_blank=True, help_text="Given name.")
-        last_name = serializers.CharField(max_length=150, allow_blank=True, help_text="Family name.")
+        email = StrictEmailField(max_length=EMAIL_MAX_LENGTH, help_text="The member's e-mail address; unique.")
+        first_name = StrictCharField(max_length=150, allow_blank=True, help_text="Given name.")
+        last_name = StrictCharField(max_length=150, allow_blank=True, help_text="Family name.")
         birth_date = serializers.DateField(required=False, allow_null=True, help_text="Date of birth (YYYY-MM-DD).")
         language = serializers.ChoiceField(
             choices=settings.LANGUAGES, required=False, help_text="Preferred language of messages."
         )
-        external_id = serializers.CharField(
+        external_id = StrictCharField(
             max_length=64, required=False, allow_blank=True, help_text="The member's id in the partner's own system."
         )
 
@@ -216,10 +217,10 @@ class MemberAdjustApi(APIView):
 
     @extend_schema_serializer(component_name="AdjustmentInput")
     class InputSerializer(serializers.Serializer):
-        points = serializers.IntegerField(
+        points = StrictIntegerField(
             min_value=-MAX_POINTS, max_value=MAX_POINTS, help_text="Signed points: positive credits, negative debits."
         )
-        reason = serializers.CharField(max_length=255, help_text="Why the points are adjusted; shown to the member.")
+        reason = StrictCharField(max_length=255, help_text="Why the points are adjusted; shown to the member.")
 
         def validate_points(self, value):
             if value == 0:
