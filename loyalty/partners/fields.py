@@ -11,8 +11,6 @@ from rest_framework import serializers
 
 
 class StrictIntegerField(serializers.IntegerField):
-    default_error_messages = {"invalid": "A whole number is required (a JSON integer, not a string or a decimal)."}
-
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
