@@ -36,19 +36,24 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "rest_framework_api_key",
     "django_htmx",
     "django_celery_beat",
     "axes",
+    "csp",
     "loyalty.ledger",
     "members",
     "rewards",
     "campaigns",
     "loyalty.partners",
+    "loyalty.checks",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "loyalty.csp.PathCSPMiddleware",
+    "loyalty.partners.parsers.ChunkedBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -99,8 +104,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds the API's rate-limit counters: per process in memory by default; share
-# them between processes and machines in production with CACHE_URL=redis://host:6379/1.
+# The cache holds the API's rate-limit counters and the password-reset cap: per process in
+# memory by default; production must share them between processes and machines with
+# CACHE_URL=redis://host:6379/1 (`check --deploy` refuses a local cache: loyalty/checks).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # The member portal (members/views.py) and the admin share Django's sessions; django-axes
@@ -114,12 +120,11 @@ AXES_USERNAME_CALLABLE = "members.forms.login_username"
 AXES_LOCKOUT_TEMPLATE = "portal/auth/locked.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# Behind a reverse proxy every client would share the proxy's address: set how many
-# proxies append to X-Forwarded-For, and axes reads the client's address from it.
+# Behind reverse proxies every client would share the proxy's address: set how many proxies
+# append to X-Forwarded-For, and axes reads the client's address from it (loyalty/proxies.py).
+# X-Forwarded-Proto is believed only then (see SECURE_PROXY_SSL_HEADER below).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "loyalty.proxies.client_ip"
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
@@ -161,7 +166,8 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 
 # Security: strict unless DEBUG is on; each can be set on its own.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A client could send X-Forwarded-Proto itself: believe it only from configured proxies.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -169,6 +175,24 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Content-Security-Policy (django-csp, enforced): everything from our own origin, no inline
+# script or style, no eval. A path that needs more gets it in CSP_PATH_UPDATES (loyalty/csp.py),
+# e.g. {"/admin/": {"script-src": [UNSAFE_EVAL]}}: the sources are added for that prefix only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+CSP_PATH_UPDATES: dict[str, dict[str, list[str]]] = {}
 
 # Celery. The embedded default is kombu's filesystem transport: no server needed.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -218,6 +242,8 @@ REST_FRAMEWORK = {
 }
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Lists and objects nested deeper than this in a JSON body get 400.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 # Requests per API key: "<n>/second|minute|hour|day"; empty turns the limit off.
 API_RATE_LIMIT = env("API_RATE_LIMIT", default="1200/minute")
 # How long a POST's stored response answers a repeat of its Idempotency-Key (purged daily after that).
@@ -246,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files (drf-spectacular-sidecar): no CDN, works offline, CSP-clean.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
 }
 
 LOGGING = {

@@ -19,13 +19,14 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.clock import program_date
 from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Entry, EntryKind
+from loyalty.partners.fields import StrictCharField, StrictEmailField, StrictIntegerField, StrictRegexField
+from loyalty.partners.pagination import CursorPagination
 from loyalty.partners.rest import (
     AUTH_ERRORS,
     BODY_ERRORS,
@@ -152,14 +153,14 @@ class MemberEnrollApi(APIView):
 
     @extend_schema_serializer(component_name="MemberEnrollInput")
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, help_text="The member's e-mail address; unique.")
-        first_name = serializers.CharField(max_length=150, allow_blank=True, help_text="Given name.")
-        last_name = serializers.CharField(max_length=150, allow_blank=True, help_text="Family name.")
+        email = StrictEmailField(max_length=EMAIL_MAX_LENGTH, help_text="The member's e-mail address; unique.")
+        first_name = StrictCharField(max_length=150, allow_blank=True, help_text="Given name.")
+        last_name = StrictCharField(max_length=150, allow_blank=True, help_text="Family name.")
         birth_date = serializers.DateField(required=False, allow_null=True, help_text="Date of birth (YYYY-MM-DD).")
         language = serializers.ChoiceField(
             choices=settings.LANGUAGES, required=False, help_text="Preferred language of messages."
         )
-        external_id = serializers.CharField(
+        external_id = StrictCharField(
             max_length=64, required=False, allow_blank=True, help_text="The member's id in the partner's own system."
         )
 
@@ -333,11 +334,11 @@ class MemberAdjustApi(APIView):
 
     @extend_schema_serializer(component_name="AdjustmentInput")
     class InputSerializer(serializers.Serializer):
-        points = serializers.IntegerField(
+        points = StrictIntegerField(
             min_value=-MAX_POINTS, max_value=MAX_POINTS, help_text="Signed points: positive credits, negative debits."
         )
-        reason = serializers.CharField(max_length=255, help_text="Why the points are adjusted; shown to the member.")
-        presence_code = serializers.RegexField(
+        reason = StrictCharField(max_length=255, help_text="Why the points are adjusted; shown to the member.")
+        presence_code = StrictRegexField(
             r"^[0-9]{6}$",
             required=False,
             help_text="The member's presence code (6 digits, from their portal): needed to debit a member another "

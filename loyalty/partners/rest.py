@@ -17,6 +17,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -45,6 +46,7 @@ from loyalty.exceptions import (
     PresenceCodeRequired,
     PresenceCodeUsed,
 )
+from loyalty.partners.parsers import PayloadTooLarge, too_large_message
 from loyalty.partners.services import idempotent_run
 
 logger = logging.getLogger(__name__)
@@ -278,6 +280,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):  # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = PayloadTooLarge(too_large_message(settings.API_MAX_BODY_BYTES))
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request is malformed.")
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(error_body("invalid", "The request is not valid.", _flatten(fields)), status=400)

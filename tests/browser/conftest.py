@@ -2,6 +2,11 @@
 
 Screenshots go to ``test-output/browser/<test>/`` (or ``$TEST_OUTPUT_DIR/browser``). Without
 Chromium the tests are skipped, unless ``REQUIRE_BROWSER=1`` (CI sets it) makes that a failure.
+
+Every page a test opens is watched: a Content-Security-Policy violation or an error on the
+console (a failed script, a blocked resource) fails the test at teardown, so every browser test
+also proves that its pages pass the CSP. A test that expects an error (a 404 page, say) empties
+``page.console_problems`` after checking it.
 """
 
 import os
@@ -56,5 +61,25 @@ def page(chromium, live_server, request):
     folder.mkdir(parents=True, exist_ok=True)
     shots = iter(range(1, 100))
     page.screenshot_step = lambda name: page.screenshot(path=folder / f"{next(shots):02d}-{name}.png", full_page=True)
+    page.console_problems = problems = []
+    context.expose_binding(
+        "reportCspViolation",
+        lambda source, violation: problems.append(f"CSP violation on {source['frame'].url}: {violation}"),
+    )
+    context.add_init_script(CSP_VIOLATION_LISTENER)
+    page.on("console", lambda message: message.type == "error" and problems.append(f"console error: {message.text}"))
+    page.on("pageerror", lambda error: problems.append(f"uncaught error: {error}"))
     yield page
     context.close()
+    assert not problems, "the browser reported:\n" + "\n".join(problems)
+
+
+# Runs in every document before its own scripts: reports each blocked resource or inline code.
+CSP_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`
+    + ` at ${event.sourceFile || event.documentURI}:${event.lineNumber}`
+  );
+});
+"""

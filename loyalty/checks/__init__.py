@@ -1,0 +1,1 @@
+"""System checks of the project's own settings (registered by ``apps.ChecksConfig.ready``)."""

@@ -1,0 +1,13 @@
+// The portal's own behaviour, from a file: the Content-Security-Policy allows no inline script
+// and no eval, so htmx's hx-on attributes are not used.
+"use strict";
+
+// After paging the history (htmx swaps the results in place), move the focus to the results
+// so that keyboard and screen-reader users start reading at the new page.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  const trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (target && target.id === "history-results" && trigger && trigger.closest(".pagination")) {
+    target.focus();
+  }
+});
