@@ -67,7 +67,13 @@ def page(chromium, live_server, request):
         lambda source, violation: problems.append(f"CSP violation on {source['frame'].url}: {violation}"),
     )
     context.add_init_script(CSP_VIOLATION_LISTENER)
-    page.on("console", lambda message: message.type == "error" and problems.append(f"console error: {message.text}"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and problems.append(f"console error: {message.text} ({message.location.get('url')})")
+        ),
+    )
     page.on("pageerror", lambda error: problems.append(f"uncaught error: {error}"))
     yield page
     context.close()

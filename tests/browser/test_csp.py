@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from loyalty.ledger import services as ledger
+from members.services import member_email_verify
 from tests.factories.members import MemberFactory
 
 PASSWORD = "correct-horse-battery"
@@ -44,7 +45,7 @@ def visit(page, path: str):
 
 def test_the_portal_pages_pass_the_csp(offline, transactional_db):
     page = offline
-    member = MemberFactory(email="ada@example.com", first_name="Ada", password=PASSWORD)
+    member = member_email_verify(member=MemberFactory(email="ada@example.com", first_name="Ada", password=PASSWORD))
     ledger.adjust(member.account, 120, reason="Welcome gift")
 
     visit(page, "/signup/")
@@ -58,6 +59,7 @@ def test_the_portal_pages_pass_the_csp(offline, transactional_db):
         visit(page, path)
         page.screenshot_step(path.strip("/") or "dashboard")
     # htmx swaps the filtered history in place: no eval, no inline style
+    page.get_by_text("Filter by kind or date").click()
     page.get_by_label("Kind").select_option(index=1)
     page.wait_for_load_state("networkidle")
 

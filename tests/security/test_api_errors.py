@@ -58,7 +58,7 @@ def test_json_at_the_depth_limit_is_parsed(api, db, settings):
     settings.API_MAX_JSON_DEPTH = 1
     body = json.dumps({"email": "a@example.com", "first_name": "A", "last_name": "B"})
 
-    response = api.post(ENROL, body, content_type="application/json")
+    response = api.post(ENROL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="depth-1")
 
     assert response.status_code == 201
 

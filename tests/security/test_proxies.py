@@ -12,6 +12,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from loyalty.proxies import client_ip
+from members.services import member_email_verify
 from tests.factories.members import MemberFactory
 
 PASSWORD = "correct-horse-battery"
@@ -27,7 +28,7 @@ def behind_one_proxy(settings):
 
 @pytest.fixture
 def member(db):
-    return MemberFactory(email="ada@example.com", password=PASSWORD)
+    return member_email_verify(member=MemberFactory(email="ada@example.com", password=PASSWORD))
 
 
 def post_through_proxy(client, url, data, forwarded_for):
