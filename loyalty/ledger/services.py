@@ -283,24 +283,24 @@ def forfeit(
     *,
     reason: str,
     actor: models.Model | None = None,
-    cause: models.Model,
+    cause: models.Model | None = None,
     now: datetime | None = None,
 ) -> Entry | None:
     """Take every point of the account, available and pending, in one ``forfeit`` entry with a reason.
 
     What closing a member's account does; ``cause`` is what decided it (the status
-    change). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
+    change; required). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
     once the member is closed. Locks the account.
     """
     if not reason.strip():
         raise ValidationError("Say why the points are forfeited.", field="reason")
-    if cause is None:
-        raise ValidationError("Say what forfeits the points (the status change).", field="cause")
     _check_text(memo=reason.strip(), idempotency_key=None)
     now = _aware(now or timezone.now(), "now")
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
         _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        if cause is None:  # after the status: a closed member's points are gone whatever the call
+            raise ValidationError("Say what forfeits the points (the status change).", field="cause")
         _settle_locked([locked], now)
         total = locked.balance + locked.pending
         if total == 0:
