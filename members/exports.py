@@ -25,7 +25,7 @@ def entries_csv_rows(entries: QuerySet[Entry]) -> Iterator[str]:
                 entry.get_kind_display(),
                 entry.amount,
                 entry.balance_after,
-                spreadsheet_safe(entry.memo),
+                spreadsheet_safe(entry.memo_display),
             ]
         )
 

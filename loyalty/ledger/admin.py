@@ -28,7 +28,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class EntryInline(admin.TabularInline):
     model = Entry
-    fields = ["created_at", "kind", "amount", "balance_after", "memo", "reverses"]
+    fields = ["created_at", "kind", "amount", "balance_after", "memo_display", "reverses"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     extra = 0
@@ -105,7 +105,16 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "member_number", "kind", "amount", "balance_after", "memo", "cause_type", "cause_id"]
+    list_display = [
+        "created_at",
+        "member_number",
+        "kind",
+        "amount",
+        "balance_after",
+        "memo_display",
+        "cause_type",
+        "cause_id",
+    ]
     list_filter = ["kind", "created_at", "cause_type"]
     list_select_related = ["account__member", "cause_type"]
     search_fields = ["account__member__member_number", "account__member__user__email", "memo", "cause_id", "=kind"]

@@ -86,7 +86,10 @@ class Entry(models.Model):
     cause = GenericForeignKey("cause_type", "cause_id")
     memo = models.CharField(max_length=255, blank=True, help_text=_("Free text of a person: a reason."))
     memo_code = models.CharField(
-        max_length=32, blank=True, default="", help_text=_("What a system entry says, rendered in the reader's language.")
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("What a system entry says, rendered in the reader's language."),
     )
     memo_params = models.JSONField(default=dict, blank=True)
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
@@ -124,6 +127,8 @@ class Entry(models.Model):
         from .memos import entry_memo_display
 
         return entry_memo_display(self)
+
+    memo_display.fget.short_description = _("Memo")
 
 
 class Lot(models.Model):

@@ -6,57 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('ledger', '0004_entry_kind_forfeit'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("ledger", "0004_entry_kind_forfeit"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Adjustment',
+            name="Adjustment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.BigIntegerField(help_text='Signed points.')),
-                ('reason', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("points", models.BigIntegerField(help_text="Signed points.")),
+                ("reason", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ExpiryRun',
+            name="ExpiryRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(help_text='The moment the run used as now.')),
-                ('program_day', models.DateField(help_text='Points whose last day is before this day expired.')),
-                ('source', models.CharField(choices=[('schedule', 'Scheduled task'), ('settle', 'Settled before a move')], max_length=16)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(help_text="The moment the run used as now.")),
+                ("program_day", models.DateField(help_text="Points whose last day is before this day expired.")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("schedule", "Scheduled task"), ("settle", "Settled before a move")], max_length=16
+                    ),
+                ),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='entry',
-            name='entry_idempotency_key_unique_per_account',
+            model_name="entry",
+            name="entry_idempotency_key_unique_per_account",
         ),
         migrations.AddField(
-            model_name='entry',
-            name='memo_code',
-            field=models.CharField(blank=True, default='', help_text="What a system entry says, rendered in the reader's language.", max_length=32),
+            model_name="entry",
+            name="memo_code",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="What a system entry says, rendered in the reader's language.",
+                max_length=32,
+            ),
         ),
         migrations.AddField(
-            model_name='entry',
-            name='memo_params',
+            model_name="entry",
+            name="memo_params",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='entry',
-            name='memo',
-            field=models.CharField(blank=True, help_text='Free text of a person: a reason.', max_length=255),
+            model_name="entry",
+            name="memo",
+            field=models.CharField(blank=True, help_text="Free text of a person: a reason.", max_length=255),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.UniqueConstraint(models.F('account'), models.F('idempotency_key'), django.db.models.functions.comparison.Coalesce(models.F('actor_type'), models.Value(0)), models.F('actor_id'), condition=models.Q(('idempotency_key', ''), _negated=True), name='entry_idempotency_key_unique_per_actor'),
+            model_name="entry",
+            constraint=models.UniqueConstraint(
+                models.F("account"),
+                models.F("idempotency_key"),
+                django.db.models.functions.comparison.Coalesce(models.F("actor_type"), models.Value(0)),
+                models.F("actor_id"),
+                condition=models.Q(("idempotency_key", ""), _negated=True),
+                name="entry_idempotency_key_unique_per_actor",
+            ),
         ),
         migrations.AddField(
-            model_name='adjustment',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='ledger.account'),
+            model_name="adjustment",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="adjustments", to="ledger.account"
+            ),
         ),
     ]
