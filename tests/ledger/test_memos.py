@@ -109,4 +109,3 @@ def test_the_admin_entry_list_shows_the_rendered_memo(admin_client, expired):
     response = admin_client.get(reverse("admin:ledger_entry_changelist"), HTTP_ACCEPT_LANGUAGE="en")
 
     assert "1,945 points reached their expiry date" in response.content.decode()
-
