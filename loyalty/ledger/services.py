@@ -841,7 +841,10 @@ def _record(
             **{field: getattr(account, field) for field in _BALANCES}, updated_at=now
         )
         return entry
-    template_lot = lot or Lot(account=account, amount=1, remaining=1, available_at=now)
+    if lot is not None:
+        lot_params = _insert_params(lot, Lot, _LOT_COMPUTED, "lot_")
+    else:  # no lot is opened (``opens_lot`` is false): its parameters are NULL
+        lot_params = dict.fromkeys(_insert_params(Lot(), Lot, _LOT_COMPUTED, "lot_"))
     params = {
         "account": account.pk,
         "updated_at": now,
@@ -849,7 +852,7 @@ def _record(
         "move_lots": [lot_id for lot_id, _points in moves],
         "move_points": [points for _lot_id, points in moves],
         **_insert_params(entry, Entry, {}, "entry_"),
-        **_insert_params(template_lot, Lot, _LOT_COMPUTED, "lot_"),
+        **lot_params,
         **_insert_params(Allocation(), Allocation, _ALLOCATION_COMPUTED, "allocation_"),
         **{field: getattr(account, field) for field in _BALANCES},
     }
