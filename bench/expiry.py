@@ -40,7 +40,8 @@ def naive_loop(lot_ids: list[int], now: datetime) -> dict:
                 amount=-points,
                 balance_after=account.balance,
                 created_at=now,
-                memo=f"{points} points reached their expiry date",
+                memo_code="expired",
+                memo_params={"points": points},
             )
             expired += points
     seconds = time.perf_counter() - start

@@ -51,9 +51,10 @@ def seed(
         )
         db.execute(
             "INSERT INTO ledger_entry (id, kind, amount, balance_after, created_at, actor_id, cause_id, memo,"
-            " idempotency_key, account_id, actor_type_id, cause_type_id, reverses_id)"
+            " memo_code, memo_params, idempotency_key, account_id, actor_type_id, cause_type_id, reverses_id)"
             " SELECT (a - 1) * %(lots)s + k, 'earn', points,"
-            f" sum(points) OVER (PARTITION BY a ORDER BY k), created_at, '', '', '', '', a, NULL, NULL, NULL"
+            " sum(points) OVER (PARTITION BY a ORDER BY k), created_at,"
+            " '', '', '', '', '{}', '', a, NULL, NULL, NULL"
             f" FROM (SELECT a, k, {points} AS points, %(first)s::timestamptz + make_interval(days => k - 1)"
             "  AS created_at FROM generate_series(1, %(n)s) AS a, generate_series(1, %(lots)s) AS k) AS lots",
             params,

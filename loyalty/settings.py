@@ -209,7 +209,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The schedule below is each task's first schedule only: beat creates a missing task from
+# it, and staff edits in the admin win after that (loyalty/beat.py).
+CELERY_BEAT_SCHEDULER = "loyalty.beat:DefaultsOnceScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Points count until the end of their last day: expire them just after midnight.
     "expire-points-daily": {"task": "ledger.expire_points", "schedule": crontab(hour=0, minute=5)},

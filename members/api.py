@@ -141,7 +141,10 @@ class EntryOutputSerializer(serializers.Serializer):
     amount = serializers.IntegerField(help_text="Signed points: positive credits, negative debits.")
     balance_after = serializers.IntegerField(help_text="The spendable balance right after this entry.")
     created_at = serializers.DateTimeField(help_text="When it happened.")
-    memo = serializers.CharField(help_text="Why: the reason of an adjustment, the campaign of a bonus...")
+    memo = serializers.CharField(
+        source="memo_display",
+        help_text="Why, in the request's language: the reason of an adjustment, an expiry's points...",
+    )
 
 
 def _member_url(body: dict) -> str:

@@ -47,7 +47,7 @@ def _entries_csv_rows(entries: QuerySet[Entry]) -> Iterator[str]:
                 entry.get_kind_display(),
                 entry.amount,
                 entry.balance_after,
-                spreadsheet_safe(entry.memo),
+                spreadsheet_safe(entry.memo_display),
             ]
         )
 
@@ -137,7 +137,7 @@ def _member_data_json(member: Member) -> Iterator[str]:
             "kind_label": str(entry.get_kind_display()),
             "points": entry.amount,
             "balance_after": entry.balance_after,
-            "reason": entry.memo,
+            "reason": entry.memo_display,
             "reverses": entry.reverses_id,
         }
         yield ("," if number else "") + "\n  " + json.dumps(row, ensure_ascii=False)

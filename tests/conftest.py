@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -5,6 +7,8 @@ from django.db import connection
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but DATABASE_URL is not PostgreSQL: this test would be skipped")
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
 
 

@@ -1,14 +1,18 @@
 """Helpers shared by the test modules."""
 
 import threading
+import time
 
 from django.db import connection
 
 from loyalty.ledger.models import Allocation, Lot
 
 
-def run_together(*jobs) -> list:
-    """Start every job at once, each in its own thread and connection; return what each returned or raised."""
+def run_together(*jobs, timeout: float = 60) -> list:
+    """Start every job at once, each in its own thread and connection; return what each returned or raised.
+
+    Fails when a job is still running after ``timeout`` seconds: its outcome would be unknown.
+    """
     barrier = threading.Barrier(len(jobs))
     outcomes = [None] * len(jobs)
 
@@ -21,11 +25,15 @@ def run_together(*jobs) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    threads = [threading.Thread(target=run, args=(i, job), daemon=True) for i, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=max(deadline - time.monotonic(), 0))
+    stuck = [index for index, thread in enumerate(threads) if thread.is_alive()]
+    if stuck:
+        raise AssertionError(f"jobs {stuck} were still running after {timeout} s (a deadlock or a lost lock?)")
     return outcomes
 
 

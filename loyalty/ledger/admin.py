@@ -29,7 +29,7 @@ from .selectors import NOT_REVERSIBLE_KINDS, entry_reversible_points
 ADJUST_PERMISSION = "ledger.adjust_points"  # adjusting points and reversing entries
 
 # What can cause an entry (app_label.model). The cause filter offers these, not every table.
-ENTRY_CAUSES = ["members.memberstatuschange"]
+ENTRY_CAUSES = ["ledger.adjustment", "ledger.expiryrun", "members.memberstatuschange"]
 
 
 def member_page_url(member_id: int) -> str:
@@ -134,7 +134,16 @@ class CauseFilter(admin.SimpleListFilter):
 
 @admin.register(Entry)
 class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
-    list_display = ["created_at", "member_link", "kind", "amount", "balance_after", "memo", "made_by", "cause_label"]
+    list_display = [
+        "created_at",
+        "member_link",
+        "kind",
+        "amount",
+        "balance_after",
+        "memo_display",
+        "made_by",
+        "cause_label",
+    ]
     list_filter = ["kind", "created_at", CauseFilter]
     list_select_related = ["account__member"]
     search_fields = ["account__member__member_number", "account__member__user__email", "memo", "cause_id", "=kind"]
@@ -147,7 +156,7 @@ class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
         "kind",
         "amount",
         "balance_after",
-        "memo",
+        "memo_display",
         "made_by",
         "cause_label",
         "reverses",

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class LedgerConfig(AppConfig):
@@ -8,3 +9,6 @@ class LedgerConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the settings check)
+        from .immutability import register_sqlite_function
+
+        connection_created.connect(register_sqlite_function, dispatch_uid="ledger_sqlite_function")

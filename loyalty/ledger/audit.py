@@ -1,4 +1,5 @@
-"""The ledger's invariants (DESIGN.md 1 and 2), checked set-based over every account and lot."""
+"""The ledger's invariants, checked set-based: balances and lots (DESIGN.md 1 and 2) by ``audit``,
+every entry's cause (DESIGN.md 4) by ``audit_causes``; ``manage.py ledger_audit`` runs both."""
 
 from datetime import datetime, timedelta
 
@@ -59,4 +60,23 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
             f"lot {lot['id']} of account {lot['account_id']}: {lot['remaining']} points past their last day "
             f"{lot['expires_on']} were not expired"
         )
+    return problems
+
+
+def audit_causes(*, limit: int = 100) -> list[str]:
+    """Entries that name no cause (DESIGN.md invariant 4), at most ``limit`` lines and a count of the rest.
+
+    Every entry the ledger writes names one: the caller's object for a credit or a debit
+    (a partner's transaction, a redemption), an ``Adjustment`` for an adjustment, an
+    ``ExpiryRun`` for an expiry, the status change for a forfeit, and for a reversal the
+    cause of the entry it undoes.
+    """
+    uncaused = Entry.objects.filter(Q(cause_type__isnull=True) | Q(cause_id="")).order_by("pk")
+    total = uncaused.count()
+    problems = [
+        f"entry {e['id']} of account {e['account_id']}: a {e['kind']} of {e['amount']} names no cause"
+        for e in uncaused.values("id", "account_id", "kind", "amount")[:limit]
+    ]
+    if total > limit:
+        problems.append(f"... and {total - limit} more entries name no cause")
     return problems

@@ -8,9 +8,14 @@ An **Account** holds one member's points. ``balance`` (spendable) and ``pending`
 ``lifetime_earned - lifetime_spent - lifetime_expired == balance + pending``.
 
 An **Entry** is one immutable change: a signed amount, the balance after it, who made it
-(``actor``: a staff user, a partner, or none for the system), what caused it (``cause``)
-and an optional idempotency key, unique per account. Entries are never updated or
-deleted (on PostgreSQL a trigger refuses it); a mistake is corrected by a ``reverse``
+(``actor``: a staff user, a partner, or none for the system), what caused it (``cause``:
+a partner's transaction, an **Adjustment** for a manual correction, an **ExpiryRun** for
+points that expired, a member's status change for a forfeit; a reversal names the cause
+of the entry it undoes) and an optional idempotency key, unique per account and actor.
+What a member reads of a system entry is a code with parameters (``memo_code``,
+``memo_params``) rendered in the reader's language (``memos.py``); ``memo`` holds the free
+text of a person (an adjustment's reason). Entries are never updated or deleted (a
+trigger refuses it on PostgreSQL and on SQLite); a mistake is corrected by a ``reverse``
 entry that points at the one it undoes.
 
 A **Lot** is opened by every credit: its amount, what remains of it, whether it is still
@@ -26,7 +31,8 @@ to its ``expired`` counter. So for every lot, at all times::
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -78,7 +84,14 @@ class Entry(models.Model):
     cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     cause_id = models.CharField(max_length=64, blank=True, default="")
     cause = GenericForeignKey("cause_type", "cause_id")
-    memo = models.CharField(max_length=255, blank=True)
+    memo = models.CharField(max_length=255, blank=True, help_text=_("Free text of a person: a reason."))
+    memo_code = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("What a system entry says, rendered in the reader's language."),
+    )
+    memo_params = models.JSONField(default=dict, blank=True)
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
 
@@ -88,10 +101,15 @@ class Entry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
+            # A key is the caller's: scoped by the actor (none for the system), so partners
+            # and staff cannot collide on one account.
             models.UniqueConstraint(
-                fields=["account", "idempotency_key"],
+                F("account"),
+                F("idempotency_key"),
+                Coalesce(F("actor_type"), Value(0)),
+                F("actor_id"),
                 condition=~Q(idempotency_key=""),
-                name="entry_idempotency_key_unique_per_account",
+                name="entry_idempotency_key_unique_per_actor",
             ),
         ]
         indexes = [
@@ -102,6 +120,15 @@ class Entry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount:+d}"
+
+    @property
+    def memo_display(self) -> str:
+        """What the entry says, in the active language (see ``memos.entry_memo_display``)."""
+        from .memos import entry_memo_display
+
+        return entry_memo_display(self)
+
+    memo_display.fget.short_description = _("Memo")
 
 
 class Lot(models.Model):
@@ -143,3 +170,38 @@ class Allocation(models.Model):
 
     def __str__(self):
         return f"{self.points:+d} on lot {self.lot_id}"
+
+
+class ExpiryRun(models.Model):
+    """The cause of ``expire`` entries: one run that expired points.
+
+    The daily task (``expire_due``, or ``release_pending`` when a released lot is already
+    past its last day) writes one run for all the accounts it settles; a debit, reversal
+    or forfeit that settles its account first writes one for that account.
+    """
+
+    class Source(models.TextChoices):
+        SCHEDULE = "schedule", _("Scheduled task")
+        SETTLE = "settle", _("Settled before a move")
+
+    created_at = models.DateTimeField(help_text=_("The moment the run used as now."))
+    program_day = models.DateField(help_text=_("Points whose last day is before this day expired."))
+    source = models.CharField(max_length=16, choices=Source.choices)
+
+    def __str__(self):
+        return f"Expiry run {self.pk} of {self.program_day}"
+
+
+class Adjustment(models.Model):
+    """The cause of an ``adjust`` entry made without another cause: a person's decision to correct points.
+
+    Its reason is the one the member reads; the entry records who made it (``actor``).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="adjustments")
+    points = models.BigIntegerField(help_text=_("Signed points."))
+    reason = models.CharField(max_length=255)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"Adjustment {self.pk}: {self.points:+d}"

@@ -14,6 +14,7 @@ debit is checked against holds only points that can really be spent. ``expire_du
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from itertools import chain
 
 from django.contrib.contenttypes.models import ContentType
@@ -33,8 +34,8 @@ from loyalty.exceptions import (
 )
 from members.models import MemberStatus
 
-from . import lock_objects, policy
-from .models import CREDIT_KINDS, DEBIT_KINDS, Account, Allocation, Entry, EntryKind, Lot
+from . import lock_objects, memos, policy
+from .models import CREDIT_KINDS, DEBIT_KINDS, Account, Adjustment, Allocation, Entry, EntryKind, ExpiryRun, Lot
 
 
 class _FromPolicy:
@@ -74,6 +75,8 @@ def credit(
     available_at: datetime | None = None,
     cause: models.Model | None = None,
     memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
@@ -81,13 +84,16 @@ def credit(
     """Add points in a new lot; pending until ``available_at`` if that is later than now.
 
     ``expires_on`` is the last day the points count (``None``: never); by default the
-    expiry policy sets it from the day they become available. Idempotent on
-    ``idempotency_key``: a repeat returns the first entry; the same key for a different
-    credit raises ``IdempotencyConflict``. Locks the account.
+    expiry policy sets it from the day they become available. ``memo`` is a person's
+    free text; a system text is ``memo_code`` with ``memo_params`` (``memos.py``).
+    Idempotent on ``idempotency_key``, scoped by ``actor``: a repeat by the same actor
+    returns the first entry; the same key for a different credit raises
+    ``IdempotencyConflict``. Locks the account.
     """
     _check_points(points)
     _check_choice(kind, CREDIT_KINDS, "kind")
     _check_text(memo=memo, idempotency_key=idempotency_key)
+    memo_params = _check_memo(memo_code, memo_params)
     now = _aware(now or timezone.now(), "now")
     available_at = max(_aware(available_at or now, "available_at"), now)
     if expires_on is FROM_POLICY:
@@ -98,10 +104,12 @@ def credit(
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
-        if replay := _replay(locked, idempotency_key, kind=kind, amount=points):
+        if replay := _replay(locked, idempotency_key, actor, kind=kind, amount=points):
             _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
         _require_member(locked, MemberStatus.ACTIVE)
+        if kind == EntryKind.ADJUST and cause is None:
+            cause = Adjustment.objects.create(account_id=locked.pk, points=points, reason=memo, created_at=now)
         if pending:
             locked.pending += points
         else:
@@ -116,6 +124,8 @@ def credit(
             actor=actor,
             cause=cause,
             memo=memo,
+            memo_code=memo_code,
+            memo_params=memo_params,
             key=idempotency_key,
             new_lot=new_lot,
         )
@@ -130,6 +140,8 @@ def debit(
     *,
     cause: models.Model | None = None,
     memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
@@ -137,19 +149,23 @@ def debit(
     """Spend points from the available lots, soonest expiry first.
 
     Settles the account first. Raises ``InsufficientPoints`` (and writes nothing) when
-    the balance is short. Idempotent on ``idempotency_key``. Locks the account.
+    the balance is short. Idempotent on ``idempotency_key``, scoped by ``actor``. Locks
+    the account.
     """
     _check_points(points)
     _check_choice(kind, DEBIT_KINDS, "kind")
     _check_text(memo=memo, idempotency_key=idempotency_key)
+    memo_params = _check_memo(memo_code, memo_params)
     now = _aware(now or timezone.now(), "now")
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
-        if replay := _replay(locked, idempotency_key, kind=kind, amount=-points):
+        if replay := _replay(locked, idempotency_key, actor, kind=kind, amount=-points):
             _copy_balances(locked, account)  # the caller reads the balance now, as after a first call
             return replay
         _require_member(locked, MemberStatus.ACTIVE)
+        if kind == EntryKind.ADJUST and cause is None:
+            cause = Adjustment.objects.create(account_id=locked.pk, points=-points, reason=memo, created_at=now)
         first_page = _settle_if_due(locked, now)
         _require_available(locked.balance, points)
         moves = _take(locked.pk, points, _spendable_lots(locked.pk, now, first_page=first_page))
@@ -163,6 +179,8 @@ def debit(
             actor=actor,
             cause=cause,
             memo=memo,
+            memo_code=memo_code,
+            memo_params=memo_params,
             key=idempotency_key,
             moves=moves,
         )
@@ -196,10 +214,12 @@ def reverse(
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(entry.account_id)
-        replay = _replay(locked, idempotency_key, kind=EntryKind.REVERSE, amount=None, reverses_id=entry.pk)
+        replay = _replay(locked, idempotency_key, actor, kind=EntryKind.REVERSE, amount=None, reverses_id=entry.pk)
         if replay and points not in (None, abs(replay.amount)):
             raise IdempotencyConflict()
         if replay:
+            if Entry.account.is_cached(entry):
+                _copy_balances(locked, entry.account)  # as credit and debit do on a repeat
             return replay
         _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
         if entry.kind in (EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT):
@@ -212,7 +232,7 @@ def reverse(
         write = {
             "now": now,
             "actor": actor,
-            "cause": entry.cause,
+            "cause": _cause_of(entry),
             "memo": memo,
             "key": idempotency_key,
             "reverses": entry,
@@ -239,7 +259,8 @@ def adjust(
     """A manual correction by staff or a partner: signed points and a required reason.
 
     Positive points are credited (with the policy's expiry), negative ones debited
-    (``InsufficientPoints`` beyond the balance). Idempotent on ``idempotency_key``.
+    (``InsufficientPoints`` beyond the balance). The entry's cause is a new
+    ``Adjustment`` holding the reason. Idempotent on ``idempotency_key``, scoped by ``actor``.
     """
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
         raise ValidationError("Points must be a whole number other than zero.", field="points")
@@ -267,8 +288,9 @@ def forfeit(
 ) -> Entry | None:
     """Take every point of the account, available and pending, in one ``forfeit`` entry with a reason.
 
-    What closing a member's account does. Returns ``None`` when the account holds
-    nothing. Refused (``MemberClosed``) once the member is closed. Locks the account.
+    What closing a member's account does; ``cause`` is what decided it (the status
+    change; required). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
+    once the member is closed. Locks the account.
     """
     if not reason.strip():
         raise ValidationError("Say why the points are forfeited.", field="reason")
@@ -277,6 +299,8 @@ def forfeit(
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
         _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        if cause is None:  # after the status: a closed member's points are gone whatever the call
+            raise ValidationError("Say what forfeits the points (the status change).", field="cause")
         _settle_locked([locked], now)
         total = locked.balance + locked.pending
         if total == 0:
@@ -305,7 +329,7 @@ def forfeit(
 
 
 def expire_due(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
-    """Expire every lot past its last day: one ``expire`` entry per account.
+    """Expire every lot past its last day: one ``expire`` entry per account, all caused by one ``ExpiryRun``.
 
     Set-based, in batches of accounts each in its own transaction; safe to run twice
     and beside debits (an account's lots only change with the account locked).
@@ -324,11 +348,41 @@ def release_pending(now: datetime | None = None, batch_size: int | None = None) 
 # Settling: release and expiry of locked accounts, set-based.
 
 
+class _ExpiryRunOnDemand:
+    """The ``ExpiryRun`` that causes a settlement's ``expire`` entries, written when the first point expires."""
+
+    def __init__(self, now: datetime, source: str):
+        self.now, self.source, self.pk = now, source, None
+
+    def template(self) -> ExpiryRun:
+        return ExpiryRun(created_at=self.now, program_day=program_date(self.now), source=self.source)
+
+    def get_pk(self) -> int:
+        if self.pk is None:
+            run = self.template()
+            run.save(force_insert=True)
+            self.pk = run.pk
+        return self.pk
+
+
+def _expiry_entry(run_pk: int | None, now: datetime, **values) -> Entry:
+    """An ``expire`` entry of a run: both settle paths write these (SQLite rows, PostgreSQL's template)."""
+    return Entry(
+        kind=EntryKind.EXPIRE,
+        created_at=now,
+        memo_code=memos.EXPIRED,
+        cause_type=ContentType.objects.get_for_model(ExpiryRun),
+        cause_id="" if run_pk is None else str(run_pk),
+        **values,
+    )
+
+
 def _settle_in_batches(candidates: Q, now: datetime, batch_size: int | None) -> SettleResult:
     from django.conf import settings
 
     batch_size = batch_size or settings.LOYALTY_EXPIRY_BATCH_SIZE
     result, last_id = SettleResult(), 0
+    run = _ExpiryRunOnDemand(now, ExpiryRun.Source.SCHEDULE)
     while True:
         with transaction.atomic():
             account_ids = list(
@@ -340,15 +394,30 @@ def _settle_in_batches(candidates: Q, now: datetime, batch_size: int | None) -> 
             if not account_ids:
                 return result
             if connection.vendor == "postgresql":
-                result += _settle_batch_in_sql(lock_objects.account_ids_for_update(account_ids), now)
+                result += _settle_batch_in_sql(lock_objects.account_ids_for_update(account_ids), now, run)
             else:
-                result += _settle_locked(lock_objects.accounts_for_update(account_ids), now)
+                result += _settle_locked(lock_objects.accounts_for_update(account_ids), now, run)
         last_id = account_ids[-1]
 
 
 _RELEASED = "pending AND available_at <= %(now)s"
 _EXPIRES = "remaining > 0 AND expires_on < %(today)s"
-_SETTLE_BATCH_SQL = f"""
+# The columns of an expiry entry that the statement computes per account; the others come
+# from ``_expiry_entry``, the same template the ORM path saves.
+_EXPIRY_COMPUTED = {
+    "account_id": "id",
+    "amount": "-lost",
+    "balance_after": "balance",
+    "memo_params": "jsonb_build_object('points', lost)",
+    "cause_id": "coalesce(%(run)s::bigint, (SELECT id FROM run))::varchar",
+}
+
+
+@cache
+def _settle_batch_sql() -> str:
+    run_columns, run_values, _run_params = _insert_columns(ExpiryRun, {}, "run_")
+    entry_columns, entry_values, _entry_params = _insert_columns(Entry, _EXPIRY_COMPUTED, "entry_")
+    return f"""
 WITH due AS (
     SELECT account_id, remaining,
            {_RELEASED} AS released,
@@ -378,19 +447,23 @@ WITH due AS (
     FROM totals
     WHERE account.id = totals.account_id
     RETURNING account.id, account.balance, totals.released, totals.expired_available + totals.expired_pending AS lost
+), run AS (
+    INSERT INTO ledger_expiryrun ({run_columns})
+    SELECT {run_values}
+    WHERE %(run)s::bigint IS NULL AND EXISTS (SELECT 1 FROM accounts WHERE lost > 0)
+    RETURNING id
 ), entries AS (
-    INSERT INTO ledger_entry (account_id, kind, amount, balance_after, created_at, memo,
-                              actor_id, cause_id, idempotency_key)
-    SELECT id, %(kind)s, -lost, balance, %(now)s, lost || ' points reached their expiry date', '', '', ''
+    INSERT INTO ledger_entry ({entry_columns})
+    SELECT {entry_values}
     FROM accounts
     WHERE lost > 0
     ORDER BY id
 )
-SELECT count(*), coalesce(sum(released), 0), coalesce(sum(lost), 0) FROM accounts
+SELECT count(*), coalesce(sum(released), 0), coalesce(sum(lost), 0), (SELECT id FROM run) FROM accounts
 """
 
 
-def _settle_batch_in_sql(account_ids: list[int], now: datetime) -> SettleResult:
+def _settle_batch_in_sql(account_ids: list[int], now: datetime, run: _ExpiryRunOnDemand) -> SettleResult:
     """``_settle_locked`` for locked accounts in one PostgreSQL statement, with no objects in Python.
 
     The statement runs after the lock and, under READ COMMITTED (PostgreSQL's default,
@@ -398,17 +471,27 @@ def _settle_batch_in_sql(account_ids: list[int], now: datetime) -> SettleResult:
     to these accounts' lots, and nothing else can change them until the batch commits: the
     ``due`` rows it sums are exactly the rows its lot UPDATE changes. (The UPDATE repeats
     the condition rather than joining ``due``: the join planned as a merge over the whole
-    primary key, a scan that grew with every batch.)
+    primary key, a scan that grew with every batch.) The run is written by the first
+    batch in which points expire.
     """
-    params = {"ids": account_ids, "now": now, "today": program_date(now), "kind": EntryKind.EXPIRE.value}
+    params = {
+        "ids": account_ids,
+        "now": now,
+        "today": program_date(now),
+        "run": run.pk,
+        **_insert_params(run.template(), ExpiryRun, {}, "run_"),
+        **_insert_params(_expiry_entry(None, now), Entry, _EXPIRY_COMPUTED, "entry_"),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_SETTLE_BATCH_SQL, params)
-        accounts, released, expired = cursor.fetchone()
+        cursor.execute(_settle_batch_sql(), params)
+        accounts, released, expired, run_pk = cursor.fetchone()
+    run.pk = run.pk or run_pk
     return SettleResult(accounts=accounts, released=int(released), expired=int(expired))
 
 
-def _settle_locked(accounts: list[Account], now: datetime) -> SettleResult:
+def _settle_locked(accounts: list[Account], now: datetime, run: _ExpiryRunOnDemand | None = None) -> SettleResult:
     """Release due pending lots, then expire lots past their last day, for locked accounts."""
+    run = run or _ExpiryRunOnDemand(now, ExpiryRun.Source.SETTLE)
     ids = [account.pk for account in accounts]
     today = program_date(now)
     release = Q(pending=True, available_at__lte=now)
@@ -443,13 +526,13 @@ def _settle_locked(accounts: list[Account], now: datetime) -> SettleResult:
         expired += lost
         if lost:
             expiries.append(
-                Entry(
+                _expiry_entry(
+                    run.get_pk(),
+                    now,
                     account=account,
-                    kind=EntryKind.EXPIRE,
                     amount=-lost,
                     balance_after=account.balance,
-                    created_at=now,
-                    memo=f"{lost} points reached their expiry date",
+                    memo_params={"points": lost},
                 )
             )
     Entry.objects.bulk_create(expiries)
@@ -608,12 +691,28 @@ def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: d
 
 
 def _replay(
-    account: Account, key: str | None, *, kind: str, amount: int | None, reverses_id: int | None = None
+    account: Account,
+    key: str | None,
+    actor: models.Model | None,
+    *,
+    kind: str,
+    amount: int | None,
+    reverses_id: int | None = None,
 ) -> Entry | None:
-    """The entry an earlier call with the same idempotency key wrote, if it matches this call."""
+    """The entry an earlier call by the same actor with the same idempotency key wrote, if it matches this call.
+
+    Keys are scoped here, in one place: the same key from two partners, or from a partner
+    and a staff user, names two requests.
+    """
     if not key:
         return None
-    first = Entry.objects.filter(account=account, idempotency_key=key).first()
+    scope = _generic_reference("actor", actor)
+    first = Entry.objects.filter(
+        account=account,
+        idempotency_key=key,
+        actor_type=scope.get("actor_type"),
+        actor_id=scope.get("actor_id", ""),
+    ).first()
     if first is None:
         return None
     if first.kind != kind or first.reverses_id != reverses_id or amount not in (None, first.amount):
@@ -621,12 +720,53 @@ def _replay(
     return first
 
 
-_RECORD_SQL = """
+# Writing. Both paths write from the same model instances: the ORM saves them; the SQL
+# statement takes every column of them as a parameter (``_insert_columns``), except the
+# few it computes. So a new field with a default is written alike on both databases.
+
+
+def _insert_columns(model: type[models.Model], computed: dict[str, str], prefix: str) -> tuple[str, str, list]:
+    """The column list and value list of an INSERT of ``model``.
+
+    A column in ``computed`` takes that SQL; every other column a typed parameter
+    ``%(<prefix><column>)s`` (``_insert_params`` fills them from an instance).
+    """
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    unknown = set(computed) - {field.column for field in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}.")
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(
+        computed.get(field.column) or f"CAST(%({prefix}{field.column})s AS {field.cast_db_type(connection)})"
+        for field in fields
+    )
+    return columns, values, [field for field in fields if field.column not in computed]
+
+
+def _insert_params(instance: models.Model, model: type[models.Model], computed, prefix: str) -> dict:
+    """The parameters of ``_insert_columns(model, computed, prefix)``, from ``instance``."""
+    return {
+        f"{prefix}{field.column}": field.get_db_prep_save(getattr(instance, field.attname), connection)
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.column not in computed
+    }
+
+
+_LOT_COMPUTED = {"entry_id": "entry.id"}
+_ALLOCATION_COMPUTED = {"entry_id": "entry.id", "lot_id": "moves.lot_id", "points": "moves.points"}
+
+
+@cache
+def _record_sql() -> str:
+    entry_columns, entry_values, _fields = _insert_columns(Entry, {}, "entry_")
+    lot_columns, lot_values, _fields = _insert_columns(Lot, _LOT_COMPUTED, "lot_")
+    allocation_columns, allocation_values, _fields = _insert_columns(Allocation, _ALLOCATION_COMPUTED, "allocation_")
+    balances = ", ".join(f"{field} = %({field})s" for field in _BALANCES)
+    return f"""
 WITH entry AS (
-    INSERT INTO ledger_entry (account_id, kind, amount, balance_after, created_at, actor_type_id, actor_id,
-                              cause_type_id, cause_id, memo, reverses_id, idempotency_key)
-    VALUES (%(account)s, %(kind)s, %(amount)s, %(balance_after)s, %(created_at)s, %(actor_type)s, %(actor_id)s,
-            %(cause_type)s, %(cause_id)s, %(memo)s, %(reverses)s, %(idempotency_key)s)
+    INSERT INTO ledger_entry ({entry_columns})
+    VALUES ({entry_values})
     RETURNING id
 ), moves AS (
     SELECT * FROM unnest(%(move_lots)s::bigint[], %(move_points)s::bigint[]) AS move(lot_id, points)
@@ -635,19 +775,14 @@ WITH entry AS (
     FROM (SELECT lot_id, sum(points) AS points FROM moves GROUP BY lot_id) AS per_lot
     WHERE ledger_lot.id = per_lot.lot_id
 ), allocations AS (
-    INSERT INTO ledger_allocation (entry_id, lot_id, points)
-    SELECT entry.id, moves.lot_id, moves.points FROM entry, moves
+    INSERT INTO ledger_allocation ({allocation_columns})
+    SELECT {allocation_values} FROM entry, moves
 ), opened AS (
-    INSERT INTO ledger_lot (account_id, entry_id, amount, remaining, expired, pending, available_at, expires_on)
-    SELECT %(account)s, entry.id, %(lot_amount)s::bigint, %(lot_amount)s::bigint, 0,
-           %(lot_pending)s::boolean, %(lot_available_at)s::timestamptz, %(lot_expires_on)s::date
-    FROM entry
-    WHERE %(lot_amount)s::bigint IS NOT NULL
+    INSERT INTO ledger_lot ({lot_columns})
+    SELECT {lot_values} FROM entry
+    WHERE %(opens_lot)s
 ), account AS (
-    UPDATE ledger_account
-    SET balance = %(balance)s, pending = %(pending)s, lifetime_earned = %(lifetime_earned)s,
-        lifetime_spent = %(lifetime_spent)s, lifetime_expired = %(lifetime_expired)s, updated_at = %(created_at)s
-    WHERE id = %(account)s
+    UPDATE ledger_account SET {balances}, updated_at = %(updated_at)s WHERE id = %(account)s
 )
 SELECT id FROM entry
 """
@@ -660,9 +795,11 @@ def _record(
     amount: int,
     now: datetime,
     actor: models.Model | None,
-    cause: models.Model | None,
+    cause: "models.Model | _Reference | None",
     memo: str,
     key: str | None,
+    memo_code: str = "",
+    memo_params: dict | None = None,
     reverses: Entry | None = None,
     moves: Sequence[tuple[int, int]] = (),
     new_lot: dict | None = None,
@@ -680,11 +817,14 @@ def _record(
         balance_after=account.balance,
         created_at=now,
         memo=memo,
+        memo_code=memo_code,
+        memo_params=memo_params or {},
         idempotency_key=key or "",
         reverses=reverses,
         **_generic_reference("actor", actor),
         **_generic_reference("cause", cause),
     )
+    lot = Lot(account=account, entry=entry, remaining=new_lot["amount"], **new_lot) if new_lot else None
     account.updated_at = now
     if connection.vendor != "postgresql":
         entry.save(force_insert=True)
@@ -693,45 +833,53 @@ def _record(
         Allocation.objects.bulk_create(
             Allocation(entry=entry, lot_id=lot_id, points=points) for lot_id, points in moves
         )
-        if new_lot:
-            Lot.objects.create(account=account, entry=entry, remaining=new_lot["amount"], **new_lot)
+        if lot:
+            lot.entry = entry  # its id is known now
+            lot.save(force_insert=True)
         # update(), not save(): auto_now would replace ``now`` with the wall clock.
         Account.objects.filter(pk=account.pk).update(
             **{field: getattr(account, field) for field in _BALANCES}, updated_at=now
         )
         return entry
-    new_lot = new_lot or {}
+    if lot is not None:
+        lot_params = _insert_params(lot, Lot, _LOT_COMPUTED, "lot_")
+    else:  # no lot is opened (``opens_lot`` is false): its parameters are NULL
+        lot_params = dict.fromkeys(_insert_params(Lot(), Lot, _LOT_COMPUTED, "lot_"))
     params = {
         "account": account.pk,
-        "kind": kind,
-        "amount": amount,
-        "balance_after": entry.balance_after,
-        "created_at": now,
-        "actor_type": entry.actor_type_id,
-        "actor_id": entry.actor_id,
-        "cause_type": entry.cause_type_id,
-        "cause_id": entry.cause_id,
-        "memo": memo,
-        "reverses": entry.reverses_id,
-        "idempotency_key": entry.idempotency_key,
+        "updated_at": now,
+        "opens_lot": lot is not None,
         "move_lots": [lot_id for lot_id, _points in moves],
         "move_points": [points for _lot_id, points in moves],
-        "lot_amount": new_lot.get("amount"),
-        "lot_pending": new_lot.get("pending"),
-        "lot_available_at": new_lot.get("available_at"),
-        "lot_expires_on": new_lot.get("expires_on"),
+        **_insert_params(entry, Entry, {}, "entry_"),
+        **lot_params,
+        **_insert_params(Allocation(), Allocation, _ALLOCATION_COMPUTED, "allocation_"),
         **{field: getattr(account, field) for field in _BALANCES},
     }
     with connection.cursor() as cursor:
-        cursor.execute(_RECORD_SQL, params)
+        cursor.execute(_record_sql(), params)
         entry.pk = cursor.fetchone()[0]
     entry._state.adding, entry._state.db = False, connection.alias
     return entry
 
 
-def _generic_reference(name: str, obj: models.Model | None) -> dict:
+@dataclass(frozen=True)
+class _Reference:
+    """A generic reference copied from another entry without fetching the object (a reversal's cause)."""
+
+    type_id: int | None
+    id: str
+
+
+def _cause_of(entry: Entry) -> _Reference:
+    return _Reference(entry.cause_type_id, entry.cause_id)
+
+
+def _generic_reference(name: str, obj: "models.Model | _Reference | None") -> dict:
     if obj is None:
         return {}
+    if isinstance(obj, _Reference):
+        return {f"{name}_type_id": obj.type_id, f"{name}_id": obj.id}
     return {f"{name}_type": ContentType.objects.get_for_model(obj), f"{name}_id": str(obj.pk)}
 
 
@@ -776,6 +924,16 @@ def _check_points(points: int) -> None:
 def _check_choice(value: str, allowed: frozenset, field: str) -> None:
     if value not in allowed:
         raise ValidationError(f"{value!r} is not one of {', '.join(sorted(allowed))}.", field=field)
+
+
+def _check_memo(code: str, params: dict | None) -> dict:
+    if not code:
+        if params:
+            raise ValidationError("Memo parameters need a memo code.", field="memo_params")
+        return {}
+    params = params or {}
+    memos.memo_check(code, params)
+    return params
 
 
 def _check_text(*, memo: str, idempotency_key: str | None) -> None:

@@ -61,10 +61,6 @@ def test_the_ledger_gets_the_partners_own_key_and_the_partner_as_actor(api, part
     assert (entry.idempotency_key, entry.actor) == ("till-42", partner)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the ledger to scope idempotency keys by actor (branch trust-ledger): drop this marker on merge",
-)
 def test_two_partners_using_one_key_on_one_member_each_move_their_points(api, other_api):
     member = MemberFactory()
     url = f"/api/v1/members/{member.member_number}/adjustments/"

@@ -1,26 +1,50 @@
-"""A small pure-Python model of the ledger's rules, for the property test to compare against.
+"""The ledger's rules as the README states them, in plain Python, for the property test to compare against.
 
-It knows nothing of the database: lots and entries are plain objects keyed by the ids
-the real ledger gave them. Each operation either applies whole or raises the error the
-real ledger must raise, leaving the model unchanged.
+Written from the README's "The point ledger" (for staff and for developers), not from
+``services.py``: where the README is silent the choice is written here and in the README
+(the order in which a partial reversal gives points back). It knows nothing of the
+database: lots and entries are plain objects keyed by the ids the real ledger gave them.
+An operation either applies whole or raises the error the ledger must raise, leaving the
+model as it was.
+
+The rules, in the README's words:
+- A credit opens a lot; its points are pending until their date, then spendable. A lot
+  counts until the end of its last day in the program's time zone.
+- Before a debit, a reversal or a forfeit the account is settled: pending lots whose date
+  has come become available; lots past their last day lose what they hold (pending or not).
+  The daily and hourly runs settle every account that has such a lot.
+- A debit takes the points that expire soonest first, never-expiring points last (lots of
+  the same day in the order they were opened); beyond the balance it is refused.
+- Reversing a debit gives the points back to the lots they came from, the last taken
+  first; points that land in a lot past its last day expire at once.
+- Reversing a credit takes its points back from its own lot first (pending or not), then
+  from the member's other spendable points, soonest-expiring first; points of the credit
+  that already expired are not taken twice; if the member no longer holds them, refused.
+- Expiries, reversals and forfeits cannot be reversed, nor more than what is left.
+- A forfeit takes every point, spendable and pending.
+- A suspended member earns and spends nothing (reversals and forfeits still apply).
+- An idempotency key names one request of one actor on one account: a repeat returns
+  the first entry and changes nothing; the same key for another request is a conflict.
 """
 
 import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, MemberSuspended, NotReversible
 
-from loyalty.exceptions import InsufficientPoints, NotReversible
+NEVER = date.max  # sorts never-expiring lots last
 
 
 @dataclass
-class RefLot:
+class Lot:
     account: int
     amount: int
     pending: bool
     available_at: datetime
-    expires_on: date | None
+    last_day: date | None
+    order: int  # opening order
     remaining: int = 0
     expired: int = 0
 
@@ -29,30 +53,61 @@ class RefLot:
 
 
 @dataclass
-class RefEntry:
+class Entry:
     account: int
     kind: str
     amount: int
-    lot: int | None = None  # the lot a credit opened
-    taken: list[tuple[int, int]] = field(default_factory=list)  # (lot, points) in order
+    lot: int | None = None  # the lot a credit opened (keyed by the credit's entry id)
+    moves: list[tuple[int, int]] = field(default_factory=list)  # (lot, signed points) in order
     reverses: int | None = None
 
 
 @dataclass
-class RefAccount:
-    balance: int = 0
-    pending: int = 0
+class Account:
+    suspended: bool = False
+    keys: dict = field(default_factory=dict)  # (actor, key) -> (request, entry id)
 
 
-class ReferenceLedger:
-    def __init__(self):
-        self.accounts: dict[int, RefAccount] = {}
-        self.lots: dict[int, RefLot] = {}  # keyed by the id of the credit entry that opened it
-        self.entries: dict[int, RefEntry] = {}
+class Reference:
+    def __init__(self, program_zone: str):
+        self.zone = ZoneInfo(program_zone)
+        self.accounts: dict[int, Account] = {}
+        self.lots: dict[int, Lot] = {}
+        self.entries: dict[int, Entry] = {}
 
-    # Operations. Each checks on a copy of the state and commits only on success.
+    # Reads.
 
-    def _transaction(self, operation, *args):
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.zone).date()
+
+    def balance(self, account: int) -> int:
+        return sum(lot.remaining for lot in self._lots(account) if not lot.pending)
+
+    def pending(self, account: int) -> int:
+        return sum(lot.remaining for lot in self._lots(account) if lot.pending)
+
+    def _lots(self, account: int) -> list[Lot]:
+        return [lot for lot in self.lots.values() if lot.account == account]
+
+    # Idempotency: ``replayed`` answers a repeat before anything else is checked.
+
+    def replayed(self, account: int, actor, key: str | None, request: tuple) -> int | None:
+        if key is None:
+            return None
+        known = self.accounts[account].keys.get((actor, key))
+        if known is None:
+            return None
+        if known[0] != request:
+            raise IdempotencyConflict()
+        return known[1]
+
+    def remember(self, account: int, actor, key: str | None, request: tuple, entry_id: int) -> None:
+        if key is not None:
+            self.accounts[account].keys[(actor, key)] = (request, entry_id)
+
+    # Operations: each checks and applies on a copy, kept only on success.
+
+    def attempt(self, operation, *args):
         saved = copy.deepcopy((self.accounts, self.lots, self.entries))
         try:
             return operation(*args)
@@ -60,126 +115,102 @@ class ReferenceLedger:
             self.accounts, self.lots, self.entries = saved
             raise
 
-    def credit(self, entry_id, account, points, kind, available_at, expires_on, now):
-        return self._transaction(self._credit, entry_id, account, points, kind, available_at, expires_on, now)
+    def credit(self, account: int, points: int, available_at: datetime, last_day: date | None, now: datetime):
+        """Checks a credit; returns a function that records it under the entry id the ledger gave."""
+        if self.accounts[account].suspended:
+            raise MemberSuspended()
 
-    def debit(self, account, points, now):
-        """Returns the lots taken from, so the caller can record the entry once it knows its id."""
-        return self._transaction(self._debit, account, points, now)
+        def record(entry_id: int, kind: str):
+            pending = available_at > now
+            self.lots[entry_id] = Lot(account, points, pending, max(available_at, now), last_day, entry_id)
+            self.entries[entry_id] = Entry(account, kind, points, lot=entry_id)
 
-    def reverse(self, entry_id, points, now):
-        return self._transaction(self._reverse, entry_id, points, now)
+        return record
 
-    def settle_where(self, wanted, now):
-        """``expire_due`` / ``release_pending``: settle every account with a lot that ``wanted`` picks."""
-        for account in sorted({lot.account for lot in self.lots.values() if wanted(lot)}):
-            self._settle(account, now)
-
-    # The rules.
-
-    def _credit(self, entry_id, account, points, kind, available_at, expires_on, now):
-        available_at = max(available_at, now)
-        pending = available_at > now
-        state = self.accounts.setdefault(account, RefAccount())
-        if pending:
-            state.pending += points
-        else:
-            state.balance += points
-        self.lots[entry_id] = RefLot(account, points, pending, available_at, expires_on)
-        self.entries[entry_id] = RefEntry(account, kind, points, lot=entry_id)
-
-    def _debit(self, account, points, now):
-        self._settle(account, now)
-        state = self.accounts[account]
-        if points > state.balance:
+    def debit(self, account: int, points: int, now: datetime) -> list[tuple[int, int]]:
+        """The lots a debit takes from; record it with ``record_debit`` once the ledger named it."""
+        if self.accounts[account].suspended:
+            raise MemberSuspended()
+        self.settle(account, now)
+        if points > self.balance(account):
             raise InsufficientPoints()
-        state.balance -= points
         return self._take(self._spendable(account), points)
 
-    def record_debit(self, entry_id, account, kind, points, taken):
-        self.entries[entry_id] = RefEntry(account, kind, -points, taken=taken)
+    def record_debit(self, entry_id: int, account: int, kind: str, points: int, moves) -> None:
+        self.entries[entry_id] = Entry(account, kind, -points, moves=moves)
 
-    def _reverse(self, entry_id, points, now):
+    def reverse(self, entry_id: int, points: int | None, now: datetime) -> Entry:
         original = self.entries[entry_id]
-        if original.kind in ("expire", "reverse"):
+        if original.kind in ("expire", "reverse", "forfeit"):
             raise NotReversible()
-        self._settle(original.account, now)
-        reversed_points = sum(abs(e.amount) for e in self.entries.values() if e.reverses == entry_id)
-        expired = self.lots[original.lot].expired if original.amount > 0 else 0
-        reversible = max(abs(original.amount) - reversed_points - expired, 0)
-        points = reversible if points is None else points
-        if reversible == 0 or points > reversible:
+        self.settle(original.account, now)
+        undone = sum(abs(e.amount) for e in self.entries.values() if e.reverses == entry_id)
+        lost = self.lots[original.lot].expired if original.amount > 0 else 0
+        left = max(abs(original.amount) - undone - lost, 0)
+        points = left if points is None else points
+        if left == 0 or points > left:
             raise NotReversible()
-        state = self.accounts[original.account]
         if original.amount > 0:
             own = self.lots[original.lot]
             from_own = min(own.remaining, points)
-            elsewhere = state.balance - (0 if own.pending else own.remaining)
-            if points - from_own > elsewhere:
-                raise InsufficientPoints()
-            if own.pending:
-                state.pending -= from_own
-                state.balance -= points - from_own
-            else:
-                state.balance -= points
             others = [lot for lot in self._spendable(original.account) if lot is not own]
-            taken = self._take([own, *others], points)
-            return RefEntry(original.account, "reverse", -points, taken=taken, reverses=entry_id)
+            if points - from_own > sum(lot.remaining for lot in others):
+                raise InsufficientPoints()
+            moves = self._take([own, *others], points)
+            return Entry(original.account, "reverse", -points, moves=moves, reverses=entry_id)
         given_back = {}
         for reversal in (e for e in self.entries.values() if e.reverses == entry_id):
-            for lot, back in reversal.taken:
-                given_back[lot] = given_back.get(lot, 0) + back
-        back_to, left = [], points
-        for lot_id, took in reversed(original.taken):
-            back = min(took - given_back.get(lot_id, 0), left)
+            for lot_id, back in reversal.moves:
+                given_back[lot_id] = given_back.get(lot_id, 0) + back
+        moves, wanted = [], points
+        for lot_id, taken in reversed(original.moves):
+            back = min(-taken - given_back.get(lot_id, 0), wanted)
             if back > 0:
                 self.lots[lot_id].remaining += back
-                back_to.append((lot_id, back))
-                left -= back
-        state.balance += points
-        self._settle(original.account, now)
-        return RefEntry(original.account, "reverse", points, taken=back_to, reverses=entry_id)
+                moves.append((lot_id, back))
+                wanted -= back
+        self.settle(original.account, now)
+        return Entry(original.account, "reverse", points, moves=moves, reverses=entry_id)
 
-    def record_reversal(self, entry_id, reversal: RefEntry):
-        self.entries[entry_id] = reversal
+    def record(self, entry_id: int, entry: Entry) -> None:
+        self.entries[entry_id] = entry
 
-    def _settle(self, account, now):
-        today = timezone.localdate(now)
-        state = self.accounts[account]
-        for lot in self._lots_of(account):
+    def forfeit(self, account: int, now: datetime) -> int:
+        """Takes every point; returns how many (0: nothing to forfeit, no entry)."""
+        self.settle(account, now)
+        total = 0
+        for lot in self._lots(account):
+            total += lot.remaining
+            lot.remaining = 0
+        return total
+
+    def settle(self, account: int, now: datetime) -> None:
+        today = self.today(now)
+        for lot in self._lots(account):
             if lot.pending and lot.available_at <= now:
                 lot.pending = False
-                state.pending -= lot.remaining
-                state.balance += lot.remaining
-        for lot in self._lots_of(account):
-            if lot.remaining and lot.expires_on is not None and lot.expires_on < today:
-                if lot.pending:
-                    state.pending -= lot.remaining
-                else:
-                    state.balance -= lot.remaining
+            if lot.last_day is not None and lot.last_day < today and lot.remaining:
                 lot.expired += lot.remaining
                 lot.remaining = 0
 
-    def _lots_of(self, account):
-        return [lot for lot in self.lots.values() if lot.account == account]
+    def settle_all(self, wanted, now: datetime) -> None:
+        for account in sorted({lot.account for lot in self.lots.values() if wanted(lot)}):
+            self.settle(account, now)
 
-    def _spendable(self, account):
-        lots = [(lot_id, lot) for lot_id, lot in self.lots.items() if lot.account == account]
-        lots = [(i, lot) for i, lot in lots if not lot.pending and lot.remaining > 0]
-        lots.sort(key=lambda item: (item[1].expires_on is None, item[1].expires_on or date.min, item[0]))
-        return [lot for _, lot in lots]
+    # Taking points.
 
-    def _take(self, lots, points):
-        """Take ``points`` from ``lots`` in order; returns (lot id, points) pairs."""
-        ids = {id(lot): lot_id for lot_id, lot in self.lots.items()}
-        taken, left = [], points
+    def _spendable(self, account: int) -> list[Lot]:
+        lots = [lot for lot in self._lots(account) if not lot.pending and lot.remaining > 0]
+        return sorted(lots, key=lambda lot: (lot.last_day or NEVER, lot.order))
+
+    def _take(self, lots: list[Lot], points: int) -> list[tuple[int, int]]:
+        moves, wanted = [], points
         for lot in lots:
-            if left == 0:
-                break
-            take = min(lot.remaining, left)
-            if take:
-                lot.remaining -= take
-                taken.append((ids[id(lot)], take))
-                left -= take
-        assert left == 0, "the reference model's lots do not cover its balance"
-        return taken
+            taken = min(lot.remaining, wanted)
+            if taken:
+                lot.remaining -= taken
+                moves.append((lot.order, -taken))
+                wanted -= taken
+            if wanted == 0:
+                return moves
+        raise AssertionError("the model's lots do not cover what it checked was there")

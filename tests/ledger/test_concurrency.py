@@ -11,7 +11,7 @@ from loyalty.exceptions import InsufficientPoints
 from loyalty.ledger import lock_objects
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
-from loyalty.ledger.models import Allocation, Lot
+from loyalty.ledger.models import Allocation, Entry, EntryKind, ExpiryRun, Lot
 from tests.factories.members import MemberFactory
 from tests.helpers import run_together
 
@@ -128,7 +128,14 @@ def test_transfers_both_ways_racing_the_expiry_run_all_complete():
 
     # then every transfer completed, nothing deadlocked, and the due points expired exactly once
     assert outcomes[:10] == ["done"] * 10
-    assert outcomes[10].accounts in (0, 1, 2)
+    # The expiry run settles each account it reaches before a transfer did; a transfer's
+    # debit settles the others. Each account expired once, and the run reports exactly the
+    # accounts whose expiry its own ExpiryRun caused.
+    expiries = Entry.objects.filter(kind=EntryKind.EXPIRE).order_by("account_id")
+    assert [(e.account_id, e.amount) for e in expiries] == [(first.pk, -100), (second.pk, -100)]
+    by_the_run = [e for e in expiries if ExpiryRun.objects.get(pk=e.cause_id).source == ExpiryRun.Source.SCHEDULE]
+    assert outcomes[10].accounts == len(by_the_run)
+    assert outcomes[10].expired == 100 * len(by_the_run)
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.balance, first.lifetime_expired) == (100, 100)

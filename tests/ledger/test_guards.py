@@ -1,12 +1,18 @@
-"""The database itself guards the ledger on PostgreSQL: each test bypasses the ORM."""
+"""The database itself guards the ledger, on PostgreSQL and on SQLite: each test bypasses the ORM.
+
+A row is forged by copying a real one (written by the services) with one column changed,
+so the tests need no column list of their own.
+"""
 
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import Entry, Lot
-
-pytestmark = pytest.mark.postgres
+from loyalty.ledger.models import Allocation, Entry, Lot
+from loyalty.partners.models import IdempotentResponse
+from loyalty.partners.services import idempotent_run
+from tests.factories.partners import PartnerFactory
+from tests.helpers import ledger_state
 
 
 def run_sql(sql: str, params: list) -> None:
@@ -14,10 +20,28 @@ def run_sql(sql: str, params: list) -> None:
         cursor.execute(sql, params)
 
 
+def copy_row(model, pk: int, **changes) -> None:
+    """INSERT a copy of ``model``'s row ``pk`` with ``changes`` (column: value), by SQL."""
+    columns = [field.column for field in model._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    values = ", ".join("%s" if column in changes else quote(column) for column in columns)
+    run_sql(
+        f"INSERT INTO {model._meta.db_table} ({', '.join(map(quote, columns))})"
+        f" SELECT {values} FROM {model._meta.db_table} WHERE id = %s",
+        [changes[column] for column in columns if column in changes] + [pk],
+    )
+
+
 @pytest.fixture
 def credited(account):
     ledger.credit(account, 100, idempotency_key="first")
     return account
+
+
+@pytest.fixture
+def debited(credited):
+    ledger.debit(credited, 30)
+    return credited
 
 
 @pytest.mark.parametrize(
@@ -34,12 +58,20 @@ def test_the_trigger_refuses_to_change_or_delete_an_entry(credited, sql):
     assert Entry.objects.get(pk=entry.pk).amount == 100
 
 
-def test_the_trigger_refuses_to_change_an_allocation(credited):
-    debit = ledger.debit(credited, 30)
-    allocation = debit.allocations.get()
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE ledger_allocation SET points = -1 WHERE id = %s", "DELETE FROM ledger_allocation WHERE id = %s"],
+    ids=["update", "delete"],
+)
+def test_the_trigger_refuses_to_change_or_delete_an_allocation(debited, sql):
+    allocation = Allocation.objects.get()
+    before = ledger_state(debited)
 
     with pytest.raises(IntegrityError, match="immutable"):
-        run_sql("UPDATE ledger_allocation SET points = -1 WHERE id = %s", [allocation.pk])
+        run_sql(sql, [allocation.pk])
+
+    assert Allocation.objects.get(pk=allocation.pk).points == -30
+    assert ledger_state(debited) == before
 
 
 @pytest.mark.parametrize(
@@ -50,27 +82,76 @@ def test_the_trigger_refuses_to_change_an_allocation(credited):
         ("UPDATE ledger_lot SET remaining = amount + 1 WHERE account_id = %s", "lot_remaining_within_amount"),
         ("UPDATE ledger_lot SET remaining = -1 WHERE account_id = %s", "lot_remaining_within_amount"),
         ("UPDATE ledger_lot SET expired = -1 WHERE account_id = %s", "lot_expired_not_negative"),
-        (
-            "INSERT INTO ledger_entry (account_id, kind, amount, balance_after, created_at, actor_id, cause_id, memo,"
-            " idempotency_key) VALUES (%s, 'adjust', 0, 0, now(), '', '', '', '')",
-            "entry_amount_not_zero",
-        ),
-        (
-            "INSERT INTO ledger_entry (account_id, kind, amount, balance_after, created_at, actor_id, cause_id, memo,"
-            " idempotency_key) VALUES (%s, 'earn', 5, 105, now(), '', '', '', 'first')",
-            "entry_idempotency_key_unique_per_account",
-        ),
+        ("UPDATE ledger_lot SET amount = 0, remaining = 0 WHERE account_id = %s", "lot_amount_positive"),
     ],
     ids=["negative balance", "negative pending", "remaining over amount", "negative remaining", "negative expired",
-         "zero entry", "repeated idempotency key"],
+         "lot of nothing"],
 )  # fmt: skip
-def test_each_constraint_fires(credited, sql, constraint):
+def test_each_constraint_on_accounts_and_lots_fires(credited, sql, constraint):
+    before = ledger_state(credited)
+
     with pytest.raises(IntegrityError, match=constraint):
         run_sql(sql, [credited.pk])
 
-    credited.refresh_from_db()
-    assert credited.balance == 100
-    assert list(Lot.objects.values_list("remaining", flat=True)) == [100]
+    assert ledger_state(credited) == before
+    assert list(Lot.objects.values_list("amount", "remaining")) == [(100, 100)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "constraint"),
+    [
+        ({"amount": 0, "idempotency_key": ""}, "entry_amount_not_zero"),
+        ({"balance_after": -1, "idempotency_key": ""}, "entry_balance_after_not_negative"),
+        ({}, "entry_idempotency_key_unique_per_actor"),
+    ],
+    ids=["zero entry", "negative balance after", "repeated idempotency key of one actor"],
+)
+def test_each_constraint_on_entries_fires(credited, changes, constraint):
+    entry = credited.entries.get()
+    before = ledger_state(credited)
+
+    with pytest.raises(IntegrityError, match=constraint):
+        copy_row(Entry, entry.pk, **changes)
+
+    assert ledger_state(credited) == before
+
+
+def test_the_same_key_of_another_actor_is_another_row(credited):
+    # The unique index scopes a key by actor: a copy by another actor (a content type and
+    # id that no system entry has) is accepted.
+    entry = credited.entries.get()
+    partner = PartnerFactory()
+
+    copy_row(Entry, entry.pk, actor_type_id=_content_type_id(partner), actor_id=str(partner.pk))
+
+    assert Entry.objects.filter(idempotency_key="first").count() == 2
+
+
+def test_an_allocation_of_no_points_is_refused(debited):
+    allocation = Allocation.objects.get()
+
+    with pytest.raises(IntegrityError, match="allocation_points_not_zero"):
+        copy_row(Allocation, allocation.pk, points=0)
+
+    assert Allocation.objects.count() == 1
+
+
+def test_a_partner_stores_one_response_per_idempotency_key(db):
+    # given a response stored by the real service
+    partner = PartnerFactory()
+    idempotent_run(partner=partner, key="order-1", request_hash="a" * 64, action=lambda: (201, {"ok": True}))
+    stored = IdempotentResponse.objects.get()
+
+    # when a second row for the same partner and key is forged
+    # (SQLite names the columns of a unique constraint on fields, PostgreSQL its name.)
+    refusal = "idempotent_response_unique_per_partner|partners_idempotentresponse.partner_id, partners_idempotentre"
+    with pytest.raises(IntegrityError, match=refusal):
+        copy_row(IdempotentResponse, stored.pk, request_hash="b" * 64)
+
+    # then only the first exists; another partner may use the same key
+    assert IdempotentResponse.objects.count() == 1
+    copy_row(IdempotentResponse, stored.pk, partner_id=PartnerFactory().pk)
+    assert IdempotentResponse.objects.filter(key="order-1").count() == 2
 
 
 def test_a_refused_change_leaves_the_transaction_usable_after_rollback(credited):
@@ -78,3 +159,9 @@ def test_a_refused_change_leaves_the_transaction_usable_after_rollback(credited)
         run_sql("DELETE FROM ledger_entry WHERE account_id = %s", [credited.pk])
 
     assert credited.entries.count() == 1
+
+
+def _content_type_id(obj) -> int:
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.get_for_model(obj).pk

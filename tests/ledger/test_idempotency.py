@@ -6,8 +6,9 @@ import pytest
 
 from loyalty.exceptions import IdempotencyConflict
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import Account, EntryKind
+from loyalty.ledger.models import Account, Entry, EntryKind
 from tests.factories.members import MemberFactory
+from tests.factories.partners import PartnerFactory
 from tests.helpers import ledger_state as state
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=UTC)
@@ -174,3 +175,53 @@ def test_a_repeat_brings_the_callers_account_up_to_date_like_the_first_call(acco
     ledger.credit(stale, 100, idempotency_key="order-1", now=NOW)
 
     assert (stale.balance, stale.lifetime_spent) == (70, 30)
+
+
+def test_one_key_from_two_partners_and_a_staff_user_names_three_requests(funded, django_user_model):
+    # given two partners and a staff user who all send the key "order-1" for the same member
+    first_partner, second_partner = PartnerFactory(), PartnerFactory()
+    staff = django_user_model.objects.create_user(username="agent", is_staff=True)
+
+    # when each credits with it, and the first partner repeats its request
+    by_first = ledger.credit(funded, 10, idempotency_key="order-1", actor=first_partner, now=NOW)
+    by_second = ledger.credit(funded, 20, idempotency_key="order-1", actor=second_partner, now=NOW)
+    by_staff = ledger.adjust(funded, 40, reason="goodwill", idempotency_key="order-1", actor=staff, now=NOW)
+    by_system = ledger.credit(funded, 80, idempotency_key="order-1", now=NOW)
+    again = ledger.credit(funded, 10, idempotency_key="order-1", actor=first_partner, now=NOW)
+
+    # then each actor's request had its effect once, and no key collided with another's
+    assert len({by_first.pk, by_second.pk, by_staff.pk, by_system.pk}) == 4
+    assert again.pk == by_first.pk
+    assert funded.balance == 100 + 10 + 20 + 40 + 80
+    assert funded.entries.filter(idempotency_key="order-1").count() == 4
+
+
+def test_a_partner_cannot_replay_or_conflict_with_another_partners_key(funded):
+    # given partner 1 debited 30 with a key
+    first_partner, second_partner = PartnerFactory(), PartnerFactory()
+    ledger.debit(funded, 30, idempotency_key="till-7", actor=first_partner, now=NOW)
+
+    # when partner 2 sends a different request with the same key, it is its own request
+    other = ledger.credit(funded, 5, idempotency_key="till-7", actor=second_partner, now=NOW)
+
+    # then it was credited (no conflict, no replay of partner 1's debit)
+    assert (other.kind, other.amount) == (EntryKind.EARN, 5)
+    assert funded.balance == 75
+    # and partner 1's own different request with its key is still a conflict
+    with pytest.raises(IdempotencyConflict):
+        ledger.credit(funded, 5, idempotency_key="till-7", actor=first_partner, now=NOW)
+
+
+def test_a_replayed_reversal_brings_the_callers_account_up_to_date(funded):
+    # given a caller holding the credit with its account loaded before a reversal was made
+    credit = funded.entries.get()
+    stale = Entry.objects.select_related("account").get(pk=credit.pk)
+    ledger.reverse(Entry.objects.get(pk=credit.pk), points=40, idempotency_key="return-1", now=NOW)
+    assert stale.account.balance == 100
+
+    # when it repeats the reversal
+    again = ledger.reverse(stale, points=40, idempotency_key="return-1", now=NOW)
+
+    # then it reads the balance after the reversal, as after a first call
+    assert again.amount == -40
+    assert stale.account.balance == 60

@@ -1,7 +1,15 @@
-"""Random sequences of ledger operations, checked step by step against the reference model.
+"""Random sequences of ledger operations, checked step by step against the README's rules (``reference.py``).
+
+The program runs in Paris and the clock moves by hours from just before a change of
+summer time, so days, expiry and release are counted across DST. Sequences mix credits
+(pending or not, with idempotency keys from the system or a partner), bursts of 70+ small
+lots (a debit then reads more than one page of lots), debits, adjustments, reversals (of
+reversals and expiries too, which are refused), replays and reused keys, forfeits,
+suspensions, and the daily and hourly runs.
 
 A failure prints the shortest sequence hypothesis found and a blob to replay it
-(``@reproduce_failure``); the same seed reproduces it.
+(``@reproduce_failure``). The default run is 25 sequences; after changing the ledger run
+many more: ``LEDGER_PROPERTY_EXAMPLES=400`` (on both databases).
 """
 
 import os
@@ -9,22 +17,35 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from loyalty.exceptions import InsufficientPoints, NotReversible
-from loyalty.ledger import policy
+from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, MemberSuspended, NotReversible
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
 from loyalty.ledger.models import Account, Allocation, Entry, EntryKind, Lot
+from members.models import MemberStatus
+from members.services import member_status_change
 from tests.factories.members import MemberFactory
+from tests.factories.partners import PartnerFactory
 
-from .reference import RefAccount, ReferenceLedger
+from . import reference
 
-START = datetime(2027, 1, 1, 9, tzinfo=UTC)
-EXPIRY = st.one_of(st.none(), st.just("policy"), st.integers(min_value=0, max_value=60))
+PROGRAM_ZONE = "Europe/Paris"
+POLICY_DAYS = 30
+# Summer time starts on 28 March 2027 at 01:00 UTC and ends on 31 October 2027 at 01:00 UTC.
+STARTS = [datetime(2027, 3, 27, 18, 17, tzinfo=UTC), datetime(2027, 10, 30, 21, 43, tzinfo=UTC)]
+REFUSALS = (InsufficientPoints, NotReversible, MemberSuspended, IdempotencyConflict)
+KEYS = st.one_of(st.none(), st.sampled_from(["k1", "k2", "k3"]))
+ACTORS = st.sampled_from([None, "partner"])
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -33,29 +54,27 @@ class LedgerMachine(RuleBasedStateMachine):
         self.atomic = transaction.atomic()  # rolled back in teardown: every example starts clean
         self.atomic.__enter__()
         self.accounts = [MemberFactory().account for _ in range(3)]
-        self.model = ReferenceLedger()
+        self.partner = PartnerFactory()
+        self.model = reference.Reference(PROGRAM_ZONE)
         for account in self.accounts:
-            self.model.accounts[account.pk] = RefAccount()
-        self.now = START
+            self.model.accounts[account.pk] = reference.Account()
+        self.calls = []  # keyed calls made, to replay: (real call, expected entry id)
+
+    @initialize(start=st.sampled_from(STARTS))
+    def start_the_clock(self, start):
+        self.now = start
 
     def teardown(self):
         transaction.set_rollback(True)
         self.atomic.__exit__(None, None, None)
 
-    def expect(self, real, predicted):
-        """Run the real call and the model's prediction; both must fail alike or both succeed."""
-        try:
-            expected = predicted()
-        except (InsufficientPoints, NotReversible) as error:
-            before = self.snapshot()
-            with pytest.raises(type(error)):
-                real()
-            assert self.snapshot() == before, "a refused call changed the ledger"
-            return None, None
-        return real(), expected
+    # Helpers.
+
+    def actor(self, name):
+        return self.partner if name == "partner" else None
 
     def snapshot(self):
-        """Every row a refused call must leave as it was."""
+        """Every row a refused or repeated call must leave as it was."""
         return (
             list(Account.objects.order_by("pk").values_list()),
             list(Entry.objects.order_by("pk").values_list("pk", "account_id", "kind", "amount", "balance_after")),
@@ -63,75 +82,233 @@ class LedgerMachine(RuleBasedStateMachine):
             list(Allocation.objects.order_by("pk").values_list()),
         )
 
+    def run(self, real, predicted, *, account, actor=None, key=None, request=None):
+        """Run the real call and the model's prediction: both refuse alike, repeat alike, or both succeed.
+
+        Returns ``(entry, prediction)`` for a new effect, ``(None, None)`` otherwise.
+        """
+        try:
+            first = self.model.replayed(account, actor, key, request)
+        except IdempotencyConflict:
+            first = IdempotencyConflict
+        if first is not None:
+            before = self.snapshot()
+            if first is IdempotencyConflict:
+                with pytest.raises(IdempotencyConflict):
+                    real()
+            else:
+                assert real().pk == first, "a repeat did not return the first entry"
+            assert self.snapshot() == before, "a repeat changed the ledger"
+            return None, None
+        try:
+            expected = self.model.attempt(predicted)
+        except REFUSALS as error:
+            before = self.snapshot()
+            with pytest.raises(type(error)):
+                real()
+            assert self.snapshot() == before, "a refused call changed the ledger"
+            return None, None
+        entry = real()
+        self.model.remember(account, actor, key, request, entry.pk)
+        if key is not None:
+            self.calls.append((real, entry.pk))
+        return entry, expected
+
+    # Rules.
+
     @rule(
         which=st.integers(0, 2),
         points=st.integers(1, 200),
         kind=st.sampled_from([EntryKind.EARN, EntryKind.BONUS]),
-        available_in_days=st.one_of(st.just(0), st.integers(1, 10)),
-        expiry=EXPIRY,
+        available_in_hours=st.one_of(st.just(0), st.integers(1, 240)),
+        days_to_expiry=st.one_of(st.none(), st.just("policy"), st.integers(0, 40)),
+        key=KEYS,
+        actor=ACTORS,
     )
-    def credit(self, which, points, kind, available_in_days, expiry):
+    def credit(self, which, points, kind, available_in_hours, days_to_expiry, key, actor):
         account = self.accounts[which]
-        available_at = self.now + timedelta(days=available_in_days)
-        if expiry == "policy":
-            expires_on = policy.expiry_date(available_at)
-        elif expiry is None:
-            expires_on = None
+        available_at = self.now + timedelta(hours=available_in_hours)
+        first_day = self.model.today(max(available_at, self.now))
+        if days_to_expiry == "policy":
+            last_day, expires_on = first_day + timedelta(days=POLICY_DAYS), ledger.FROM_POLICY
         else:
-            expires_on = timezone.localdate(available_at) + timedelta(days=expiry)
-        entry = ledger.credit(account, points, kind, expires_on=expires_on, available_at=available_at, now=self.now)
-        self.model.credit(entry.pk, account.pk, points, kind, available_at, expires_on, self.now)
+            last_day = expires_on = None if days_to_expiry is None else first_day + timedelta(days=days_to_expiry)
 
-    @rule(which=st.integers(0, 2), points=st.integers(1, 200))
-    def adjust_up(self, which, points):
-        account = self.accounts[which]
-        entry = ledger.adjust(account, points, reason="goodwill", now=self.now)
-        expires_on = policy.expiry_date(self.now)
-        self.model.credit(entry.pk, account.pk, points, EntryKind.ADJUST, self.now, expires_on, self.now)
+        def real():
+            return ledger.credit(
+                account,
+                points,
+                kind,
+                expires_on=expires_on,
+                available_at=available_at,
+                cause=account.member,
+                actor=self.actor(actor),
+                idempotency_key=key,
+                now=self.now,
+            )
 
-    @rule(which=st.integers(0, 2), points=st.integers(1, 250), as_adjustment=st.booleans())
-    def debit(self, which, points, as_adjustment):
-        account = self.accounts[which]
-        if as_adjustment:
-            real = lambda: ledger.adjust(account, -points, reason="correction", now=self.now)  # noqa: E731
-        else:
-            real = lambda: ledger.debit(account, points, now=self.now)  # noqa: E731
-        entry, taken = self.expect(real, lambda: self.model.debit(account.pk, points, self.now))
+        entry, record = self.run(
+            real,
+            lambda: self.model.credit(account.pk, points, available_at, last_day, self.now),
+            account=account.pk,
+            actor=actor,
+            key=key,
+            request=(kind, points, None),
+        )
         if entry is not None:
-            self.model.record_debit(entry.pk, account.pk, entry.kind, points, taken)
+            record(entry.pk, kind)
+            assert entry.lots.get().expires_on == last_day
+
+    @rule(which=st.integers(0, 2), lots=st.integers(66, 72), days=st.integers(0, 20))
+    def burst_of_small_lots(self, which, lots, days):
+        """Over a page (64) of small lots, so a debit or a reversal reads more than one page of them."""
+        account = self.accounts[which]
+        if self.model.accounts[account.pk].suspended:
+            with pytest.raises(MemberSuspended):
+                ledger.credit(account, 1, cause=account.member, now=self.now)
+            return
+        for index in range(lots):
+            last_day = None if index % 7 == 0 else self.model.today(self.now) + timedelta(days=days + index % 5)
+            points = 1 + index % 3
+            entry = ledger.credit(account, points, expires_on=last_day, cause=account.member, now=self.now)
+            self.model.credit(account.pk, points, self.now, last_day, self.now)(entry.pk, EntryKind.EARN)
+
+    @rule(which=st.integers(0, 2), points=st.integers(1, 200), key=KEYS)
+    def adjust_up(self, which, points, key):
+        account = self.accounts[which]
+        last_day = self.model.today(self.now) + timedelta(days=POLICY_DAYS)
+        entry, record = self.run(
+            lambda: ledger.adjust(account, points, reason="goodwill", idempotency_key=key, now=self.now),
+            lambda: self.model.credit(account.pk, points, self.now, last_day, self.now),
+            account=account.pk,
+            key=key,
+            request=(EntryKind.ADJUST, points, None),
+        )
+        if entry is not None:
+            record(entry.pk, EntryKind.ADJUST)
+
+    @rule(which=st.integers(0, 2), points=st.integers(1, 250), as_adjustment=st.booleans(), key=KEYS, actor=ACTORS)
+    def debit(self, which, points, as_adjustment, key, actor):
+        account = self.accounts[which]
+        kind = EntryKind.ADJUST if as_adjustment else EntryKind.REDEEM
+
+        def real():
+            if as_adjustment:
+                return ledger.adjust(
+                    account, -points, reason="correction", actor=self.actor(actor), idempotency_key=key, now=self.now
+                )
+            return ledger.debit(
+                account, points, cause=account.member, actor=self.actor(actor), idempotency_key=key, now=self.now
+            )
+
+        entry, moves = self.run(
+            real,
+            lambda: self.model.debit(account.pk, points, self.now),
+            account=account.pk,
+            actor=actor,
+            key=key,
+            request=(kind, -points, None),
+        )
+        if entry is not None:
+            self.model.record_debit(entry.pk, account.pk, kind, points, moves)
+            self.check_moves(entry, moves)
+
+    @rule(which=st.integers(0, 2), short_by=st.integers(0, 5))
+    def spend_nearly_everything(self, which, short_by):
+        """A debit of (almost) the whole balance: it crosses every page of lots."""
+        account = self.accounts[which]
+        points = self.model.balance(account.pk) - short_by
+        if points < 1:
+            return
+        entry, moves = self.run(
+            lambda: ledger.debit(account, points, cause=account.member, now=self.now),
+            lambda: self.model.debit(account.pk, points, self.now),
+            account=account.pk,
+        )
+        if entry is not None:
+            self.model.record_debit(entry.pk, account.pk, EntryKind.REDEEM, points, moves)
+            self.check_moves(entry, moves)
 
     @precondition(lambda self: self.model.entries)
-    @rule(pick=st.integers(0, 10**6), partial=st.one_of(st.none(), st.integers(1, 120)))
-    def reverse(self, pick, partial):
+    @rule(pick=st.integers(0, 10**6), partial=st.one_of(st.none(), st.integers(1, 120)), key=KEYS)
+    def reverse(self, pick, partial, key):
         entry_ids = sorted(self.model.entries)
-        entry_id = entry_ids[pick % len(entry_ids)]
-        real = lambda: ledger.reverse(Entry.objects.get(pk=entry_id), points=partial, now=self.now)  # noqa: E731
-        reversal, expected = self.expect(real, lambda: self.model.reverse(entry_id, partial, self.now))
+        entry_id = entry_ids[pick % len(entry_ids)]  # any entry: expiries, reversals and forfeits are refused
+        account = self.model.entries[entry_id].account
+        real = lambda: ledger.reverse(  # noqa: E731
+            Entry.objects.get(pk=entry_id), points=partial, idempotency_key=key, now=self.now
+        )
+        reversal, expected = self.run(
+            real,
+            lambda: self.model.reverse(entry_id, partial, self.now),
+            account=account,
+            key=key,
+            request=("reverse", None, entry_id),
+        )
         if reversal is not None:
             assert reversal.amount == expected.amount
-            self.model.record_reversal(reversal.pk, expected)
+            self.model.record(reversal.pk, expected)
+            self.check_moves(reversal, expected.moves)
+
+    @precondition(lambda self: self.calls)
+    @rule(pick=st.integers(0, 10**6))
+    def replay(self, pick):
+        """A client repeats a keyed request: the first entry comes back, nothing changes."""
+        real, first = self.calls[pick % len(self.calls)]
+        before = self.snapshot()
+
+        assert real().pk == first
+
+        assert self.snapshot() == before
+
+    @rule(which=st.integers(0, 2))
+    def forfeit(self, which):
+        account = self.accounts[which]
+        total = self.model.attempt(lambda: self.model.forfeit(account.pk, self.now))
+        entry = ledger.forfeit(account, reason="closing", cause=account.member, now=self.now)
+        if total == 0:
+            assert entry is None
+            return
+        assert (entry.kind, entry.amount) == (EntryKind.FORFEIT, -total)
+        self.model.record(entry.pk, reference.Entry(account.pk, EntryKind.FORFEIT, -total))
+
+    @rule(which=st.integers(0, 2))
+    def suspend_or_reactivate(self, which):
+        member = self.accounts[which].member
+        state = self.model.accounts[self.accounts[which].pk]
+        status = MemberStatus.ACTIVE if state.suspended else MemberStatus.SUSPENDED
+        member_status_change(member=member, status=status, reason="phone call")
+        state.suspended = not state.suspended
 
     @rule()
     def expire_due(self):
         ledger.expire_due(now=self.now, batch_size=1)
-        today = timezone.localdate(self.now)
-        self.model.settle_where(lambda lot: lot.remaining and lot.expires_on and lot.expires_on < today, self.now)
+        today = self.model.today(self.now)
+        self.model.settle_all(lambda lot: lot.remaining and lot.last_day and lot.last_day < today, self.now)
         assert audit(now=self.now, expiry_grace_days=0) == []
 
     @rule()
     def release_pending(self):
         ledger.release_pending(now=self.now)
-        self.model.settle_where(lambda lot: lot.pending and lot.available_at <= self.now, self.now)
+        self.model.settle_all(lambda lot: lot.pending and lot.available_at <= self.now, self.now)
 
-    @rule(days=st.integers(1, 45))
-    def advance_the_clock(self, days):
-        self.now += timedelta(days=days)
+    @rule(hours=st.integers(1, 60))
+    def advance_the_clock(self, hours):
+        self.now += timedelta(hours=hours)
+
+    # Checks.
+
+    def check_moves(self, entry, expected_moves):
+        real = [(a.lot.entry_id, a.points) for a in entry.allocations.select_related("lot").order_by("pk")]
+        assert sorted(real) == sorted(expected_moves)
 
     @invariant()
     def the_database_matches_the_model(self):
+        if not hasattr(self, "now"):
+            return
         for account in Account.objects.filter(pk__in=[a.pk for a in self.accounts]):
-            expected = self.model.accounts[account.pk]
-            assert (account.balance, account.pending) == (expected.balance, expected.pending), account.pk
+            expected = (self.model.balance(account.pk), self.model.pending(account.pk))
+            assert (account.balance, account.pending) == expected, account.pk
         for lot in Lot.objects.filter(account__in=self.accounts):
             expected = self.model.lots[lot.entry_id]
             assert (lot.remaining, lot.expired, lot.pending) == (
@@ -143,7 +320,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_random_operations_keep_the_ledger_equal_to_the_reference_model():
+def test_random_operations_keep_the_ledger_equal_to_the_readmes_rules(settings_override):
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(
@@ -154,3 +331,10 @@ def test_random_operations_keep_the_ledger_equal_to_the_reference_model():
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
+
+
+@pytest.fixture
+def settings_override(settings):
+    settings.TIME_ZONE = PROGRAM_ZONE
+    settings.LOYALTY_POINTS_EXPIRY_POLICY = "days"
+    settings.LOYALTY_POINTS_EXPIRY_PERIOD = POLICY_DAYS

@@ -7,6 +7,7 @@ from django.utils import timezone
 from loyalty.clock import program_date
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
+from loyalty.partners.models import Partner
 from members.models import Member
 from members.services import member_email_verify, member_enroll
 
@@ -23,25 +24,31 @@ class Command(BaseCommand):
         today = program_date()
         alice = self._member("alice@example.com", "Alice", "Martin")
         bob = self._member("bob@example.com", "Bob", "Durand")
-        # Idempotency keys make every write happen once, however often this runs.
-        ledger.credit(alice.account, 500, memo="Welcome purchase", idempotency_key="demo:alice:1")
+        # Until the earning engine records purchases, the demo shop that posted them is their
+        # cause (every entry names one: ledger_audit checks it). Idempotency keys make every
+        # write happen once, however often this runs.
+        shop, _ = Partner.objects.get_or_create(name="Demo café")
+        by_shop = {"actor": shop, "cause": shop}
+        ledger.credit(alice.account, 500, memo="Welcome purchase", **by_shop, idempotency_key="demo:alice:1")
         ledger.credit(
             alice.account,
             200,
             EntryKind.BONUS,
             expires_on=today + timedelta(days=20),
             memo="Double points weekend",
+            **by_shop,
             idempotency_key="demo:alice:2",
         )
-        ledger.debit(alice.account, 150, memo="Free coffee", idempotency_key="demo:alice:3")
+        ledger.debit(alice.account, 150, memo="Free coffee", **by_shop, idempotency_key="demo:alice:3")
         ledger.credit(
             alice.account,
             120,
             available_at=timezone.now() + timedelta(days=7),
             memo="Purchase inside its return window",
+            **by_shop,
             idempotency_key="demo:alice:4",
         )
-        ledger.credit(bob.account, 80, expires_on=today + timedelta(days=10), idempotency_key="demo:bob:1")
+        ledger.credit(bob.account, 80, expires_on=today + timedelta(days=10), **by_shop, idempotency_key="demo:bob:1")
         ledger.adjust(bob.account, 25, reason="Apology for a late delivery", idempotency_key="demo:bob:2")
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
 

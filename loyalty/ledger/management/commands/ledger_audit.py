@@ -1,10 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from loyalty.ledger.audit import audit
+from loyalty.ledger.audit import audit, audit_causes
 
 
 class Command(BaseCommand):
-    help = "Check the ledger's invariants for every account and lot; exit non-zero on any problem."
+    help = (
+        "Check the ledger's invariants for every account and lot, and that every entry names its cause;"
+        " exit non-zero on any problem."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -15,7 +18,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, expiry_grace_days, **options):
-        problems = audit(expiry_grace_days=expiry_grace_days)
+        problems = audit(expiry_grace_days=expiry_grace_days) + audit_causes()
         for problem in problems:
             self.stderr.write(problem)
         if problems:

@@ -1,0 +1,56 @@
+"""What system entries say to members: a code and its parameters, rendered in the reader's language.
+
+An entry written by the system (an expiry today; a campaign's bonus later) stores
+``memo_code`` and ``memo_params`` (JSON), never English text, so the French history reads
+French. ``entry_memo_display`` is the one function the portal, its CSV, the API and the
+admin use to show any entry's memo: the rendered code, or the free text a person wrote
+(``memo``: an adjustment's reason, a partner's description). A new kind of system text is
+one more entry in ``MEMOS``.
+"""
+
+from collections.abc import Callable
+
+from django.utils.formats import number_format
+from django.utils.translation import ngettext
+
+from loyalty.exceptions import ValidationError
+
+EXPIRED = "expired"
+
+
+def _points(points: int) -> str:
+    return number_format(points, force_grouping=True)
+
+
+def _expired(*, points: int) -> str:
+    return ngettext(
+        "%(points)s point reached its expiry date", "%(points)s points reached their expiry date", points
+    ) % {"points": _points(points)}
+
+
+MEMOS: dict[str, Callable[..., str]] = {
+    EXPIRED: _expired,
+}
+"""Every memo code, with the function that renders it from its parameters in the active language."""
+
+
+def memo_check(code: str, params: dict) -> None:
+    """Refuse an unknown code, or parameters that are not a flat JSON object of strings and integers."""
+    if code not in MEMOS:
+        raise ValidationError(f"{code!r} is not a memo code.", field="memo_code")
+    if not isinstance(params, dict) or not all(
+        isinstance(key, str) and isinstance(value, str | int) and not isinstance(value, bool)
+        for key, value in params.items()
+    ):
+        raise ValidationError("Memo parameters are a flat object of strings and integers.", field="memo_params")
+
+
+def entry_memo_display(entry) -> str:
+    """The entry's memo in the active language: its code rendered with its parameters, else its free text."""
+    render = MEMOS.get(entry.memo_code)
+    if render is None:
+        return entry.memo
+    try:
+        return render(**(entry.memo_params or {}))
+    except (TypeError, ValueError):
+        return entry.memo  # parameters that do not fit the code (the ledger never writes them)
