@@ -79,7 +79,12 @@ def test_the_cause_filter_offers_the_causes_not_every_table(admin_client, member
     response = admin_client.get(reverse("admin:ledger_entry_changelist"))
 
     cause_filter = next(spec for spec in response.context["cl"].filter_specs if isinstance(spec, CauseFilter))
-    assert [title for _value, title in cause_filter.lookup_choices] == ["None", "Member status change"]
+    assert [title for _value, title in cause_filter.lookup_choices] == [
+        "None",
+        "Adjustment",
+        "Expiry run",
+        "Member status change",
+    ]
 
 
 def test_the_cause_filter_finds_the_forfeit_of_a_closed_account(admin_client, member, django_user_model):

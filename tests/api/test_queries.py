@@ -5,6 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from loyalty.ledger import services as ledger
+from loyalty.ledger.models import Adjustment
 from loyalty.partners.models import Partner
 from tests.factories.members import MemberFactory
 
@@ -15,6 +16,7 @@ HISTORY = [pytest.param(1, id="1-entry"), pytest.param(50, id="50-entries")]
 def member_with(partner):
     # Content types are cached per process: warm the cache so every case counts alike.
     ContentType.objects.get_for_model(Partner)
+    ContentType.objects.get_for_model(Adjustment)
 
     def make(entries: int):
         member = MemberFactory(enrolled_by=partner)
@@ -106,7 +108,7 @@ def test_a_debit_with_a_presence_code_runs_a_fixed_number_of_queries(
     _, code = presence_code_issue(member=member)
 
     # + the check (its own transaction: lock and read the code) and the spend (lock, update) with the debit.
-    with django_assert_num_queries(AUTH + (16 if connection.vendor == "postgresql" else 19)):
+    with django_assert_num_queries(AUTH + (17 if connection.vendor == "postgresql" else 20)):
         response = api.post(
             f"/api/v1/members/{member.member_number}/adjustments/",
             {"points": -5, "reason": "Coffee", "presence_code": code},

@@ -44,10 +44,9 @@ def test_the_memo_renders_in_the_active_language_with_grouped_digits(expired):
         assert expired.memo_display == "1,945 points reached their expiry date"
 
 
-@pytest.mark.xfail(reason="until the lead's `make messages` adds the French of this message", strict=False)
-def test_the_french_reader_reads_french(expired):
+def test_the_french_reader_reads_french_grouped_as_the_portal_groups(expired):
     with translation.override("fr"):
-        assert entry_memo_display(expired) == "1\u202f945 points ont atteint leur date d'expiration"
+        assert entry_memo_display(expired) == "1\xa0945 points ont atteint leur date d'expiration"
 
 
 def test_one_point_is_singular(account):
