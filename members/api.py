@@ -345,7 +345,7 @@ class MemberAdjustApi(APIView):
             r"^[0-9]{6}$",
             required=False,
             help_text="The member's presence code (6 digits, from their portal): needed to debit a member another "
-            "partner enrolled. Checked and spent whenever it is sent.",
+            "partner enrolled; checked and spent with the debit. Ignored on a credit.",
         )
 
         def validate_points(self, value):

@@ -23,8 +23,8 @@ from loyalty.exceptions import LoyaltyError
 
 from . import services as ledger
 from .forms import AdjustPointsForm, ReverseEntryForm
-from .models import Account, Entry, Lot
-from .selectors import NOT_REVERSIBLE_KINDS, entry_reversible_points
+from .models import NOT_REVERSIBLE_KINDS, Account, Entry, Lot
+from .selectors import entry_reversible_points
 
 ADJUST_PERMISSION = "ledger.adjust_points"  # adjusting points and reversing entries
 

@@ -70,6 +70,7 @@ class EntryKind(models.TextChoices):
 
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
+NOT_REVERSIBLE_KINDS = frozenset({EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT})
 
 
 class Entry(models.Model):

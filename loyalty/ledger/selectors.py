@@ -6,16 +6,14 @@ from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from . import services
-from .models import Entry, EntryKind
-
-NOT_REVERSIBLE_KINDS = frozenset({EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT})
+from .models import NOT_REVERSIBLE_KINDS, Entry
 
 
 def entry_reversible_points(*, entry: Entry) -> int:
     """What of ``entry`` can still be reversed (the ledger's own rule; two queries)."""
     if entry.kind in NOT_REVERSIBLE_KINDS:
         return 0
-    return services._reversible_points(entry)
+    return services.reversible_points(entry)
 
 
 def entries_with_reversed(entries: QuerySet[Entry]) -> QuerySet[Entry]:

@@ -35,7 +35,18 @@ from loyalty.exceptions import (
 from members.models import MemberStatus
 
 from . import lock_objects, memos, policy
-from .models import CREDIT_KINDS, DEBIT_KINDS, Account, Adjustment, Allocation, Entry, EntryKind, ExpiryRun, Lot
+from .models import (
+    CREDIT_KINDS,
+    DEBIT_KINDS,
+    NOT_REVERSIBLE_KINDS,
+    Account,
+    Adjustment,
+    Allocation,
+    Entry,
+    EntryKind,
+    ExpiryRun,
+    Lot,
+)
 
 
 class _FromPolicy:
@@ -222,10 +233,10 @@ def reverse(
                 _copy_balances(locked, entry.account)  # as credit and debit do on a repeat
             return replay
         _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
-        if entry.kind in (EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT):
+        if entry.kind in NOT_REVERSIBLE_KINDS:
             raise NotReversible(f"A {entry.get_kind_display().lower()} entry cannot be reversed.")
         _settle_locked([locked], now)
-        reversible = _reversible_points(entry)
+        reversible = reversible_points(entry)
         points = reversible if points is None else points
         if reversible == 0 or points > reversible:
             raise NotReversible(f"{reversible} points of this entry can still be reversed.", reversible=reversible)
@@ -633,7 +644,7 @@ def _take(account_id: int, points: int, lots: Iterable[tuple[int, int]]) -> list
     raise RuntimeError(f"Account {account_id}: lots hold {left} points fewer than its balance.")
 
 
-def _reversible_points(entry: Entry) -> int:
+def reversible_points(entry: Entry) -> int:
     """What of an entry can still be reversed: not what was reversed, nor a credit's expired points.
 
     Never below zero: a credit's lot can also expire points given back to it by a debit's

@@ -35,8 +35,10 @@ from loyalty.exceptions import (
 )
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry
+from members.models import MemberStatus
 from members.selectors import PartnerView, member_view_for_partner
 
+from . import lock_objects
 from .models import SCOPES, IdempotentResponse, Partner, PartnerAPIKey, PresenceCode, default_scopes
 
 PRESENCE_CODE_DIGITS = 6
@@ -103,7 +105,15 @@ def idempotent_run(
     if stored:
         return stored
     if prepare is not None:
-        prepared = prepare()
+        try:
+            prepared = prepare()
+        except LoyaltyError:
+            # A first request with this key may have committed while this one waited (its
+            # debit spent the presence code this one checks): answer as it did.
+            stored = _stored_response(partner, key, request_hash)
+            if stored is None:
+                raise
+            return stored
         run = lambda: action(prepared)  # noqa: E731
     else:
         run = action
@@ -173,9 +183,9 @@ def presence_code_issue(*, member, now: datetime | None = None) -> tuple[Presenc
     ``PRESENCE_CODE_TTL_MINUTES``. Raises ``MemberSuspended`` / ``MemberClosed``: such a member
     spends nothing, so needs no code.
     """
-    if member.status == "closed":
+    if member.status == MemberStatus.CLOSED:
         raise MemberClosed()
-    if member.status == "suspended":
+    if member.status == MemberStatus.SUSPENDED:
         raise MemberSuspended()
     now = now or timezone.now()
     code = "".join(secrets.choice("0123456789") for _ in range(PRESENCE_CODE_DIGITS))
@@ -198,8 +208,9 @@ def presence_code_payload(*, member, code: str) -> str:
 def presence_code_check(*, member, code: str, now: datetime | None = None) -> PresenceProof:
     """Check ``code`` against the member's latest code, in its own committed transaction.
 
-    A wrong code counts one failed attempt (locking the row, so concurrent guesses are counted
-    one by one); ``PRESENCE_CODE_MAX_ATTEMPTS`` of them lock the code for good, and a locked
+    A wrong code counts one failed attempt, also against a code already used or expired, so
+    guessing it teaches nothing (the row is locked, so concurrent guesses are counted one by
+    one); ``PRESENCE_CODE_MAX_ATTEMPTS`` of them lock the code for good, and a locked
     code is refused before it is compared. Does not spend the code (``presence_code_consume``
     does, with the debit). Raises ``PresenceCodeInvalid`` (wrong, or the member has no code),
     ``PresenceCodeLocked``, ``PresenceCodeUsed``, ``PresenceCodeExpired``. Must not run inside
@@ -207,9 +218,9 @@ def presence_code_check(*, member, code: str, now: datetime | None = None) -> Pr
     """
     now = now or timezone.now()
     with transaction.atomic(durable=True):
-        row = PresenceCode.objects.select_for_update().filter(member=member).order_by("-created_at", "-id").first()
+        row = lock_objects.presence_code_latest_for_update(member.pk)
         error = _presence_error(row, member, code, now)
-        if isinstance(error, PresenceCodeInvalid) and row is not None and row.used_at is None and row.expires_at > now:
+        if isinstance(error, PresenceCodeInvalid) and row is not None:
             row.failed_attempts += 1
             row.save(update_fields=["failed_attempts"])
     if error:
@@ -224,7 +235,7 @@ def presence_code_consume(*, proof: PresenceProof, partner: Partner, now: dateti
     ``PresenceCodeLocked``; a rollback of the caller's transaction leaves the code unspent.
     """
     now = now or timezone.now()
-    row = PresenceCode.objects.select_for_update().get(pk=proof.code_id, member_id=proof.member_id)
+    row = lock_objects.presence_code_for_update(proof.code_id, proof.member_id)
     if row.failed_attempts >= settings.PRESENCE_CODE_MAX_ATTEMPTS:
         raise PresenceCodeLocked()
     if row.used_at is not None:
@@ -267,13 +278,16 @@ def partner_debit_proof_check(
 ) -> PresenceProof | None:
     """The permission to move ``points`` (signed) of ``member``: the proof to pass to ``partner_points_adjust``.
 
-    A code that is sent is always checked (``presence_code_check``: it counts a wrong attempt,
-    committed). Without one, a debit of a member the partner did not enrol raises
-    ``PresenceCodeRequired``; a credit needs no proof.
+    A credit needs no proof: a code sent with it is ignored and stays usable (a till may send
+    the code it scanned with every request). A debit's code is checked
+    (``presence_code_check``: a wrong attempt counts, committed); without one, a debit of a
+    member the partner did not enrol raises ``PresenceCodeRequired``.
     """
+    if points > 0:
+        return None
     if presence_code:
         return presence_code_check(member=member, code=presence_code)
-    if points < 0 and not partner_may_take_points(partner=partner, member=member):
+    if not partner_may_take_points(partner=partner, member=member):
         raise PresenceCodeRequired()
     return None
 

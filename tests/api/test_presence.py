@@ -152,7 +152,31 @@ def test_any_partner_credits_without_a_code(api, member):
     assert_unchanged(member, balance=130, entries=2)
 
 
-def test_a_code_sent_is_always_checked(other_api, member):
+def test_a_code_sent_with_a_credit_is_ignored_and_stays_usable(api, member):
+    row, code = presence_code_issue(member=member)
+
+    credited = adjust(api, member, 30, code)
+    debited = adjust(api, member, -20, code)
+
+    assert (credited.status_code, debited.status_code) == (201, 201)
+    assert_unchanged(member, balance=110, entries=3)
+    row.refresh_from_db()
+    assert row.used_at is not None
+
+
+def test_wrong_guesses_against_a_spent_code_are_counted_too(api, member):
+    row, code = presence_code_issue(member=member)
+    assert adjust(api, member, -10, code).status_code == 201
+
+    guesses = [adjust(api, member, -10, wrong(code)) for _ in range(2)]
+
+    assert [g.json()["error"]["code"] for g in guesses] == ["presence_code_invalid"] * 2
+    row.refresh_from_db()
+    assert row.failed_attempts == 2
+    assert_unchanged(member, balance=90, entries=2)
+
+
+def test_a_code_sent_with_a_debit_is_always_checked(other_api, member):
     _, code = presence_code_issue(member=member)
 
     response = adjust(other_api, member, -30, wrong(code))
