@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "csp",
     "loyalty.ledger",
     "members",
+    "members.tiers",
+    "members.referrals",
     "rewards",
     "campaigns",
     "loyalty.partners",

@@ -25,6 +25,19 @@ class Member(TimeStampedModel):
         max_length=64, blank=True, help_text=_("The member's id in the enrolling partner's own system.")
     )
     marketing_consent = models.BooleanField(default=False)
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text=_("Optional; in E.164 form (+33612345678) so that two members can be compared."),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_members",
+        help_text=_("The member that this one was merged into; its number points there."),
+    )
     email_verified_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the member proved the e-mail is theirs; the portal needs it.")
     )

@@ -66,11 +66,16 @@ class EntryKind(models.TextChoices):
     EXPIRE = "expire", _("Expired")
     REVERSE = "reverse", _("Reversal")
     FORFEIT = "forfeit", _("Forfeited")
+    GIFT = "gift", _("Gift")
+    MERGE = "merge", _("Merged")
 
 
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
-NOT_REVERSIBLE_KINDS = frozenset({EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT})
+# A gift or a merge moves points between two accounts in a pair of entries: undone as a pair, never one side.
+NOT_REVERSIBLE_KINDS = frozenset(
+    {EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT, EntryKind.GIFT, EntryKind.MERGE}
+)
 
 
 class Entry(models.Model):
@@ -202,6 +207,9 @@ class Adjustment(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="adjustments")
     points = models.BigIntegerField(help_text=_("Signed points."))
     reason = models.CharField(max_length=255)
+    qualifying = models.BooleanField(
+        default=False, help_text=_("Counts towards tiers like earned points (a goodwill gesture for a lost receipt).")
+    )
     created_at = models.DateTimeField()
 
     def __str__(self):
