@@ -5,6 +5,7 @@ tier's window) is counted in the program's time zone, ``settings.TIME_ZONE``, wh
 time zone is active for the request (a member's browser, ``timezone.override``).
 """
 
+import calendar
 from datetime import date, datetime, time
 
 from django.utils import timezone
@@ -22,3 +23,10 @@ def program_date(moment: datetime | None = None) -> date:
 def program_day_start(day: date) -> datetime:
     """Midnight at the start of ``day`` in the program's time zone."""
     return timezone.make_aware(datetime.combine(day, time.min), program_timezone())
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (earlier when negative), or the month's last day if it is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

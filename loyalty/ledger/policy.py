@@ -10,15 +10,9 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 
-from loyalty.clock import program_date
+from loyalty.clock import add_months, program_date
 
 POLICIES = ("never", "days", "end_of_month", "end_of_year")
-
-
-def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def expiry_date(available_at: datetime) -> date | None:
@@ -30,7 +24,7 @@ def expiry_date(available_at: datetime) -> date | None:
         return None
     if policy == "days":
         return start + timedelta(days=period)
-    later = _add_months(start, period)
+    later = add_months(start, period)
     if policy == "end_of_month":
         return later.replace(day=calendar.monthrange(later.year, later.month)[1])
     return later.replace(month=12, day=31)
