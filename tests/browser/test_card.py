@@ -109,7 +109,7 @@ def test_the_card_reads_in_french_and_its_codes_still_decode(page):
 @pytest.mark.parametrize("width", [375, 320])
 def test_on_a_phone_the_card_fits_the_screen_and_its_codes_decode(page, width):
     member = card_member()
-    page.set_viewport_size({"width": width, "height": 740})
+    page.set_viewport_size({"width": width, "height": 667})
     log_in(page, "card@example.com")
 
     page.goto("/card/")
@@ -121,6 +121,17 @@ def test_on_a_phone_the_card_fits_the_screen_and_its_codes_decode(page, width):
         assert box["x"] + box["width"] <= width, (test_id, box)
     assert_both_codes_read(page, member.member_number)
     page.screenshot_step(f"card-{width}px")
+
+
+def test_a_375_px_phone_shows_the_whole_card_in_its_first_screen(page):
+    card_member()
+    page.set_viewport_size({"width": 375, "height": 667})
+    log_in(page, "card@example.com")
+
+    page.goto("/card/")
+
+    card = page.get_by_test_id("member-card").bounding_box()
+    assert card["y"] + card["height"] <= 667, card
 
 
 def test_printing_gives_the_card_alone_at_bank_card_size_and_it_still_decodes(page):
