@@ -148,6 +148,7 @@ def test_printing_gives_the_card_alone_at_bank_card_size_and_it_still_decodes(pa
         page.locator(".site-header"),
         page.locator(".site-footer"),
         page.get_by_role("heading", name="My card"),
+        page.get_by_text("Show this card at the till"),
         page.get_by_role("button", name="Print my card"),
     ):
         expect(hidden).to_be_hidden()
@@ -169,3 +170,9 @@ def test_a_suspended_members_card_says_earning_and_spending_are_paused(page):
     expect(page.get_by_test_id("card-suspended")).to_have_text("Earning and spending points are paused.")
     assert_both_codes_read(page, member.member_number)
     page.screenshot_step("card-suspended")
+
+    # Paper outlives the suspension: the printed card leaves the notice off.
+    page.emulate_media(media="print")
+    expect(page.get_by_test_id("member-card")).to_be_visible()
+    expect(page.get_by_test_id("card-suspended")).to_be_hidden()
+    expect(page.get_by_test_id("suspended-notice")).to_be_hidden()
