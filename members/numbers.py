@@ -33,3 +33,9 @@ def member_number_clean(value: str) -> str:
     if luhn_check_digit(number[:-1]) != number[-1]:
         raise InvalidMemberNumber(field="member_number")
     return number
+
+
+def member_number_grouped(number: str) -> str:
+    """``"1234567890"`` as ``"123 456 789 0"`` for reading: three groups of three, then the check digit alone."""
+    body, check = number[:-1], number[-1]
+    return " ".join([body[start : start + 3] for start in range(0, len(body), 3)] + [check])

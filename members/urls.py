@@ -4,12 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from . import presence_views, views
+from . import card_views, presence_views, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("card/", card_views.card, name="card"),
     path("history/", views.history, name="history"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("profile/", views.profile, name="profile"),

@@ -11,3 +11,10 @@ document.addEventListener("htmx:afterSettle", (event) => {
     target.focus();
   }
 });
+
+// A print button (hidden until this script runs, since it needs it) prints the page: the card page's
+// print styles leave only the card.
+for (const button of document.querySelectorAll("[data-print]")) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}

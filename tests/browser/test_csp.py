@@ -55,7 +55,7 @@ def test_the_portal_pages_pass_the_csp(offline, transactional_db):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Hello, Ada")).to_be_visible()
 
-    for path in ("/", "/profile/", "/history/"):
+    for path in ("/", "/card/", "/profile/", "/history/"):
         visit(page, path)
         page.screenshot_step(path.strip("/") or "dashboard")
     # htmx swaps the filtered history in place: no eval, no inline style

@@ -8,7 +8,7 @@ from django.urls import reverse
 from loyalty.ledger import services as ledger
 from tests.factories.members import MemberFactory
 
-MEMBER_PAGES = ["portal:dashboard", "portal:history", "portal:history_csv", "portal:profile"]
+MEMBER_PAGES = ["portal:dashboard", "portal:card", "portal:history", "portal:history_csv", "portal:profile"]
 
 
 @pytest.mark.parametrize("name", MEMBER_PAGES)

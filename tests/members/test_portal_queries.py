@@ -16,6 +16,7 @@ from members.tokens import account_token_make
 # session, user, member with account, then the page's own reads
 PAGES = [
     ("portal:dashboard", {}, 6),
+    ("portal:card", {}, 3),
     ("portal:history", {}, 5),
     ("portal:history", {"kind": "earn", "page": "2"}, 5),
     ("portal:history_csv", {}, 4),
