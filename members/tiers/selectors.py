@@ -58,7 +58,7 @@ class TierProgress:
     @property
     def next_value(self) -> int | Decimal | None:
         """What the next tier asks for, where the progress bar ends."""
-        return self.value + self.missing if self.next_tier else None
+        return _amount(self.next_tier.threshold, spend=self.uses_spend) if self.next_tier else None
 
 
 def tier_progress_get(*, member, today: date | None = None) -> TierProgress:
