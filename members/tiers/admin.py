@@ -58,6 +58,7 @@ class TierAdmin(admin.ModelAdmin):
     list_display = ["name", "rank", "threshold", "swatch", "earning_multiplier", "members"]
     list_display_links = ["name"]
     ordering = ["rank"]
+    show_full_result_count = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(members=Count("member_tiers"))
