@@ -50,6 +50,7 @@ class StatusChangeForm(forms.Form):
 
 
 class TierSetForm(forms.Form):
+    prefix = "tier"  # the member page has other forms with a reason: ids stay unique
     tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.order_by("rank"), empty_label=None)
     until = forms.DateField(
         label=_("Until (last day)"),

@@ -32,6 +32,7 @@ def page_url(member):
 
 
 def set_tier(client, member, **data):
+    data = {f"tier-{name}": value for name, value in data.items()}
     return client.post(reverse("admin:members_member_tier_set", args=[member.pk]), data, follow=True)
 
 
@@ -270,7 +271,7 @@ def test_only_program_managers_set_a_tier_by_hand(client, member, tiers, staff_i
     page = client.get(page_url(member)).content.decode()
     response = client.post(
         reverse("admin:members_member_tier_set", args=[member.pk]),
-        {"tier": tiers[2].pk, "until": program_date().isoformat(), "reason": "Match"},
+        {"tier-tier": tiers[2].pk, "tier-until": program_date().isoformat(), "tier-reason": "Match"},
     )
 
     assert "Set tier by hand" not in page
