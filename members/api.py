@@ -276,7 +276,8 @@ class MemberDetailApi(APIView):
         description="The member as this partner may read it, told apart by `view`: the partner that enrolled "
         "the member reads its `profile` (e-mail, names, birth date, language, external id, and the points); "
         "any other partner reads the `till` shape: number, status, balance, pending points and the next "
-        "expiry dates, never personal data. Needs the `members:read` scope.",
+        "expiry dates, never personal data. Both carry the member's tier, its progress to the next tier and the "
+        "requalification date (the day the tier would be lost if nothing changes). Needs the `members:read` scope.",
         parameters=[MEMBER_NUMBER_PARAMETER, *RATE_LIMIT_HEADERS],
         responses={
             200: MemberForPartnerSerializer,
