@@ -1,6 +1,7 @@
 """The staff groups and their permissions, kept in step by data migrations.
 
-Program manager: configures everything, closes members' accounts. Support agent: looks
+Program manager: configures everything (tiers too), closes members' accounts, sets a member's
+tier by hand (a status match is a program decision). Support agent: looks
 up members, adjusts points and reverses entries with a reason, suspends and reactivates
 members, helps them log in (``members.change_member``: a password-reset e-mail, lifting
 a login lock). Analyst: reads only. Nobody deletes members or partners (they are closed
@@ -8,7 +9,7 @@ or deactivated); only periodic tasks can be deleted. After a change here, add a 
 migration that runs ``sync_staff_groups`` again.
 """
 
-PROGRAM_APPS = ["ledger", "members", "rewards", "campaigns", "partners", "django_celery_beat"]
+PROGRAM_APPS = ["ledger", "members", "tiers", "rewards", "campaigns", "partners", "django_celery_beat"]
 
 GROUPS = {
     "Program manager": {
@@ -34,7 +35,7 @@ GROUPS = {
     "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
 }
 EXTRA_PERMISSIONS = {
-    "Program manager": ["ledger.adjust_points", "members.suspend_member", "members.close_member"],
+    "Program manager": ["ledger.adjust_points", "members.suspend_member", "members.close_member", "tiers.set_tier"],
     "Support agent": ["ledger.adjust_points", "members.suspend_member"],
 }
 

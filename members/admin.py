@@ -4,7 +4,8 @@ A member's admin page is the support page (``change_view``): who the member is, 
 status and its history, their points, expiry timeline, lots and history a page at a
 time, and the buttons support uses. Each button posts to its own small view that checks
 the permission, calls one service (``ledger.adjust``, ``ledger.reverse``,
-``member_status_change``, ``member_password_reset_send``, ``user_login_unlock``) and
+``member_status_change``, ``member_password_reset_send``, ``user_login_unlock``,
+``member_tier_set``) and
 records who did it: the ledger entry's or the status change's actor, and the member's
 admin history for the e-mails and lifted locks. Nothing about a member is edited here
 directly.
@@ -16,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -29,6 +31,8 @@ from loyalty.ledger.selectors import NOT_REVERSIBLE_KINDS
 from .models import Member, MemberStatus
 from .services import STATUS_PERMISSIONS, member_password_reset_send, member_status_change, user_login_unlock
 from .support import member_support_get
+from .tiers.models import Tier
+from .tiers.services import SET_TIER_PERMISSION, member_tier_set
 
 HELP_LOGIN_PERMISSION = "members.change_member"  # send a password-reset e-mail, lift a login lock
 
@@ -43,6 +47,17 @@ class StatusChangeForm(forms.Form):
         if cleaned.get("status") == MemberStatus.CLOSED and not cleaned.get("confirm"):
             self.add_error("confirm", _("Tick the box to confirm the closing."))
         return cleaned
+
+
+class TierSetForm(forms.Form):
+    prefix = "tier"  # the member page has other forms with a reason: ids stay unique
+    tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.order_by("rank"), empty_label=None)
+    until = forms.DateField(
+        label=_("Until (last day)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Today or later. To end a tier set by hand early, set it again with today."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("The member reads it on their tier page."))
 
 
 # (target status, button label) in the order the page shows them, for each current status.
@@ -90,6 +105,7 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
             view(self.status_view, "member_status"),
             view(self.password_reset_view, "member_password_reset"),
             view(self.unlock_view, "member_unlock"),
+            view(self.tier_set_view, "member_tier_set"),
             *super().get_urls(),
         ]
 
@@ -151,6 +167,9 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
             if user.has_perm("ledger.view_lot")
             else "",
             "history_url": reverse("admin:members_member_history", args=[member.pk]),
+            "tier_form": TierSetForm()
+            if user.has_perm(SET_TIER_PERMISSION) and member.status != MemberStatus.CLOSED
+            else None,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/members/member/support.html", context)
@@ -209,4 +228,28 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
         user_login_unlock(user=member.user)
         self.log_change(request, member, gettext("Lifted the login lock."))
         self.message_user(request, gettext("The member can log in again."), messages.SUCCESS)
+        return self._back(member)
+
+    def tier_set_view(self, request, pk):
+        member = self._member(request, pk)
+        if not request.user.has_perm(SET_TIER_PERMISSION):
+            raise PermissionDenied
+        form = TierSetForm(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                for error in errors:
+                    label = form.fields[field].label if field in form.fields else ""
+                    self.message_user(request, f"{label}: {error}" if label else error, messages.ERROR)
+            return self._back(member)
+        try:
+            change = member_tier_set(member=member, actor=request.user, **form.cleaned_data)
+        except LoyaltyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                gettext("The member holds %(tier)s until %(until)s.")
+                % {"tier": change.to_tier, "until": date_format(form.cleaned_data["until"], "DATE_FORMAT")},
+                messages.SUCCESS,
+            )
         return self._back(member)

@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import generics, serializers
@@ -42,6 +43,8 @@ from . import selectors
 from .models import MemberStatus
 from .selectors import PartnerView
 from .services import EMAIL_MAX_LENGTH, member_enroll
+from .tiers.models import QualificationBasis
+from .tiers.selectors import tier_progress_get
 
 MAX_POINTS = 10**9
 EXAMPLE_HOST = "https://loyalty.example.com"
@@ -60,6 +63,10 @@ TILL_EXAMPLE = {
     "balance": 1200,
     "pending": 300,
     "expiring": [{"expires_on": "2026-12-31", "points": 500}],
+    "tier": {"name": "Silver", "rank": 1},
+    "progress": {"basis": "rolling_points", "value": "750", "target": "2000", "missing": "1250", "by": "2027-03-31"},
+    "next_tier": {"name": "Gold", "rank": 2},
+    "requalification_date": "2028-04-01",
 }
 PROFILE_EXAMPLE = {
     **TILL_EXAMPLE,
@@ -72,7 +79,16 @@ PROFILE_EXAMPLE = {
     "external_id": "C-42",
     "joined_at": "2026-11-23T10:00:00Z",
 }
-ENROLLED_EXAMPLE = {**PROFILE_EXAMPLE, "balance": 0, "pending": 0, "expiring": []}
+ENROLLED_EXAMPLE = {
+    **PROFILE_EXAMPLE,
+    "balance": 0,
+    "pending": 0,
+    "expiring": [],
+    "tier": None,
+    "progress": {"basis": "rolling_points", "value": "0", "target": "500", "missing": "500", "by": None},
+    "next_tier": {"name": "Silver", "rank": 1},
+    "requalification_date": None,
+}
 ENTRY_EXAMPLE = {
     "id": 42,
     "kind": "adjust",
@@ -88,6 +104,41 @@ class ExpiringSerializer(serializers.Serializer):
     points = serializers.IntegerField(help_text="Available points that expire after that day.")
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^\d+(\.\d{2})?$"})
+class BasisAmountField(serializers.Field):
+    """An amount of the tier basis as a decimal string: whole points ("1250"), or money to the cent ("600.10")."""
+
+    def to_representation(self, value):
+        return str(value)
+
+
+@extend_schema_serializer(component_name="TierRef")
+class TierRefSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The tier's name (in English, as staff defined it).")
+    rank = serializers.IntegerField(help_text="Its rank: a higher rank is a better tier.")
+
+
+@extend_schema_serializer(component_name="TierProgress")
+class TierProgressSerializer(serializers.Serializer):
+    basis = serializers.ChoiceField(
+        choices=QualificationBasis.choices,
+        help_text="What tiers count: `rolling_points` (points earned in the program's rolling window), "
+        "`lifetime_points` (since joining) or `rolling_spend` (money spent in the window).",
+    )
+    value = BasisAmountField(help_text="The basis now: points (a whole number) or money in the program's currency.")
+    target = BasisAmountField(
+        source="next_value", allow_null=True, help_text="What `next_tier` asks for; null at the top."
+    )
+    missing = BasisAmountField(
+        allow_null=True, help_text="What the basis lacks to reach `next_tier`; null at the top."
+    )
+    by = serializers.DateField(
+        allow_null=True,
+        help_text="The last day to earn what is missing and count it with what is held now (the oldest counted "
+        "activity leaves the window the day after); null for lifetime points or with nothing counted yet.",
+    )
+
+
 @extend_schema_serializer(component_name="MemberTill")
 class MemberTillSerializer(serializers.Serializer):
     """What any partner that names the member by card number reads: what a till needs."""
@@ -100,6 +151,17 @@ class MemberTillSerializer(serializers.Serializer):
     balance = serializers.IntegerField(source="account.balance", help_text="Spendable points.")
     pending = serializers.IntegerField(source="account.pending", help_text="Earned points not yet available.")
     expiring = ExpiringSerializer(many=True, help_text="The next expiry dates of available points, soonest first.")
+    tier = TierRefSerializer(source="progress.tier", allow_null=True, help_text="The member's tier; null: none.")
+    progress = TierProgressSerializer(help_text="Where the member stands on the tier basis.")
+    next_tier = TierRefSerializer(
+        source="progress.next_tier", allow_null=True, help_text="The next tier up; null at the top."
+    )
+    requalification_date = serializers.DateField(
+        source="progress.downgrade_on",
+        allow_null=True,
+        help_text="The day the member would lose the tier if nothing changes (no new activity): after the grace "
+        "period that follows the last day it qualifies, or a tier set by staff ending; null when it is kept.",
+    )
 
 
 @extend_schema_serializer(component_name="MemberProfile")
@@ -130,7 +192,7 @@ MemberForPartnerSerializer = PolymorphicProxySerializer(
 def member_output(*, partner, member, expiring: list[dict]) -> dict:
     """The member as ``partner`` may read it: the one place that picks the output shape."""
     view = selectors.member_view_for_partner(partner=partner, member=member)
-    member.view, member.expiring = view, expiring
+    member.view, member.expiring, member.progress = view, expiring, tier_progress_get(member=member)
     return MEMBER_SHAPES[view](member).data
 
 
@@ -214,7 +276,8 @@ class MemberDetailApi(APIView):
         description="The member as this partner may read it, told apart by `view`: the partner that enrolled "
         "the member reads its `profile` (e-mail, names, birth date, language, external id, and the points); "
         "any other partner reads the `till` shape: number, status, balance, pending points and the next "
-        "expiry dates, never personal data. Needs the `members:read` scope.",
+        "expiry dates, never personal data. Both carry the member's tier, its progress to the next tier and the "
+        "requalification date (the day the tier would be lost if nothing changes). Needs the `members:read` scope.",
         parameters=[MEMBER_NUMBER_PARAMETER, *RATE_LIMIT_HEADERS],
         responses={
             200: MemberForPartnerSerializer,

@@ -15,11 +15,14 @@ from loyalty.ledger.selectors import actors_of, entries_with_reversed
 from .models import Member, MemberStatusChange
 from .selectors import member_expiring, member_pending
 from .services import username_from_email
+from .tiers.models import TierChange
+from .tiers.selectors import TierProgress, member_tier_history, tier_progress_get
 
 SUPPORT_ENTRIES_PER_PAGE = 20
 SUPPORT_LOTS_PER_PAGE = 10
 SUPPORT_STATUS_CHANGES = 10
 SUPPORT_EXPIRY_DATES = 12
+SUPPORT_TIER_CHANGES = 10
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class MemberSupport:
     entries: Page
     actors: dict
     login_locks: list[LoginLock]
+    tier: TierProgress
+    tier_changes: list[TierChange]
 
 
 def member_login_locks(*, member: Member) -> list[LoginLock]:
@@ -87,4 +92,6 @@ def member_support_get(*, member: Member, entries_page: object = 1, lots_page: o
         entries=entries,
         actors=actors_of(entries.object_list),
         login_locks=member_login_locks(member=member),
+        tier=tier_progress_get(member=member),
+        tier_changes=member_tier_history(member=member, limit=SUPPORT_TIER_CHANGES),
     )

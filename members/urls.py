@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from . import card_views, presence_views, views
+from .tiers import views as tier_views
 
 app_name = "portal"
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("profile/data.json", views.profile_data, name="profile_data"),
     path("profile/close/", views.profile_close, name="profile_close"),
     path("till-code/", presence_views.presence_code, name="presence_code"),
+    path("tier/", tier_views.tier, name="tier"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),

@@ -51,6 +51,7 @@ from .services import (
     member_status_change,
     user_password_reset_complete,
 )
+from .tiers.selectors import tier_progress_get
 from .tokens import account_token_member
 
 HISTORY_PAGE_SIZE = 25
@@ -174,7 +175,12 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     return render(
         request,
         "portal/dashboard.html",
-        {"member": member, "dashboard": selectors.member_dashboard_get(member=member), "nav": "dashboard"},
+        {
+            "member": member,
+            "dashboard": selectors.member_dashboard_get(member=member),
+            "tier_progress": tier_progress_get(member=member),
+            "nav": "dashboard",
+        },
     )
 
 

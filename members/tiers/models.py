@@ -136,6 +136,7 @@ class MemberTier(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["tier"], name="member_tier_by_tier")]
+        permissions = [("set_tier", "Can set a member's tier by hand")]
 
     def __str__(self):
         return f"{self.member_id}: {self.tier_id}"

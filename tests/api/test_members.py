@@ -10,6 +10,13 @@ from loyalty.partners.models import IdempotentResponse
 from members.models import Member
 from tests.factories.members import MemberFactory
 
+# A program without tiers: what the tier fields say (tests/api/test_member_tiers.py covers tiers).
+NO_TIER = {
+    "tier": None,
+    "progress": {"basis": "rolling_points", "value": "0", "target": None, "missing": None, "by": None},
+    "next_tier": None,
+    "requalification_date": None,
+}
 ENROL = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
 KEYS = itertools.count(1)
 
@@ -48,6 +55,7 @@ def test_enrol_creates_the_member_with_its_account(api, partner):
         "balance": 0,
         "pending": 0,
         "expiring": [],
+        **NO_TIER,
         "email": "ada@example.com",
         "first_name": "Ada",
         "last_name": "Lovelace",
@@ -219,6 +227,7 @@ def test_another_partner_reads_only_what_a_till_needs(api, other_api):
         "balance": 120,
         "pending": 0,
         "expiring": [],
+        **NO_TIER,
     }
 
 

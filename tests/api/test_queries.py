@@ -29,13 +29,16 @@ def member_with(partner):
 
 # Authentication: the key with its partner, then last_used_at (a fresh key).
 AUTH = 2
+# A member's tier progress: the policy, the tiers, the member's tier, its qualifying days.
+TIER_PROGRESS = 4
 
 
 @pytest.mark.parametrize("entries", HISTORY)
 def test_reading_a_member_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
     member = member_with(entries)
 
-    with django_assert_num_queries(AUTH + 2):  # the member joined with user and account; expiring lots
+    # the member joined with user and account; expiring lots; its tier progress
+    with django_assert_num_queries(AUTH + 2 + TIER_PROGRESS):
         response = api.get(f"/api/v1/members/{member.member_number}/")
 
     assert response.status_code == 200
@@ -72,7 +75,7 @@ def test_adjusting_runs_a_fixed_number_of_queries(api, member_with, entries, dja
 def test_enrolling_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
     member_with(entries)  # someone else's history must not matter
 
-    with django_assert_num_queries(AUTH + 13):
+    with django_assert_num_queries(AUTH + 13 + TIER_PROGRESS):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},

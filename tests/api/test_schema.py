@@ -155,7 +155,12 @@ def test_the_member_read_has_two_shapes_told_apart_by_view(schema):
         "balance",
         "pending",
         "expiring",
+        "tier",
+        "progress",
+        "next_tier",
+        "requalification_date",
     }
+    assert set(components["TierProgress"]["properties"]) == {"basis", "value", "target", "missing", "by"}
     assert {"email", "first_name", "last_name", "birth_date", "external_id"} <= set(
         components["MemberProfile"]["properties"]
     )

@@ -13,10 +13,12 @@ from members.models import MemberStatus
 from members.services import member_enroll, member_status_change
 from members.tokens import account_token_make
 
-# session, user, member with account, then the page's own reads
+# session, user, member with account, then the page's own reads; a tier progress is four
+# (tests/members/test_tier_page.py pins them with a tier history too)
 PAGES = [
-    ("portal:dashboard", {}, 6),
+    ("portal:dashboard", {}, 10),
     ("portal:card", {}, 3),
+    ("portal:tier", {}, 8),
     ("portal:history", {}, 5),
     ("portal:history", {"kind": "earn", "page": "2"}, 5),
     ("portal:history_csv", {}, 4),
@@ -62,7 +64,7 @@ def test_the_suspended_notice_costs_no_query(member_client, member):
     fill(member, 3)
     member_status_change(member=member, status=MemberStatus.SUSPENDED, reason="Check", actor=None)
 
-    assert queries_for(member_client, "portal:dashboard", {}) == 6
+    assert queries_for(member_client, "portal:dashboard", {}) == 10
 
 
 # Pages for visitors not logged in: the same queries whatever the program holds.

@@ -10,17 +10,37 @@ from loyalty.ledger.models import EntryKind
 from loyalty.partners.models import Partner
 from members.models import Member
 from members.services import member_email_verify, member_enroll
+from members.tiers.models import MemberTier, Tier
+from members.tiers.services import member_tier_set
 
 DEMO_PASSWORD = "demo-password-1"
+DEMO_TIERS = [
+    # name, French name, rank, threshold (points earned in 12 months), colour, earning multiplier
+    ("Silver", "Argent", 1, 500, "#9ca3af", "1.25"),
+    ("Gold", "Or", 2, 2000, "#d4a017", "1.5"),
+    ("Platinum", "Platine", 3, 5000, "#4b5563", "2"),
+]
+DEMO_BENEFITS = {
+    "Silver": ("Free coffee on your birthday.", "Un café offert pour votre anniversaire."),
+    "Gold": (
+        "Double points on Mondays.\nA free pastry every month.",
+        "Points doublés le lundi.\nUne viennoiserie offerte chaque mois.",
+    ),
+    "Platinum": (
+        "Everything Gold gives, and a free drink every week.",
+        "Tous les avantages Or, et une boisson offerte chaque semaine.",
+    ),
+}
 
 
 class Command(BaseCommand):
-    help = "Load demo data: a staff login and members with points. Safe to run again: nothing is doubled."
+    help = "Load demo data: a staff login, tiers and members with points. Safe to run again: nothing is doubled."
 
     def handle(self, *args, **options):
         users = get_user_model().objects
         if not users.filter(username="admin").exists():
             users.create_superuser("admin", "admin@example.com", "admin")
+        tiers = self._tiers()
         today = program_date()
         alice = self._member("alice@example.com", "Alice", "Martin")
         bob = self._member("bob@example.com", "Bob", "Durand")
@@ -50,7 +70,35 @@ class Command(BaseCommand):
         )
         ledger.credit(bob.account, 80, expires_on=today + timedelta(days=10), **by_shop, idempotency_key="demo:bob:1")
         ledger.adjust(bob.account, 25, reason="Apology for a late delivery", idempotency_key="demo:bob:2")
+        # Bob shows a tier set by hand (a status match); he gets it again only once it has ended.
+        if not MemberTier.objects.filter(member=bob, manual_until__gte=today).exists():
+            member_tier_set(
+                member=bob,
+                tier=tiers["Gold"],
+                until=today + timedelta(days=90),
+                reason="Status match: Gold card of another coffee chain",
+                actor=users.get(username="admin"),
+            )
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+
+    def _tiers(self) -> dict[str, Tier]:
+        """Silver, Gold and Platinum on the default policy (points in 12 months); staff edits are kept."""
+        tiers = {}
+        for name, name_fr, rank, threshold, colour, multiplier in DEMO_TIERS:
+            benefits_en, benefits_fr = DEMO_BENEFITS[name]
+            tiers[name], _ = Tier.objects.get_or_create(
+                name=name,
+                defaults={
+                    "name_fr": name_fr,
+                    "rank": rank,
+                    "threshold": threshold,
+                    "colour": colour,
+                    "earning_multiplier": multiplier,
+                    "benefits_en": benefits_en,
+                    "benefits_fr": benefits_fr,
+                },
+            )
+        return tiers
 
     def _member(self, email, first_name, last_name) -> Member:
         """A demo member who proved the e-mail already, so they log in at once."""
