@@ -97,9 +97,18 @@ class Reference:
         known = self.accounts[account].keys.get((actor, key))
         if known is None:
             return None
-        if known[0] != request:
+        if known[0] != request and not self._repeats_reversal(known, request):
             raise IdempotencyConflict()
         return known[1]
+
+    def _repeats_reversal(self, known: tuple, request: tuple) -> bool:
+        """A reversal is repeated by the same entry and the points it took, or with the points left out."""
+        (kind, _first_points, entry_id), first_entry = known
+        return (
+            kind == request[0] == "reverse"
+            and entry_id == request[2]
+            and request[1] in (None, abs(self.entries[first_entry].amount))
+        )
 
     def remember(self, account: int, actor, key: str | None, request: tuple, entry_id: int) -> None:
         if key is not None:

@@ -243,7 +243,7 @@ class LedgerMachine(RuleBasedStateMachine):
             lambda: self.model.reverse(entry_id, partial, self.now),
             account=account,
             key=key,
-            request=("reverse", None, entry_id),
+            request=("reverse", partial, entry_id),
         )
         if reversal is not None:
             assert reversal.amount == expected.amount
