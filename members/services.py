@@ -102,7 +102,7 @@ def member_enroll(
             phone=phone,
         )
         ledger.open_account(member=member)
-        referrals.referral_code_for(member=member)
+        referrals.referral_code_create(member=member)
         referrals.member_device_record(member=member, device_hash=device_hash)
         if referrer is not None:
             referrals.referral_join(

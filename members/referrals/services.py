@@ -41,6 +41,18 @@ def referral_policy_get() -> ReferralPolicy:
     return policy
 
 
+def referral_code_create(*, member: Member) -> ReferralCode:
+    """Give a new member a code (``member_enroll`` calls it), drawn again while it is taken.
+
+    Like member numbers: the unique constraint still refuses the one-in-10^11 race of two
+    new members drawing one free code at the same instant.
+    """
+    code = rules.code_new()
+    while ReferralCode.objects.filter(code=code).exists():
+        code = rules.code_new()
+    return ReferralCode.objects.create(member=member, code=code)
+
+
 def referral_code_for(*, member: Member) -> ReferralCode:
     """The member's code, made on first need. Race-safe: two first reads at once make one code."""
     existing = ReferralCode.objects.filter(member_id=member.pk).first()
