@@ -1,5 +1,6 @@
 """The portal's referral pages: *Invite friends* (``/referrals/``) and the referral link (``/join/<code>/``)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -47,6 +48,7 @@ def referrals(request: HttpRequest, member: Member) -> HttpResponse:
         "code": code.code,
         "summary": selectors.referral_summary(member=member),
         "policy": referral_policy_get(),
+        "currency": settings.LOYALTY_CURRENCY,
         "form": form,
     }
     return render(request, "portal/referrals.html", context)
