@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from members.referrals.models import Referral, ReferralCode, ReferralPolicy
@@ -93,3 +95,21 @@ def test_only_program_managers_edit_the_policy(client, staff_in):
     }
     assert client.post(url, form).status_code == 302
     assert ReferralPolicy.objects.get().referrer_points == 800
+
+
+def test_the_queue_runs_a_fixed_number_of_queries(client, staff_in, flagged):
+    client.force_login(staff_in("Support agent"))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(CHANGELIST, {"status__exact": "flagged"}).status_code == 200
+        return len(captured)
+
+    with_one = queries()
+    code = ReferralCode.objects.get(member=flagged.referrer).code
+    for number in range(10):
+        MemberFactory(email=f"more{number}@example.com", referral_code=code, client_address="198.51.100.1")
+
+    assert Referral.objects.filter(status="flagged").count() == 11
+    assert (with_one, queries()) == (with_one, with_one)
+    assert with_one == 6  # session, user, the permission checks, the count, the page
