@@ -7,7 +7,7 @@ serialises the monthly cap: two friends' purchases at once cannot both take its 
 """
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,6 +33,8 @@ REVIEW_PERMISSION = "referrals.review_referral"
 # A referral still waiting for its friend's qualifying purchase.
 OPEN_STATUSES = (ReferralStatus.JOINED, ReferralStatus.FLAGGED, ReferralStatus.APPROVED)
 INVITE_EMAILS_PER_HOUR = 1  # to one address, whoever invites it
+MAX_AMOUNT = Decimal(10) ** 12  # what Referral.purchase_amount holds (12 digits and cents)
+CENT = Decimal("0.01")
 
 
 def referral_policy_get() -> ReferralPolicy:
@@ -221,8 +223,8 @@ def referral_purchase_record(
     the referral, or ``None`` when the member has none open. Raises ``ValidationError``
     for an amount that is not a non-negative ``Decimal``.
     """
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
-        raise ValidationError("The purchase amount is a Decimal of at least 0.", field="amount")
+    if not isinstance(amount, Decimal) or not amount.is_finite() or not 0 <= amount < MAX_AMOUNT:
+        raise ValidationError("The purchase amount is a Decimal from 0 to under 10^12.", field="amount")
     if not isinstance(currency, str) or len(currency) != 3:
         raise ValidationError("The currency is a three-letter code.", field="currency")
     now = now or timezone.now()
@@ -239,7 +241,8 @@ def referral_purchase_record(
         if qualifies and referral.qualified_at is None:
             referral.qualified_at = now
             referral.purchase_ref = purchase_ref[:128]
-            referral.purchase_amount, referral.purchase_currency = amount, currency.upper()
+            referral.purchase_amount = amount.quantize(CENT, ROUND_HALF_EVEN)
+            referral.purchase_currency = currency.upper()
             if referral.status != ReferralStatus.FLAGGED:
                 referral.status = ReferralStatus.QUALIFIED
                 _pay(referral, policy=policy, now=now)

@@ -285,7 +285,7 @@ def test_a_purchase_below_the_minimum_or_in_another_currency_pays_nothing(referr
     assert (later.status, later.purchase_ref, later.first_purchase_at) == ("credited", "P-2", NOW)
 
 
-@pytest.mark.parametrize("amount", [20, 20.0, Decimal("-1"), Decimal("NaN")])
+@pytest.mark.parametrize("amount", [20, 20.0, Decimal("-1"), Decimal("NaN"), Decimal("Infinity"), Decimal(10) ** 12])
 def test_an_amount_that_is_not_a_non_negative_decimal_is_refused(referrer, amount):
     friend = join(referrer)
 
@@ -511,3 +511,38 @@ def test_a_merged_members_code_leads_to_the_survivor(referrer, policy):
     Member.objects.filter(pk=referrer.pk).update(merged_into=survivor)
 
     assert referral_code_member(code=code_of(referrer)) == survivor
+
+
+def test_an_amount_with_more_than_cents_qualifies_by_its_value_and_is_kept_in_cents(referrer):
+    friend = join(referrer)
+
+    assert buy(friend, "19.999").status == ReferralStatus.JOINED  # not rounded up to the minimum
+    referral = buy(friend, "20.004", ref="P-2")
+
+    assert (referral.status, referral.purchase_amount) == ("credited", Decimal("20.00"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("+33 6 12 34 56 78", "+33612345678"),
+        ("0033 (0)6", None),
+        ("0033612345678", "+33612345678"),
+        ("+1 (415) 555-2671", "+14155552671"),
+        ("+44.20.7946.0958", "+442079460958"),
+        ("", ""),
+        ("   ", ""),
+        ("06 12 34 56 78", None),
+        ("+33 6 12", None),
+        ("+336123456789012345", None),
+        ("+33 6 12 34 56 7a", None),
+    ],
+)
+def test_phone_normalize(raw, normalised):
+    from members.phones import phone_normalize
+
+    if normalised is None:
+        with pytest.raises(ValidationError):
+            phone_normalize(raw)
+    else:
+        assert phone_normalize(raw) == normalised
