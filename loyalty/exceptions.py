@@ -98,3 +98,8 @@ class PresenceCodeUsed(PermissionDenied):
 class PresenceCodeLocked(PermissionDenied):
     code = "presence_code_locked"
     default_message = "Too many wrong presence codes: the member must show a new one."
+
+
+class InvalidReferralCode(ValidationError):
+    code = "invalid_referral_code"
+    default_message = "This referral code is not valid: check it with the member who gave it."

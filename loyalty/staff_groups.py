@@ -4,12 +4,12 @@ Program manager: configures everything (tiers too), closes members' accounts, se
 tier by hand (a status match is a program decision). Support agent: looks
 up members, adjusts points and reverses entries with a reason, suspends and reactivates
 members, helps them log in (``members.change_member``: a password-reset e-mail, lifting
-a login lock). Analyst: reads only. Nobody deletes members or partners (they are closed
+a login lock), reviews flagged referrals. Analyst: reads only. Nobody deletes members or partners (they are closed
 or deactivated); only periodic tasks can be deleted. After a change here, add a data
 migration that runs ``sync_staff_groups`` again.
 """
 
-PROGRAM_APPS = ["ledger", "members", "tiers", "rewards", "campaigns", "partners", "django_celery_beat"]
+PROGRAM_APPS = ["ledger", "members", "tiers", "referrals", "rewards", "campaigns", "partners", "django_celery_beat"]
 
 GROUPS = {
     "Program manager": {
@@ -30,13 +30,20 @@ GROUPS = {
             "ledger.view_account",
             "ledger.view_entry",
             "ledger.view_lot",
+            "referrals.view_referral",
         ]
     },
     "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
 }
 EXTRA_PERMISSIONS = {
-    "Program manager": ["ledger.adjust_points", "members.suspend_member", "members.close_member", "tiers.set_tier"],
-    "Support agent": ["ledger.adjust_points", "members.suspend_member"],
+    "Program manager": [
+        "ledger.adjust_points",
+        "members.suspend_member",
+        "members.close_member",
+        "tiers.set_tier",
+        "referrals.review_referral",
+    ],
+    "Support agent": ["ledger.adjust_points", "members.suspend_member", "referrals.review_referral"],
 }
 
 

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty.clock import program_date
-from loyalty.exceptions import NotFound
+from loyalty.exceptions import NotFound, ValidationError
 from loyalty.ledger.models import Entry, EntryKind
 from loyalty.partners.fields import StrictCharField, StrictEmailField, StrictIntegerField, StrictRegexField
 from loyalty.partners.pagination import CursorPagination
@@ -41,6 +41,7 @@ from loyalty.partners.services import partner_debit_proof_check, partner_points_
 
 from . import selectors
 from .models import MemberStatus
+from .phones import phone_normalize
 from .selectors import PartnerView
 from .services import EMAIL_MAX_LENGTH, member_enroll
 from .tiers.models import QualificationBasis
@@ -77,6 +78,7 @@ PROFILE_EXAMPLE = {
     "birth_date": "1990-12-10",
     "language": "en",
     "external_id": "C-42",
+    "phone": "+33612345678",
     "joined_at": "2026-11-23T10:00:00Z",
 }
 ENROLLED_EXAMPLE = {
@@ -177,6 +179,7 @@ class MemberProfileSerializer(MemberTillSerializer):
     birth_date = serializers.DateField(allow_null=True, help_text="Date of birth, if given.")
     language = serializers.CharField(help_text="Preferred language of messages.")
     external_id = serializers.CharField(help_text="The member's id in the partner's own system.")
+    phone = serializers.CharField(help_text="The member's phone in E.164 form (`+33612345678`), or empty.")
     joined_at = serializers.DateTimeField(help_text="When the member enrolled.")
 
 
@@ -228,6 +231,26 @@ class MemberEnrollApi(APIView):
         external_id = StrictCharField(
             max_length=64, required=False, allow_blank=True, help_text="The member's id in the partner's own system."
         )
+        phone = StrictCharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            help_text="Optional; with the country code (`+33 6 12 34 56 78`, `0033612345678`): stored as E.164. "
+            "Compared with the referrer's: the same phone is a self-referral.",
+        )
+        referral_code = StrictCharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            help_text="Optional: the code of the member who referred this one (case, spaces and dashes ignored). "
+            "An unknown code, or a closed member's, answers 400 `invalid_referral_code` and enrols no one.",
+        )
+
+        def validate_phone(self, value):
+            try:
+                return phone_normalize(value)
+            except ValidationError as error:
+                raise serializers.ValidationError(error.message) from None
 
         def validate_birth_date(self, value):
             if value is not None and not date(1900, 1, 1) <= value <= program_date():
@@ -240,18 +263,32 @@ class MemberEnrollApi(APIView):
         description="Creates the member and its points account; the answer is the member's `profile`, which "
         "this partner, as the enrolling one, can read from then on. `Location` is the member's URL. "
         "Needs the `members:write` scope. A known e-mail answers 409 `conflict` and nothing more: not who "
-        "the member is, nor who enrolled it (a lost answer is found again by repeating the `Idempotency-Key`).",
+        "the member is, nor who enrolled it (a lost answer is found again by repeating the `Idempotency-Key`). "
+        "With `referral_code` the new member is the referee of that code's member: both are credited when the "
+        "new member's first qualifying purchase is posted (see the README's *Referrals*); the code is checked "
+        "before the e-mail, so a wrong code never tells whether an address is known.",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, *RATE_LIMIT_HEADERS],
         responses={
             201: MemberProfileSerializer,
-            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, "conflict", "idempotency_conflict"),
+            **error_responses(*BODY_ERRORS, "invalid_referral_code", *AUTH_ERRORS, "conflict", "idempotency_conflict"),
         },
         examples=[
             OpenApiExample(
                 "Enrol",
                 request_only=True,
                 value={"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "language": "en"},
+            ),
+            OpenApiExample(
+                "Enrol a referred friend",
+                request_only=True,
+                value={
+                    "email": "grace@example.com",
+                    "first_name": "Grace",
+                    "last_name": "Hopper",
+                    "phone": "+44 20 7946 0958",
+                    "referral_code": "K7QM-4XTB",
+                },
             ),
             OpenApiExample("Enrolled", response_only=True, status_codes=["201"], value=ENROLLED_EXAMPLE),
         ],

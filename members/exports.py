@@ -89,6 +89,7 @@ def _member_data_json(member: Member) -> Iterator[str]:
             "first_name": user.first_name,
             "last_name": user.last_name,
             "birth_date": _day(member.birth_date),
+            "phone": member.phone,
             "language": member.language,
             "marketing_consent": member.marketing_consent,
             "joined_at": _moment(member.joined_at),

@@ -8,9 +8,13 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.exceptions import InvalidReferralCode
+from loyalty.exceptions import ValidationError as LoyaltyValidationError
 from loyalty.ledger.models import EntryKind
 
 from .models import Member, MemberStatusChange
+from .phones import phone_normalize
+from .referrals.selectors import referral_code_member
 from .services import EMAIL_MAX_LENGTH, password_reset_budget_take, username_from_email
 
 
@@ -78,6 +82,38 @@ class SignUpForm(forms.Form):
     marketing_consent = forms.BooleanField(
         label=_("Send me offers and news about my points by e-mail"), required=False
     )
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=32,
+        required=False,
+        help_text=_("With the country code, e.g. +33 6 12 34 56 78."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    referral_code = forms.CharField(
+        label=_("A friend's referral code (optional)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    REFERRAL_CODE_INVALID = _("This referral code is not valid: check it with the friend who gave it.")
+
+    def clean_phone(self) -> str:
+        try:
+            return phone_normalize(self.cleaned_data["phone"])
+        except LoyaltyValidationError:
+            raise forms.ValidationError(
+                _("Give the phone number with its country code, e.g. +33 6 12 34 56 78.")
+            ) from None
+
+    def clean_referral_code(self) -> str:
+        code = self.cleaned_data["referral_code"].strip()
+        if code:
+            try:
+                referral_code_member(code=code)
+            except InvalidReferralCode:
+                raise forms.ValidationError(self.REFERRAL_CODE_INVALID) from None
+        return code
 
     def clean(self):
         data = super().clean()

@@ -20,6 +20,9 @@ from loyalty.ledger import services as ledger
 
 from .models import Member, MemberStatus, MemberStatusChange
 from .numbers import member_number_new
+from .phones import phone_normalize
+from .referrals import services as referrals
+from .referrals.selectors import referral_code_member
 from .tokens import account_token_make
 
 if TYPE_CHECKING:
@@ -48,8 +51,18 @@ def member_enroll(
     external_id: str = "",
     marketing_consent: bool = False,
     enrolled_by: "Partner | None" = None,
+    phone: str = "",
+    referral_code: str = "",
+    device_hash: str = "",
+    client_address: str | None = None,
 ) -> Member:
-    """Create the user, the member and its points account.
+    """Create the user, the member, its points account and its referral code.
+
+    ``phone`` is normalised to E.164 (``ValidationError`` otherwise). With ``referral_code``
+    the member joins as that code's referee (``referral_join``: the guards against
+    self-referral run there); an unknown code raises ``InvalidReferralCode`` before the
+    e-mail is even looked at, so a wrong code says nothing about the address.
+    ``device_hash`` (the portal's device cookie) is recorded against the new member.
 
     Raises ``Conflict`` on a known e-mail (in any case), also when two enrolments of one
     e-mail race: the username, the e-mail in lower case, is unique in the database. A staff
@@ -58,6 +71,8 @@ def member_enroll(
     integrity error propagates.
     """
     email = get_user_model().objects.normalize_email(email).strip()
+    phone = phone_normalize(phone)
+    referrer = referral_code_member(code=referral_code) if referral_code else None
     with transaction.atomic():
         _refuse_known_email(email)
         try:
@@ -84,8 +99,15 @@ def member_enroll(
             external_id=external_id,
             marketing_consent=marketing_consent,
             enrolled_by=enrolled_by,
+            phone=phone,
         )
         ledger.open_account(member=member)
+        referrals.referral_code_create(member=member)
+        referrals.member_device_record(member=member, device_hash=device_hash)
+        if referrer is not None:
+            referrals.referral_join(
+                referee=member, referrer=referrer, device_hash=device_hash, client_address=client_address
+            )
     return member
 
 
@@ -199,6 +221,10 @@ def member_signup(
     language: str,
     marketing_consent: bool,
     site_url: str,
+    phone: str = "",
+    referral_code: str = "",
+    device_hash: str = "",
+    client_address: str | None = None,
 ) -> Member | None:
     """Enrol a portal member whose login waits until they follow the link e-mailed to the address.
 
@@ -206,6 +232,7 @@ def member_signup(
     known address gets an e-mail instead (with a link to choose a password), and the caller
     shows the same page either way. Returns the new member, or ``None`` for a known address.
     At most ``ACCOUNT_EMAILS_PER_HOUR`` e-mails go to one address (the account is still created).
+    The phone, the referral code, the device and the client address go to ``member_enroll``.
     """
     _check_language(language)
     try:
@@ -216,6 +243,10 @@ def member_signup(
             password=password,
             language=language,
             marketing_consent=marketing_consent,
+            phone=phone,
+            referral_code=referral_code,
+            device_hash=device_hash,
+            client_address=client_address,
         )
     except Conflict:
         make_password(password)  # as long as a sign-up, so the time taken does not tell either

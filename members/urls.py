@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from . import card_views, presence_views, views
+from .referrals import views as referral_views
 from .tiers import views as tier_views
 
 app_name = "portal"
@@ -19,6 +20,8 @@ urlpatterns = [
     path("profile/close/", views.profile_close, name="profile_close"),
     path("till-code/", presence_views.presence_code, name="presence_code"),
     path("tier/", tier_views.tier, name="tier"),
+    path("referrals/", referral_views.referrals, name="referrals"),
+    path("join/<str:code>/", referral_views.join, name="join"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),

@@ -18,14 +18,16 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from loyalty.clock import program_date
-from loyalty.exceptions import LoyaltyError
+from loyalty.exceptions import InvalidReferralCode, LoyaltyError
 from loyalty.ledger.models import Entry
+from loyalty.proxies import client_ip
 
 from . import selectors
 from .exports import entries_csv_rows, member_data_json
@@ -41,6 +43,8 @@ from .forms import (
     SignUpForm,
 )
 from .models import Member, MemberStatus
+from .referrals.devices import device_hash, with_device_cookie
+from .referrals.services import member_device_record
 from .services import (
     member_access_link_send,
     member_activate,
@@ -85,6 +89,7 @@ def _with_language(response: HttpResponse, language: str) -> HttpResponse:
     return response
 
 
+@method_decorator(with_device_cookie, name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "portal/auth/login.html"
@@ -93,7 +98,10 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)
         member = selectors.member_for_user(user=form.get_user())
-        return _with_language(response, member.language) if member else response
+        if member is None:
+            return response
+        member_device_record(member=member, device_hash=device_hash(self.request))
+        return _with_language(response, member.language)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -110,23 +118,37 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+@with_device_cookie
 def signup(request: HttpRequest) -> HttpResponse:
-    """Sign up; the same page follows whether the address was new or known (its owner gets an e-mail)."""
+    """Sign up; the same page follows whether the address was new or known (its owner gets an e-mail).
+
+    A referral link's code (``?ref=``) is filled in; the browser's device cookie and the
+    client's address go with it, for the guards against self-referral.
+    """
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
-    form = SignUpForm(request.POST or None, initial={"language": translation.get_language()})
+    initial = {"language": translation.get_language(), "referral_code": request.GET.get("ref", "")[:32]}
+    form = SignUpForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        member_signup(
-            email=data["email"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            password=data["password1"],
-            language=data["language"],
-            marketing_consent=data["marketing_consent"],
-            site_url=_site_url(request),
-        )
-        return _with_language(redirect("portal:signup_sent"), data["language"])
+        try:
+            member_signup(
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                password=data["password1"],
+                language=data["language"],
+                marketing_consent=data["marketing_consent"],
+                site_url=_site_url(request),
+                phone=data["phone"],
+                referral_code=data["referral_code"],
+                device_hash=device_hash(request),
+                client_address=client_ip(request),
+            )
+        except InvalidReferralCode:  # its member was closed since the form checked it
+            form.add_error("referral_code", SignUpForm.REFERRAL_CODE_INVALID)
+        else:
+            return _with_language(redirect("portal:signup_sent"), data["language"])
     return render(request, "portal/auth/signup.html", {"form": form})
 
 

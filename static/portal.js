@@ -18,3 +18,25 @@ for (const button of document.querySelectorAll("[data-print]")) {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
 }
+// Copy buttons (the referral link): <button data-copy="#field" data-copied="Copied!" hidden>.
+// The button stays hidden without script or clipboard, where the field can still be selected.
+document.querySelectorAll("button[data-copy]").forEach((button) => {
+  const field = document.querySelector(button.dataset.copy);
+  if (!field || !navigator.clipboard) {
+    return;
+  }
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    const status = button.closest("section").querySelector(".copy-status");
+    navigator.clipboard.writeText(field.value).then(
+      () => {
+        if (status) {
+          status.textContent = button.dataset.copied;
+        }
+      },
+      () => {
+        field.select();
+      },
+    );
+  });
+});

@@ -11,11 +11,13 @@ one more entry in ``MEMOS``.
 from collections.abc import Callable
 
 from django.utils.formats import number_format
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from loyalty.exceptions import ValidationError
 
 EXPIRED = "expired"
+REFERRAL_REFERRER = "referral_referrer"
+REFERRAL_WELCOME = "referral_welcome"
 
 
 def _points(points: int) -> str:
@@ -28,8 +30,18 @@ def _expired(*, points: int) -> str:
     ) % {"points": _points(points)}
 
 
+def _referral_referrer() -> str:
+    return gettext("A friend you referred made a first purchase: thank you!")
+
+
+def _referral_welcome() -> str:
+    return gettext("Welcome bonus: you joined with a friend's referral")
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
+    REFERRAL_REFERRER: _referral_referrer,
+    REFERRAL_WELCOME: _referral_welcome,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

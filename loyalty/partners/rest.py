@@ -36,6 +36,7 @@ from loyalty.exceptions import (
     IdempotencyKeyRequired,
     InsufficientPoints,
     InvalidMemberNumber,
+    InvalidReferralCode,
     LoyaltyError,
     MemberClosed,
     MemberSuspended,
@@ -103,6 +104,11 @@ ERRORS = {
         400,
         "the member number is not 10 digits or its check digit is wrong (a typo)",
         lambda: InvalidMemberNumber(field="member_number"),
+    ),
+    "invalid_referral_code": (
+        400,
+        "`referral_code` is no member's code, or a closed member's",
+        lambda: InvalidReferralCode(field="referral_code"),
     ),
     "idempotency_key_required": (
         400,

@@ -62,6 +62,7 @@ def test_enrol_creates_the_member_with_its_account(api, partner):
         "birth_date": "1990-12-10",
         "language": "fr",
         "external_id": "C-42",
+        "phone": "",
         "joined_at": member.joined_at.isoformat().replace("+00:00", "Z"),
     }
     assert response["Location"] == f"http://testserver/api/v1/members/{member.member_number}/"

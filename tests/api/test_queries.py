@@ -75,7 +75,8 @@ def test_adjusting_runs_a_fixed_number_of_queries(api, member_with, entries, dja
 def test_enrolling_runs_a_fixed_number_of_queries(api, member_with, entries, django_assert_num_queries):
     member_with(entries)  # someone else's history must not matter
 
-    with django_assert_num_queries(AUTH + 13 + TIER_PROGRESS):
+    # 13, the new member's referral code (is it free, insert it), and the tier progress.
+    with django_assert_num_queries(AUTH + 15 + TIER_PROGRESS):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
@@ -117,6 +118,29 @@ def test_a_debit_with_a_presence_code_runs_a_fixed_number_of_queries(
             {"points": -5, "reason": "Coffee", "presence_code": code},
             format="json",
             HTTP_IDEMPOTENCY_KEY="adj-1",
+        )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("referrals", [0, 5], ids=["first-referee", "sixth-referee"])
+def test_enrolling_a_referred_member_runs_a_fixed_number_of_queries(api, referrals, django_assert_num_queries):
+    from members.referrals.models import ReferralCode
+    from tests.factories.members import MemberFactory
+
+    referrer = MemberFactory(email="referrer@example.com")
+    code = ReferralCode.objects.get(member=referrer).code
+    for number in range(referrals):
+        MemberFactory(email=f"friend{number}@example.com", referral_code=code)
+
+    # 15, the code's member, then the referral: the policy, the referrer's earlier referees (one
+    # aggregate), no referral yet, no invitation to this address, the insert, in a savepoint.
+    with django_assert_num_queries(AUTH + 23):
+        response = api.post(
+            "/api/v1/members/",
+            {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "referral_code": code},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="enrol-referred",
         )
 
     assert response.status_code == 201

@@ -66,7 +66,7 @@ PRESENCE = [
     "presence_code_locked",
 ]
 ERROR_CODES = {
-    ("/api/v1/members/", "post"): {*BODY, *AUTH, "conflict", "idempotency_conflict"},
+    ("/api/v1/members/", "post"): {*BODY, "invalid_referral_code", *AUTH, "conflict", "idempotency_conflict"},
     ("/api/v1/members/{member_number}/", "get"): {"invalid_member_number", *AUTH, "not_found"},
     ("/api/v1/members/{member_number}/entries/", "get"): {"invalid", "invalid_member_number", *AUTH, "not_found"},
     ("/api/v1/members/{member_number}/entries/{entry_id}/", "get"): {"invalid_member_number", *AUTH, "not_found"},
