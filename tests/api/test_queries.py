@@ -135,7 +135,7 @@ def test_enrolling_a_referred_member_runs_a_fixed_number_of_queries(api, referra
 
     # 15, the code's member, then the referral: the policy, the referrer's earlier referees (one
     # aggregate), no referral yet, no invitation to this address, the insert, in a savepoint.
-    with django_assert_num_queries(AUTH + 23):
+    with django_assert_num_queries(AUTH + 23 + TIER_PROGRESS):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "referral_code": code},
