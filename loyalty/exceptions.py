@@ -98,3 +98,39 @@ class PresenceCodeUsed(PermissionDenied):
 class PresenceCodeLocked(PermissionDenied):
     code = "presence_code_locked"
     default_message = "Too many wrong presence codes: the member must show a new one."
+
+
+class GiftingDisabled(PermissionDenied):
+    code = "gifting_disabled"
+    default_message = "Gifting points is not open in this program."
+
+
+class GiftRecipientUnavailable(ValidationError):
+    code = "gift_recipient_unavailable"
+    default_message = "No member with this number can receive points."
+
+
+class GiftToSelf(ValidationError):
+    code = "gift_to_self"
+    default_message = "Points cannot be sent to oneself."
+
+
+class GiftLimitReached(Conflict):
+    code = "gift_limit_reached"
+    default_message = "This gift is over the program's gifting limits."
+
+
+class TooManyAttempts(LoyaltyError):
+    code = "too_many_attempts"
+    status = 429
+    default_message = "Too many attempts: try again later."
+
+
+class MergeRefused(Conflict):
+    code = "merge_refused"
+    default_message = "These two members cannot be merged."
+
+
+class MemberMerged(Conflict):
+    code = "member_merged"
+    default_message = "This member was merged into another: use the survivor's number."

@@ -1,10 +1,11 @@
 """The staff groups and their permissions, kept in step by data migrations.
 
-Program manager: configures everything, closes members' accounts. Support agent: looks
-up members, adjusts points and reverses entries with a reason, suspends and reactivates
-members, helps them log in (``members.change_member``: a password-reset e-mail, lifting
-a login lock). Analyst: reads only. Nobody deletes members or partners (they are closed
-or deactivated); only periodic tasks can be deleted. After a change here, add a data
+Program manager: configures everything (the gift policy too), closes members' accounts,
+merges members (``members.merge_member``). Support agent: looks up members, adjusts
+points and reverses entries with a reason, suspends and reactivates members, helps them
+log in (``members.change_member``: a password-reset e-mail, lifting a login lock).
+Analyst: reads only. Nobody deletes members or partners (they are closed or
+deactivated); only periodic tasks can be deleted. After a change here, add a data
 migration that runs ``sync_staff_groups`` again.
 """
 
@@ -34,7 +35,12 @@ GROUPS = {
     "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
 }
 EXTRA_PERMISSIONS = {
-    "Program manager": ["ledger.adjust_points", "members.suspend_member", "members.close_member"],
+    "Program manager": [
+        "ledger.adjust_points",
+        "members.suspend_member",
+        "members.close_member",
+        "members.merge_member",
+    ],
     "Support agent": ["ledger.adjust_points", "members.suspend_member"],
 }
 

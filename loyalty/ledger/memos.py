@@ -11,11 +11,15 @@ one more entry in ``MEMOS``.
 from collections.abc import Callable
 
 from django.utils.formats import number_format
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from loyalty.exceptions import ValidationError
 
 EXPIRED = "expired"
+GIFT_TO = "gift_to"
+GIFT_FROM = "gift_from"
+MERGED_INTO = "merged_into"
+MERGED_FROM = "merged_from"
 
 
 def _points(points: int) -> str:
@@ -28,8 +32,34 @@ def _expired(*, points: int) -> str:
     ) % {"points": _points(points)}
 
 
+def _with_message(text: str, message: str) -> str:
+    """A gift's memo and the sender's message (free text, never translated)."""
+    return gettext("%(memo)s: “%(message)s”") % {"memo": text, "message": message} if message else text
+
+
+# Only member numbers: a member reads no other member's name or e-mail in a memo.
+def _gift_to(*, number: str, message: str = "") -> str:
+    return _with_message(gettext("Gift to member %(number)s") % {"number": number}, message)
+
+
+def _gift_from(*, number: str, message: str = "") -> str:
+    return _with_message(gettext("Gift from member %(number)s") % {"number": number}, message)
+
+
+def _merged_into(*, number: str) -> str:
+    return gettext("Moved to member %(number)s: the two memberships were merged") % {"number": number}
+
+
+def _merged_from(*, number: str) -> str:
+    return gettext("Moved from member %(number)s: the two memberships were merged") % {"number": number}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
+    GIFT_TO: _gift_to,
+    GIFT_FROM: _gift_from,
+    MERGED_INTO: _merged_into,
+    MERGED_FROM: _merged_from,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

@@ -341,15 +341,12 @@ def forfeit(
 
 TRANSFER_KINDS = frozenset({EntryKind.GIFT, EntryKind.MERGE})
 # Who may send and receive, by kind. A gift moves between two active members. A merge
-# empties its source whatever its status (a closed member holds nothing, so nothing
-# moves) into an active or suspended survivor (a suspended survivor keeps the points
-# frozen, as its own); never into a closed one, whose points would be lost.
+# empties an active or suspended source (a closed one was forfeited: closing is final)
+# into an active or suspended survivor (a suspended survivor holds the points frozen, as
+# its own); never into a closed one, whose points would be lost.
 _TRANSFER_STATUSES = {
     EntryKind.GIFT: ((MemberStatus.ACTIVE,), (MemberStatus.ACTIVE,)),
-    EntryKind.MERGE: (
-        (MemberStatus.ACTIVE, MemberStatus.SUSPENDED, MemberStatus.CLOSED),
-        (MemberStatus.ACTIVE, MemberStatus.SUSPENDED),
-    ),
+    EntryKind.MERGE: ((MemberStatus.ACTIVE, MemberStatus.SUSPENDED), (MemberStatus.ACTIVE, MemberStatus.SUSPENDED)),
 }
 
 
@@ -383,8 +380,8 @@ def transfer(
     (``points=None``) moves every point, available and pending. The target gets one lot
     per distinct (expiry date, pending, available_at) of what was taken, so the points
     keep their last day and pending points their date. Both accounts are locked in id
-    order and settled first. Statuses: a gift needs both members active, a merge a source
-    of any status and an active or suspended target (``MemberSuspended``, ``MemberClosed``).
+    order and settled first. Statuses: a gift needs both members active, a merge both
+    active or suspended (else ``MemberSuspended``, ``MemberClosed``).
     Raises ``InsufficientPoints`` (and writes nothing) when the source is short. Returns
     ``None`` for a merge of an empty account. Idempotent on ``idempotency_key``, scoped by
     ``actor``: a repeat returns the first pair.
