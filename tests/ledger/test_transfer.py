@@ -15,7 +15,7 @@ from loyalty.exceptions import (
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
 from loyalty.ledger.models import Allocation, Entry, EntryKind, Lot
-from members.models import Member, MemberStatus
+from members.models import Member
 from tests.factories.members import MemberFactory
 from tests.helpers import ledger_state
 
