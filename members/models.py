@@ -65,7 +65,8 @@ class Member(TimeStampedModel):
 
 
 class MemberStatusChange(models.Model):
-    """One change of a member's status: who made it, when and why. Written by ``member_status_change`` only."""
+    """One change of a member's status: who made it, when and why. Written by ``member_status_change`` and
+    ``member_merge`` only."""
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=MemberStatus.choices)

@@ -34,7 +34,7 @@ def member_get_for_partner(*, partner, member_number: str) -> Member:
     ``loyalty.partners.services.partner_debit_proof_check``.
     """
     number = member_number_clean(member_number)
-    member = Member.objects.select_related("user", "account").filter(member_number=number).first()
+    member = Member.objects.select_related("user", "account", "merged_into").filter(member_number=number).first()
     if member is None:
         raise NotFound("No member has this number.")
     return member
