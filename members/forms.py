@@ -8,8 +8,10 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.ledger.forms import POINTS_LIMIT, OneTimeTokenForm
 from loyalty.ledger.models import EntryKind
 
+from .gifting import MESSAGE_MAX_LENGTH
 from .models import Member, MemberStatusChange
 from .services import EMAIL_MAX_LENGTH, password_reset_budget_take, username_from_email
 
@@ -190,3 +192,27 @@ def _within_history(day: date | None) -> date | None:
             params={"first": HISTORY_FIRST_DAY.isoformat(), "last": HISTORY_LAST_DAY.isoformat()},
         )
     return day
+
+
+class GiftForm(OneTimeTokenForm):
+    """The portal's *Send points* form; its one-time token makes a double click send once."""
+
+    recipient_number = forms.CharField(
+        label=_("Member number of the recipient"),
+        max_length=32,
+        help_text=_("The 10 digits on their card."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=POINTS_LIMIT)
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=MESSAGE_MAX_LENGTH,
+        required=False,
+        help_text=_("Optional; the recipient reads it in their history."),
+    )
+
+    field_order = ["recipient_number", "points", "message", "token"]
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portal:{self.cleaned_data['token']}"

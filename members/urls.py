@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from . import presence_views, views
+from . import gifting_views, presence_views, views
 
 app_name = "portal"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("profile/data.json", views.profile_data, name="profile_data"),
     path("profile/close/", views.profile_close, name="profile_close"),
     path("till-code/", presence_views.presence_code, name="presence_code"),
+    path("gift/", gifting_views.gift, name="gift"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),
