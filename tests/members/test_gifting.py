@@ -25,7 +25,7 @@ from members.gifting import RECIPIENT_MISSES_PER_HOUR, gift_allowance_get, gift_
 from members.models import Gift, GiftPolicy, Member, MemberStatus
 from members.numbers import luhn_check_digit
 from tests.factories.members import MemberFactory
-from tests.helpers import ledger_state
+from tests.helpers import ledger_state, run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +272,30 @@ def test_a_recipient_suspended_after_a_gift_is_refused_the_next(sender, recipien
     Member.objects.filter(pk=recipient.pk).update(status=MemberStatus.SUSPENDED)
     with pytest.raises(GiftRecipientUnavailable):
         send(sender, recipient, 10)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_gifts_both_ways_neither_deadlock_nor_pass_the_limit_twice():
+    # given two members who each hold 1,000 points, a daily limit of 500 and gifts of 300
+    GiftPolicy.objects.filter(pk=1).update(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=5000)
+    first, second = MemberFactory(), MemberFactory()
+    for member in (first, second):
+        ledger.credit(member.account, 1000, expires_on=date(2027, 12, 31), now=EARLIER)
+
+    def gift(sender, recipient, key):
+        return lambda: send(sender, recipient, 300, key=key)
+
+    # when each sends two gifts of 300 to the other, all four at once
+    outcomes = run_together(
+        gift(first, second, "a"), gift(first, second, "b"), gift(second, first, "c"), gift(second, first, "d")
+    )
+
+    # then each sender's second gift met the limit its first had used, whichever came first
+    names = sorted(type(outcome).__name__ for outcome in outcomes)
+    assert names == ["Gift", "Gift", "GiftLimitReached", "GiftLimitReached"], outcomes
+    for member in (first, second):
+        member.account.refresh_from_db()
+        assert member.account.balance == 1000
+    assert Gift.objects.count() == 2
+    assert audit(now=NOW) == []
