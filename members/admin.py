@@ -124,7 +124,9 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
         # The merge facts ride along (joins and subqueries), so the page's query count stays fixed.
         absorbed = Member.objects.filter(merged_into=OuterRef("pk"))
         members = Member.objects.select_related("user", "account", "enrolled_by", "merged_into").annotate(
-            absorbed_count=Subquery(absorbed.order_by().values("merged_into").annotate(count=Count("pk")).values("count")[:1]),
+            absorbed_count=Subquery(
+                absorbed.order_by().values("merged_into").annotate(count=Count("pk")).values("count")[:1]
+            ),
             absorbed_number=Subquery(absorbed.order_by("-updated_at", "-pk").values("member_number")[:1]),
         )
         member = get_object_or_404(members, pk=pk)

@@ -5,9 +5,9 @@ import re
 from playwright.sync_api import expect
 
 from loyalty.ledger import services as ledger
-from members.models import Gift, GiftPolicy
+from members.models import Gift
 from members.services import member_email_verify
-from tests.factories.members import MemberFactory
+from tests.factories.members import MemberFactory, gift_policy_set
 
 PASSWORD = "a-long-enough-secret"
 
@@ -24,7 +24,7 @@ def log_in(page, email: str) -> None:
 
 
 def test_a_member_sends_points_and_the_recipient_sees_them_in_their_history(page):
-    GiftPolicy.objects.filter(pk=1).update(enabled=True, per_gift_limit=500, daily_limit=800, monthly_limit=2000)
+    gift_policy_set(enabled=True, per_gift_limit=500, daily_limit=800, monthly_limit=2000)
     ada, grace = portal_member("ada@example.com", "Ada"), portal_member("grace@example.com", "Grace")
     ledger.credit(ada.account, 1200)
 

@@ -8,15 +8,15 @@ from django.urls import reverse
 
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry, EntryKind
-from members.models import Gift, GiftPolicy, Member
-from tests.factories.members import MemberFactory
+from members.models import Gift, Member
+from tests.factories.members import MemberFactory, gift_policy_set
 
 URL = "/gift/"
 
 
 @pytest.fixture
 def enabled(db):
-    GiftPolicy.objects.filter(pk=1).update(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=1200)
+    gift_policy_set(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=1200)
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def post(client, recipient, points, *, token=None, message="Thanks!", number=Non
 
 def test_the_header_links_to_the_page_only_when_gifting_is_enabled(member_client, db):
     assert b'href="/gift/"' not in member_client.get(reverse("portal:dashboard")).content
-    GiftPolicy.objects.filter(pk=1).update(enabled=True)
+    gift_policy_set(enabled=True)
     assert b'href="/gift/"' in member_client.get(reverse("portal:dashboard")).content
 
 

@@ -24,7 +24,7 @@ from loyalty.ledger.models import Entry, EntryKind, Lot
 from members.gifting import RECIPIENT_MISSES_PER_HOUR, gift_allowance_get, gift_policy_get, gift_send
 from members.models import Gift, GiftPolicy, Member, MemberStatus
 from members.numbers import luhn_check_digit
-from tests.factories.members import MemberFactory
+from tests.factories.members import MemberFactory, gift_policy_set
 from tests.helpers import ledger_state, run_together
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ EARLIER = datetime(2027, 2, 1, 12, tzinfo=UTC)
 
 @pytest.fixture
 def policy():
-    GiftPolicy.objects.filter(pk=1).update(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=1200)
+    gift_policy_set(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=1200)
     return gift_policy_get()
 
 
@@ -278,7 +278,7 @@ def test_a_recipient_suspended_after_a_gift_is_refused_the_next(sender, recipien
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_gifts_both_ways_neither_deadlock_nor_pass_the_limit_twice():
     # given two members who each hold 1,000 points, a daily limit of 500 and gifts of 300
-    GiftPolicy.objects.filter(pk=1).update(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=5000)
+    gift_policy_set(enabled=True, per_gift_limit=300, daily_limit=500, monthly_limit=5000)
     first, second = MemberFactory(), MemberFactory()
     for member in (first, second):
         ledger.credit(member.account, 1000, expires_on=date(2027, 12, 31), now=EARLIER)
@@ -299,3 +299,10 @@ def test_concurrent_gifts_both_ways_neither_deadlock_nor_pass_the_limit_twice():
         assert member.account.balance == 1000
     assert Gift.objects.count() == 2
     assert audit(now=NOW) == []
+
+
+def test_without_the_policy_row_gifting_is_off(sender, recipient):
+    GiftPolicy.objects.all().delete()
+    with pytest.raises(GiftingDisabled):
+        send(sender, recipient, 10)
+    assert Gift.objects.count() == 0
