@@ -103,3 +103,37 @@ class PresenceCodeLocked(PermissionDenied):
 class InvalidReferralCode(ValidationError):
     code = "invalid_referral_code"
     default_message = "This referral code is not valid: check it with the member who gave it."
+class GiftingDisabled(PermissionDenied):
+    code = "gifting_disabled"
+    default_message = "Gifting points is not open in this program."
+
+
+class GiftRecipientUnavailable(ValidationError):
+    code = "gift_recipient_unavailable"
+    default_message = "No member with this number can receive points."
+
+
+class GiftToSelf(ValidationError):
+    code = "gift_to_self"
+    default_message = "Points cannot be sent to oneself."
+
+
+class GiftLimitReached(Conflict):
+    code = "gift_limit_reached"
+    default_message = "This gift is over the program's gifting limits."
+
+
+class TooManyAttempts(LoyaltyError):
+    code = "too_many_attempts"
+    status = 429
+    default_message = "Too many attempts: try again later."
+
+
+class MergeRefused(Conflict):
+    code = "merge_refused"
+    default_message = "These two members cannot be merged."
+
+
+class MemberMerged(Conflict):
+    code = "member_merged"
+    default_message = "This member was merged into another: use the survivor's number."

@@ -1,11 +1,12 @@
 """The staff groups and their permissions, kept in step by data migrations.
 
-Program manager: configures everything (tiers too), closes members' accounts, sets a member's
-tier by hand (a status match is a program decision). Support agent: looks
-up members, adjusts points and reverses entries with a reason, suspends and reactivates
-members, helps them log in (``members.change_member``: a password-reset e-mail, lifting
-a login lock), reviews flagged referrals. Analyst: reads only. Nobody deletes members or partners (they are closed
-or deactivated); only periodic tasks can be deleted. After a change here, add a data
+Program manager: configures everything (tiers and the gift policy too), closes members'
+accounts, sets a member's tier by hand (a status match is a program decision), merges
+members (``members.merge_member``). Support agent: looks up members, adjusts points and
+reverses entries with a reason, suspends and reactivates members, helps them log in
+(``members.change_member``: a password-reset e-mail, lifting a login lock), reviews flagged
+referrals. Analyst: reads only. Nobody deletes members or partners (they are closed or
+deactivated); only periodic tasks can be deleted. After a change here, add a data
 migration that runs ``sync_staff_groups`` again.
 """
 
@@ -42,6 +43,7 @@ EXTRA_PERMISSIONS = {
         "members.close_member",
         "tiers.set_tier",
         "referrals.review_referral",
+        "members.merge_member",
     ],
     "Support agent": ["ledger.adjust_points", "members.suspend_member", "referrals.review_referral"],
 }

@@ -14,6 +14,7 @@ directly.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,8 +29,16 @@ from loyalty.ledger.admin import ADJUST_PERMISSION, actor_label
 from loyalty.ledger.forms import AdjustPointsForm
 from loyalty.ledger.selectors import NOT_REVERSIBLE_KINDS
 
-from .models import Member, MemberStatus
-from .services import STATUS_PERMISSIONS, member_password_reset_send, member_status_change, user_login_unlock
+from .models import GiftPolicy, Member, MemberStatus
+from .numbers import member_number_clean
+from .services import (
+    MERGE_PERMISSION,
+    STATUS_PERMISSIONS,
+    member_merge,
+    member_password_reset_send,
+    member_status_change,
+    user_login_unlock,
+)
 from .support import member_support_get
 from .tiers.models import Tier
 from .tiers.services import SET_TIER_PERMISSION, member_tier_set
@@ -58,6 +67,23 @@ class TierSetForm(forms.Form):
         help_text=_("Today or later. To end a tier set by hand early, set it again with today."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("The member reads it on their tier page."))
+
+
+class MergeForm(forms.Form):
+    """Merge the member of the page into another: the survivor's number, then a confirm step with a reason."""
+
+    into = forms.CharField(label=_("Survivor's member number"), max_length=32)
+    reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+    confirm = forms.BooleanField(
+        label=_("I understand: every point moves to the survivor and this member is closed, for good."),
+        required=False,
+    )
+
+    def clean_into(self):
+        try:
+            return member_number_clean(self.cleaned_data["into"])
+        except LoyaltyError as error:
+            raise forms.ValidationError(error.message) from None
 
 
 # (target status, button label) in the order the page shows them, for each current status.
@@ -106,11 +132,20 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
             view(self.password_reset_view, "member_password_reset"),
             view(self.unlock_view, "member_unlock"),
             view(self.tier_set_view, "member_tier_set"),
+            path("<int:pk>/merge/", self.admin_site.admin_view(self.merge_view), name="members_member_merge"),
             *super().get_urls(),
         ]
 
     def _member(self, request, pk) -> Member:
-        member = get_object_or_404(Member.objects.select_related("user", "account", "enrolled_by"), pk=pk)
+        # The merge facts ride along (joins and subqueries), so the page's query count stays fixed.
+        absorbed = Member.objects.filter(merged_into=OuterRef("pk"))
+        members = Member.objects.select_related("user", "account", "enrolled_by", "merged_into").annotate(
+            absorbed_count=Subquery(
+                absorbed.order_by().values("merged_into").annotate(count=Count("pk")).values("count")[:1]
+            ),
+            absorbed_number=Subquery(absorbed.order_by("-updated_at", "-pk").values("member_number")[:1]),
+        )
+        member = get_object_or_404(members, pk=pk)
         if not self.has_view_or_change_permission(request, member):
             raise PermissionDenied
         return member
@@ -170,6 +205,12 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
             "tier_form": TierSetForm()
             if user.has_perm(SET_TIER_PERMISSION) and member.status != MemberStatus.CLOSED
             else None,
+            "merge_form": MergeForm()
+            if user.has_perm(MERGE_PERMISSION) and member.status != MemberStatus.CLOSED
+            else None,
+            "merged_into_url": reverse("admin:members_member_change", args=[member.merged_into_id])
+            if member.merged_into_id
+            else "",
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/members/member/support.html", context)
@@ -253,3 +294,69 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
                 messages.SUCCESS,
             )
         return self._back(member)
+
+    def merge_view(self, request, pk):
+        """GET (the number typed on the member page): the confirm step showing both members and what moves;
+        POST: ``member_merge`` with the reason, then the survivor's page."""
+        if not request.user.has_perm(MERGE_PERMISSION):
+            raise PermissionDenied
+        source = self._member(request, pk)
+        form = MergeForm(request.POST if request.method == "POST" else request.GET)
+        if not form.is_valid():
+            for error in form.errors.get("into", []):
+                self.message_user(request, error, messages.ERROR)
+            return self._back(source)
+        survivor = Member.objects.select_related("user", "account").filter(member_number=form.cleaned_data["into"])
+        survivor = survivor.first()
+        if survivor is None:
+            self.message_user(request, gettext("No member has this number."), messages.ERROR)
+            return self._back(source)
+        if request.method == "POST":
+            if not form.cleaned_data["reason"].strip():
+                form.add_error("reason", gettext("Say why the members are merged."))
+            if not form.cleaned_data["confirm"]:
+                form.add_error("confirm", gettext("Tick the box to confirm the merge."))
+            if form.is_valid():
+                try:
+                    member_merge(
+                        source=source, survivor=survivor, reason=form.cleaned_data["reason"], actor=request.user
+                    )
+                except LoyaltyError as error:
+                    form.add_error(None, error.message)
+                else:
+                    self.log_change(request, source, gettext("Merged into %(number)s.") % {"number": survivor})
+                    self.message_user(
+                        request,
+                        gettext("Member %(source)s is merged into %(survivor)s: every point moved.")
+                        % {"source": source, "survivor": survivor},
+                        messages.SUCCESS,
+                    )
+                    return self._back(survivor)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Merge %(source)s into %(survivor)s") % {"source": source, "survivor": survivor},
+            "opts": self.model._meta,
+            "source": source,
+            "survivor": survivor,
+            "lots": source.account.lots.filter(remaining__gt=0).count(),
+            "form": form,
+            "source_url": reverse("admin:members_member_change", args=[source.pk]),
+        }
+        return TemplateResponse(request, "admin/members/member/merge.html", context)
+
+
+@admin.register(GiftPolicy)
+class GiftPolicyAdmin(admin.ModelAdmin):
+    """The one gift policy: its change page is the list (program managers change it; others may only read)."""
+
+    fields = ["enabled", "per_gift_limit", "daily_limit", "monthly_limit", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return redirect("admin:members_giftpolicy_change", 1)

@@ -81,6 +81,13 @@ PROFILE_EXAMPLE = {
     "phone": "+33612345678",
     "joined_at": "2026-11-23T10:00:00Z",
 }
+MERGED_EXAMPLE = {
+    "view": "merged",
+    "member_number": "1234567897",
+    "status": "closed",
+    "merged_into": "2345678907",
+    "merged_into_url": "/api/v1/members/2345678907/",
+}
 ENROLLED_EXAMPLE = {
     **PROFILE_EXAMPLE,
     "balance": 0,
@@ -183,17 +190,39 @@ class MemberProfileSerializer(MemberTillSerializer):
     joined_at = serializers.DateTimeField(help_text="When the member enrolled.")
 
 
+@extend_schema_serializer(component_name="MemberMerged")
+class MemberMergedSerializer(serializers.Serializer):
+    """What any partner reads of a number that was merged into another member's: a pointer, nothing more."""
+
+    view = serializers.ChoiceField(choices=["merged"], help_text="`merged`: this number now belongs to `merged_into`.")
+    member_number = serializers.CharField(help_text="The number asked for, no longer in use.")
+    status = serializers.CharField(help_text="Always `closed`: nothing moves here.")
+    merged_into = serializers.CharField(
+        source="merged_into.member_number", help_text="The surviving member's number: read and write there."
+    )
+    merged_into_url = serializers.SerializerMethodField(help_text="The surviving member's URL in this API.")
+
+    def get_merged_into_url(self, member) -> str:
+        return reverse("api-member-detail", args=[member.merged_into.member_number])
+
+
 MEMBER_SHAPES = {PartnerView.PROFILE: MemberProfileSerializer, PartnerView.TILL: MemberTillSerializer}
 
 MemberForPartnerSerializer = PolymorphicProxySerializer(
     component_name="MemberForPartner",
-    serializers=MEMBER_SHAPES,
+    serializers={**MEMBER_SHAPES, "merged": MemberMergedSerializer},
     resource_type_field_name="view",
 )
 
 
 def member_output(*, partner, member, expiring: list[dict]) -> dict:
-    """The member as ``partner`` may read it: the one place that picks the output shape."""
+    """The member as ``partner`` may read it: the one place that picks the output shape.
+
+    A merged member's number answers with a pointer to the survivor (``merged``), whoever asks.
+    """
+    if member.merged_into_id is not None:
+        member.view = "merged"
+        return MemberMergedSerializer(member).data
     view = selectors.member_view_for_partner(partner=partner, member=member)
     member.view, member.expiring, member.progress = view, expiring, tier_progress_get(member=member)
     return MEMBER_SHAPES[view](member).data
@@ -314,7 +343,10 @@ class MemberDetailApi(APIView):
         "the member reads its `profile` (e-mail, names, birth date, language, external id, and the points); "
         "any other partner reads the `till` shape: number, status, balance, pending points and the next "
         "expiry dates, never personal data. Both carry the member's tier, its progress to the next tier and the "
-        "requalification date (the day the tier would be lost if nothing changes). Needs the `members:read` scope.",
+        "requalification date (the day the tier would be lost if nothing changes). A number that was merged into "
+        "another member's answers 200 with `view: merged`, `status: closed` and the survivor's number in "
+        "`merged_into` (and its URL in `merged_into_url`): read and write there; writes to the merged number "
+        "answer 409 `member_merged`. Needs the `members:read` scope.",
         parameters=[MEMBER_NUMBER_PARAMETER, *RATE_LIMIT_HEADERS],
         responses={
             200: MemberForPartnerSerializer,
@@ -323,6 +355,7 @@ class MemberDetailApi(APIView):
         examples=[
             OpenApiExample("Till view (another partner)", response_only=True, value=TILL_EXAMPLE),
             OpenApiExample("Profile view (the enrolling partner)", response_only=True, value=PROFILE_EXAMPLE),
+            OpenApiExample("A merged number", response_only=True, value=MERGED_EXAMPLE),
         ],
     )
     def get(self, request, member_number):
@@ -467,7 +500,8 @@ class MemberAdjustApi(APIView):
         "needs the partner that enrolled the member, or the member's `presence_code` (shown by their "
         "portal, valid a few minutes, once): a wrong code counts against the code's few attempts even "
         "though the request fails; a debit that fails otherwise (e.g. `insufficient_points`) leaves the "
-        "code unspent. A debit beyond the balance answers 409 `insufficient_points`. Needs the "
+        "code unspent. A debit beyond the balance answers 409 `insufficient_points`; any adjustment of a "
+        "merged number 409 `member_merged`, whose `details.merged_into` is the survivor's number. Needs the "
         "`points:adjust` scope.",
         request=InputSerializer,
         parameters=[MEMBER_NUMBER_PARAMETER, IDEMPOTENCY_KEY_HEADER, LOCATION_HEADER, *RATE_LIMIT_HEADERS],
@@ -486,6 +520,7 @@ class MemberAdjustApi(APIView):
                 "insufficient_points",
                 "member_suspended",
                 "member_closed",
+                "member_merged",
                 "idempotency_conflict",
                 invalid={"points": ["Points must be a whole number other than zero."]},
             ),

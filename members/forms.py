@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.exceptions import InvalidReferralCode
 from loyalty.exceptions import ValidationError as LoyaltyValidationError
+from loyalty.ledger.forms import POINTS_LIMIT, OneTimeTokenForm
 from loyalty.ledger.models import EntryKind
 
+from .gifting import MESSAGE_MAX_LENGTH
 from .models import Member, MemberStatusChange
 from .phones import phone_normalize
 from .referrals.selectors import referral_code_member
@@ -226,3 +228,27 @@ def _within_history(day: date | None) -> date | None:
             params={"first": HISTORY_FIRST_DAY.isoformat(), "last": HISTORY_LAST_DAY.isoformat()},
         )
     return day
+
+
+class GiftForm(OneTimeTokenForm):
+    """The portal's *Send points* form; its one-time token makes a double click send once."""
+
+    recipient_number = forms.CharField(
+        label=_("Member number of the recipient"),
+        max_length=32,
+        help_text=_("The 10 digits on their card."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    points = forms.IntegerField(label=_("Points"), min_value=1, max_value=POINTS_LIMIT)
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=MESSAGE_MAX_LENGTH,
+        required=False,
+        help_text=_("Optional; the recipient reads it in their history."),
+    )
+
+    field_order = ["recipient_number", "points", "message", "token"]
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portal:{self.cleaned_data['token']}"

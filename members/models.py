@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +57,7 @@ class Member(TimeStampedModel):
         permissions = [
             ("suspend_member", "Can suspend and reactivate members"),
             ("close_member", "Can close members' accounts"),
+            ("merge_member", "Can merge a member into another"),
         ]
 
     def __str__(self):
@@ -62,7 +65,8 @@ class Member(TimeStampedModel):
 
 
 class MemberStatusChange(models.Model):
-    """One change of a member's status: who made it, when and why. Written by ``member_status_change`` only."""
+    """One change of a member's status: who made it, when and why. Written by ``member_status_change`` and
+    ``member_merge`` only."""
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=MemberStatus.choices)
@@ -84,3 +88,56 @@ class MemberStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.member_id}: {self.from_status} → {self.to_status}"
+
+
+class GiftPolicy(models.Model):
+    """The program's one gifting policy (a single row, id 1, created by a migration): off until staff enable it.
+
+    Limits are in points and counted in program days and months (``loyalty.clock``).
+    """
+
+    enabled = models.BooleanField(default=False, help_text=_("Members may send points to other members."))
+    per_gift_limit = models.PositiveIntegerField(
+        default=500, validators=[MinValueValidator(1)], help_text=_("Most points in one gift.")
+    )
+    daily_limit = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(1)], help_text=_("Most points a member sends in a program day.")
+    )
+    monthly_limit = models.PositiveIntegerField(
+        default=3000,
+        validators=[MinValueValidator(1)],
+        help_text=_("Most points a member sends in a calendar month of the program."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("gift policy")
+        verbose_name_plural = _("gift policy")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="gift_policy_single_row")]
+
+    def __str__(self):
+        return str(_("Gift policy"))
+
+
+class Gift(models.Model):
+    """Points one member sent another: the cause of the pair of ``gift`` entries. Written by ``gift_send`` only."""
+
+    sender = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="gifts_sent")
+    recipient = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="gifts_received")
+    points = models.PositiveIntegerField()
+    message = models.CharField(max_length=140, blank=True)
+    created_at = models.DateTimeField()
+    program_day = models.DateField(help_text=_("The program's day of the gift, which the limits count."))
+    idempotency_key = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="gift_points_positive"),
+            models.CheckConstraint(condition=~Q(sender=models.F("recipient")), name="gift_not_to_oneself"),
+            models.UniqueConstraint(fields=["sender", "idempotency_key"], name="gift_idempotency_key_per_sender"),
+        ]
+        indexes = [models.Index(fields=["sender", "program_day"], name="gift_sender_day")]
+
+    def __str__(self):
+        return f"Gift {self.pk}: {self.points} points"

@@ -10,7 +10,7 @@ from loyalty.clock import program_date, program_day_start, program_timezone
 from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Account, Entry, Lot
 
-from .models import Member
+from .models import GiftPolicy, Member
 from .numbers import member_number_clean
 
 EXPIRING_DATES = 3
@@ -34,7 +34,7 @@ def member_get_for_partner(*, partner, member_number: str) -> Member:
     ``loyalty.partners.services.partner_debit_proof_check``.
     """
     number = member_number_clean(member_number)
-    member = Member.objects.select_related("user", "account").filter(member_number=number).first()
+    member = Member.objects.select_related("user", "account", "merged_into").filter(member_number=number).first()
     if member is None:
         raise NotFound("No member has this number.")
     return member
@@ -51,7 +51,14 @@ def member_for_user(*, user) -> Member | None:
     """The signed-in user's member with its account joined, or ``None`` (a staff login, say)."""
     if not user.is_authenticated:
         return None
-    return Member.objects.select_related("account", "user").filter(user_id=user.pk).first()
+    # Whether gifting is open rides along, so the header's *Send points* link costs no query.
+    gifting = Subquery(GiftPolicy.objects.filter(pk=1).values("enabled"))
+    return (
+        Member.objects.select_related("account", "user")
+        .annotate(gifting_enabled=gifting)
+        .filter(user_id=user.pk)
+        .first()
+    )
 
 
 def member_expiring(*, member: Member, dates: int | None = EXPIRING_DATES) -> list[dict]:

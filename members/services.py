@@ -14,9 +14,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from loyalty.exceptions import Conflict, MemberClosed, PermissionDenied, ValidationError
+from loyalty.exceptions import Conflict, MemberClosed, MergeRefused, PermissionDenied, ValidationError
 from loyalty.ledger import lock_objects as ledger_locks
+from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
+from loyalty.ledger.models import EntryKind
 
 from .models import Member, MemberStatus, MemberStatusChange
 from .numbers import member_number_new
@@ -154,6 +156,79 @@ def member_status_change(*, member: Member, status: str, reason: str, actor=None
             member.user.is_active = False
         member.status = status
         member.save(update_fields=["status", "updated_at"])
+    return change
+
+
+MERGE_PERMISSION = "members.merge_member"
+
+
+def member_merge(
+    *, source: Member, survivor: Member, reason: str, actor=None, now: datetime | None = None
+) -> MemberStatusChange:
+    """Merge ``source`` into ``survivor``: every point moves, and ``source`` closes pointing at the survivor.
+
+    With both accounts locked in id order: the whole account (available and pending lots,
+    with their dates) moves through ``ledger.transfer(kind="merge")``; ``source`` gets
+    ``merged_into=survivor`` (members merged into it before now point at the survivor
+    too), is closed without forfeit (it holds nothing any more) with a status change
+    carrying the reason, which is also the entries' cause, and its login ends. Entries
+    stay on their accounts. Both members must be active or suspended and neither merged
+    already (``MergeRefused``); ``actor`` (the staff user; None: the system) needs
+    ``members.merge_member`` (``PermissionDenied``). Not repeatable: a second merge of one
+    source is refused.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Say why the members are merged.", field="reason")
+    if len(reason) > MemberStatusChange._meta.get_field("reason").max_length:
+        raise ValidationError("The reason is too long (255 characters at most).", field="reason")
+    if actor is not None and not (actor.is_active and actor.is_staff and actor.has_perm(MERGE_PERMISSION)):
+        raise PermissionDenied("You are not allowed to merge members.")
+    if source.pk == survivor.pk:
+        raise MergeRefused("A member cannot be merged into itself.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        ledger_locks.accounts_for_update([source.account.pk, survivor.account.pk])
+        current = dict(Member.objects.filter(pk__in=[source.pk, survivor.pk]).values_list("pk", "status"))
+        merged = set(
+            Member.objects.filter(pk__in=[source.pk, survivor.pk], merged_into__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        if merged:
+            raise MergeRefused("A member that was merged already cannot be merged again, nor receive a merge.")
+        if MemberStatus.CLOSED in current.values():
+            raise MergeRefused("A closed member cannot be merged, nor receive a merge: closing is final.")
+        change = MemberStatusChange.objects.create(
+            member=source,
+            from_status=current[source.pk],
+            to_status=MemberStatus.CLOSED,
+            reason=reason,
+            actor=actor,
+            created_at=now,
+        )
+        ledger.transfer(
+            source.account,
+            survivor.account,
+            None,
+            EntryKind.MERGE,
+            cause=change,
+            memo=reason,
+            source_memo_code=memos.MERGED_INTO,
+            source_memo_params={"number": survivor.member_number},
+            target_memo_code=memos.MERGED_FROM,
+            target_memo_params={"number": source.member_number},
+            actor=actor,
+            idempotency_key=f"merge:{source.pk}",
+            now=now,
+        )
+        Member.objects.filter(merged_into=source).update(merged_into=survivor, updated_at=now)
+        source.merged_into, source.status = survivor, MemberStatus.CLOSED
+        source.save(update_fields=["merged_into", "status", "updated_at"])
+        get_user_model().objects.filter(pk=source.user_id).update(is_active=False)
+        source.user.is_active = False
+        referrals.referral_member_merge(source=source, survivor=survivor)
+        # The tiers engine: tier_member_merge(source=source, survivor=survivor, now=now).
     return change
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from . import card_views, presence_views, views
+from . import card_views, gifting_views, presence_views, views
 from .referrals import views as referral_views
 from .tiers import views as tier_views
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("tier/", tier_views.tier, name="tier"),
     path("referrals/", referral_views.referrals, name="referrals"),
     path("join/<str:code>/", referral_views.join, name="join"),
+    path("gift/", gifting_views.gift, name="gift"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),

@@ -29,7 +29,13 @@ from .selectors import entry_reversible_points
 ADJUST_PERMISSION = "ledger.adjust_points"  # adjusting points and reversing entries
 
 # What can cause an entry (app_label.model). The cause filter offers these, not every table.
-ENTRY_CAUSES = ["ledger.adjustment", "ledger.expiryrun", "members.memberstatuschange", "referrals.referral"]
+ENTRY_CAUSES = [
+    "ledger.adjustment",
+    "ledger.expiryrun",
+    "members.memberstatuschange",
+    "members.gift",
+    "referrals.referral",
+]
 
 
 def member_page_url(member_id: int) -> str:

@@ -18,6 +18,10 @@ from loyalty.exceptions import ValidationError
 EXPIRED = "expired"
 REFERRAL_REFERRER = "referral_referrer"
 REFERRAL_WELCOME = "referral_welcome"
+GIFT_TO = "gift_to"
+GIFT_FROM = "gift_from"
+MERGED_INTO = "merged_into"
+MERGED_FROM = "merged_from"
 
 
 def _points(points: int) -> str:
@@ -36,12 +40,36 @@ def _referral_referrer() -> str:
 
 def _referral_welcome() -> str:
     return gettext("Welcome bonus: you joined with a friend's referral")
+def _with_message(text: str, message: str) -> str:
+    """A gift's memo and the sender's message (free text, never translated)."""
+    return gettext("%(memo)s: “%(message)s”") % {"memo": text, "message": message} if message else text
+
+
+# Only member numbers: a member reads no other member's name or e-mail in a memo.
+def _gift_to(*, number: str, message: str = "") -> str:
+    return _with_message(gettext("Gift to member %(number)s") % {"number": number}, message)
+
+
+def _gift_from(*, number: str, message: str = "") -> str:
+    return _with_message(gettext("Gift from member %(number)s") % {"number": number}, message)
+
+
+def _merged_into(*, number: str) -> str:
+    return gettext("Moved to member %(number)s: the two memberships were merged") % {"number": number}
+
+
+def _merged_from(*, number: str) -> str:
+    return gettext("Moved from member %(number)s: the two memberships were merged") % {"number": number}
 
 
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
     REFERRAL_WELCOME: _referral_welcome,
+    GIFT_TO: _gift_to,
+    GIFT_FROM: _gift_from,
+    MERGED_INTO: _merged_into,
+    MERGED_FROM: _merged_from,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

@@ -339,6 +339,165 @@ def forfeit(
     return entry
 
 
+TRANSFER_KINDS = frozenset({EntryKind.GIFT, EntryKind.MERGE})
+# Who may send and receive, by kind. A gift moves between two active members. A merge
+# empties an active or suspended source (a closed one was forfeited: closing is final)
+# into an active or suspended survivor (a suspended survivor holds the points frozen, as
+# its own); never into a closed one, whose points would be lost.
+_TRANSFER_STATUSES = {
+    EntryKind.GIFT: ((MemberStatus.ACTIVE,), (MemberStatus.ACTIVE,)),
+    EntryKind.MERGE: ((MemberStatus.ACTIVE, MemberStatus.SUSPENDED), (MemberStatus.ACTIVE, MemberStatus.SUSPENDED)),
+}
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """The pair of entries of one transfer: ``debit`` on the source, ``credit`` on the target."""
+
+    debit: Entry
+    credit: Entry
+
+
+def transfer(
+    source: Account,
+    target: Account,
+    points: int | None,
+    kind: str,
+    *,
+    cause: models.Model,
+    memo: str = "",
+    source_memo_code: str = "",
+    source_memo_params: dict | None = None,
+    target_memo_code: str = "",
+    target_memo_params: dict | None = None,
+    actor: models.Model | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Transfer | None:
+    """Move points from ``source`` to ``target`` in two entries of ``kind`` (gift or merge) with one cause.
+
+    A gift moves ``points`` of the source's available lots, soonest expiry first; a merge
+    (``points=None``) moves every point, available and pending. The target gets one lot
+    per distinct (expiry date, pending, available_at) of what was taken, so the points
+    keep their last day and pending points their date. Both accounts are locked in id
+    order and settled first. Statuses: a gift needs both members active, a merge both
+    active or suspended (else ``MemberSuspended``, ``MemberClosed``).
+    Raises ``InsufficientPoints`` (and writes nothing) when the source is short. Returns
+    ``None`` for a merge of an empty account. Idempotent on ``idempotency_key``, scoped by
+    ``actor``: a repeat returns the first pair.
+    """
+    _check_choice(kind, TRANSFER_KINDS, "kind")
+    if kind == EntryKind.MERGE:
+        if points is not None:
+            raise ValidationError("A merge moves the whole account: give no points.", field="points")
+    else:
+        _check_points(points)
+    if source.pk == target.pk:
+        raise ValidationError("Points cannot move to the account they come from.", field="target")
+    if cause is None:
+        raise ValidationError("Say what moves the points (a gift, a merge).", field="cause")
+    _check_text(memo=memo, idempotency_key=idempotency_key)
+    source_memo_params = _check_memo(source_memo_code, source_memo_params)
+    target_memo_params = _check_memo(target_memo_code, target_memo_params)
+    now = _aware(now or timezone.now(), "now")
+
+    with transaction.atomic():
+        locked = {account.pk: account for account in lock_objects.accounts_for_update([source.pk, target.pk])}
+        if len(locked) != 2:
+            raise Account.DoesNotExist("Both accounts of a transfer must exist.")
+        giver, receiver = locked[source.pk], locked[target.pk]
+        if replay := _transfer_replay(giver, receiver, idempotency_key, actor, kind=kind, points=points):
+            _copy_balances(giver, source)
+            _copy_balances(receiver, target)
+            return replay
+        giver_statuses, receiver_statuses = _TRANSFER_STATUSES[kind]
+        _require_member(giver, *giver_statuses)
+        _require_member(receiver, *receiver_statuses)
+        _settle_locked([giver, receiver] if giver.pk < receiver.pk else [receiver, giver], now)
+        if points is not None:
+            _require_available(giver.balance, points)
+        moves, lots = _transfer_take(giver, points, now)
+        if not moves:
+            return None
+        available = sum(lot.amount for lot in lots if not lot.pending)
+        pending = sum(lot.amount for lot in lots if lot.pending)
+        giver.balance -= available
+        giver.pending -= pending
+        giver.lifetime_spent += available + pending
+        receiver.balance += available
+        receiver.pending += pending
+        receiver.lifetime_earned += available + pending
+        write = {"kind": kind, "now": now, "actor": actor, "cause": cause, "memo": memo, "key": idempotency_key}
+        debit_entry = _record(
+            giver,
+            amount=-(available + pending),
+            memo_code=source_memo_code,
+            memo_params=source_memo_params,
+            moves=moves,
+            **write,
+        )
+        credit_entry = _record(
+            receiver,
+            amount=available + pending,
+            memo_code=target_memo_code,
+            memo_params=target_memo_params,
+            **write,
+        )
+        for lot in lots:
+            lot.account_id, lot.entry = receiver.pk, credit_entry
+        Lot.objects.bulk_create(lots)
+    _copy_balances(giver, source)
+    _copy_balances(receiver, target)
+    return Transfer(debit=debit_entry, credit=credit_entry)
+
+
+def _transfer_take(account: Account, points: int | None, now: datetime) -> tuple[list[tuple[int, int]], list[Lot]]:
+    """The moves ``(lot id, -points)`` taking ``points`` (``None``: everything, pending too) from a
+    settled account, soonest expiry first, and the unsaved lots that receive them: one per
+    distinct (expiry date, pending, available_at), in the order first taken."""
+    lots = Lot.objects.filter(account_id=account.pk, remaining__gt=0)
+    if points is not None:
+        lots = lots.filter(pending=False)
+    ordered = lots.order_by(F("expires_on").asc(nulls_last=True), "pk").values_list(
+        "pk", "remaining", "pending", "available_at", "expires_on"
+    )
+    moves, opened, left = [], {}, points
+    for lot_id, remaining, pending, available_at, expires_on in ordered.iterator(chunk_size=_LOT_PAGE_SIZE):
+        taken = remaining if left is None else min(remaining, left)
+        moves.append((lot_id, -taken))
+        key = (expires_on, pending, available_at if pending else now)
+        if key in opened:
+            opened[key].amount += taken
+            opened[key].remaining += taken
+        else:
+            opened[key] = Lot(
+                amount=taken, remaining=taken, pending=pending, available_at=key[2], expires_on=expires_on
+            )
+        if left is not None:
+            left -= taken
+            if left == 0:
+                break
+    if left:  # the caller checked the balance under the lock: this is a broken cache
+        raise RuntimeError(f"Account {account.pk}: lots hold {left} points fewer than its balance.")
+    return moves, list(opened.values())
+
+
+def _transfer_replay(
+    source: Account, target: Account, key: str | None, actor, *, kind: str, points: int | None
+) -> Transfer | None:
+    """The pair an earlier transfer with this key (scoped by ``actor``) wrote, if it is this transfer."""
+    debit_entry = _replay(source, key, actor, kind=kind, amount=None if points is None else -points)
+    if debit_entry is None:
+        return None
+    credit_entry = _replay(target, key, actor, kind=kind, amount=None if points is None else points)
+    if credit_entry is None or (credit_entry.cause_type_id, credit_entry.cause_id) != (
+        debit_entry.cause_type_id,
+        debit_entry.cause_id,
+    ):
+        raise IdempotencyConflict()
+    return Transfer(debit=debit_entry, credit=credit_entry)
+
+
 def expire_due(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
     """Expire every lot past its last day: one ``expire`` entry per account, all caused by one ``ExpiryRun``.
 

@@ -39,6 +39,7 @@ from loyalty.exceptions import (
     InvalidReferralCode,
     LoyaltyError,
     MemberClosed,
+    MemberMerged,
     MemberSuspended,
     NotFound,
     PresenceCodeExpired,
@@ -153,6 +154,11 @@ ERRORS = {
     ),
     "member_suspended": (409, "the member is suspended: nothing moves", lambda: MemberSuspended()),
     "member_closed": (409, "the member's account is closed", lambda: MemberClosed()),
+    "member_merged": (
+        409,
+        "the number was merged into another member's: `details.merged_into` is the survivor's",
+        lambda: MemberMerged(merged_into="2345678907"),
+    ),
     "payload_too_large": (
         413,
         "a body over the size limit",

@@ -25,6 +25,7 @@ from loyalty.exceptions import (
     IdempotencyKeyRequired,
     LoyaltyError,
     MemberClosed,
+    MemberMerged,
     MemberSuspended,
     PresenceCodeExpired,
     PresenceCodeInvalid,
@@ -273,6 +274,12 @@ def partner_may_take_points(*, partner: Partner, member) -> bool:
     return member_view_for_partner(partner=partner, member=member) == PartnerView.PROFILE
 
 
+def _refuse_merged(member) -> None:
+    """A merged member's number takes no points: the till is told the survivor's number (``MemberMerged``)."""
+    if member.merged_into_id is not None:
+        raise MemberMerged(merged_into=member.merged_into.member_number)
+
+
 def partner_debit_proof_check(
     *, partner: Partner, member, points: int, presence_code: str | None
 ) -> PresenceProof | None:
@@ -283,6 +290,7 @@ def partner_debit_proof_check(
     (``presence_code_check``: a wrong attempt counts, committed); without one, a debit of a
     member the partner did not enrol raises ``PresenceCodeRequired``.
     """
+    _refuse_merged(member)
     if points > 0:
         return None
     if presence_code:
@@ -303,6 +311,7 @@ def partner_points_adjust(
     the ``presence_code_consume`` errors and the ledger's (``InsufficientPoints``,
     ``MemberSuspended``, ``MemberClosed``).
     """
+    _refuse_merged(member)
     if points < 0 and proof is None and not partner_may_take_points(partner=partner, member=member):
         raise PresenceCodeRequired()
     if proof is not None and proof.member_id != member.pk:

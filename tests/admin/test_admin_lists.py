@@ -85,6 +85,7 @@ def test_the_cause_filter_offers_the_causes_not_every_table(admin_client, member
         "Expiry run",
         "Member status change",
         "Referral",
+        "Gift",
     ]
 
 

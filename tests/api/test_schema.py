@@ -79,6 +79,7 @@ ERROR_CODES = {
         "insufficient_points",
         "member_suspended",
         "member_closed",
+        "member_merged",
         "idempotency_conflict",
     },
 }

@@ -18,3 +18,10 @@ class MemberFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, **kwargs):
         return member_enroll(**kwargs)
+
+
+def gift_policy_set(**values) -> None:
+    """Set the gift policy's row (re-created if a transactional test's flush removed the migration's)."""
+    from members.models import GiftPolicy
+
+    GiftPolicy.objects.update_or_create(pk=1, defaults=values)

@@ -22,6 +22,12 @@ The rules, in the README's words:
   that already expired are not taken twice; if the member no longer holds them, refused.
 - Expiries, reversals and forfeits cannot be reversed, nor more than what is left.
 - A forfeit takes every point, spendable and pending.
+- A transfer settles both accounts, then takes from the source, soonest expiry first: a
+  gift its spendable points (beyond them, refused; either member suspended, refused), a
+  merge every point, pending too. The target gets one lot per distinct (last day,
+  pending, date it becomes available) of what was taken, in the order first taken:
+  spendable points available now, pending ones at their own date. Gifts and merges
+  cannot be reversed.
 - A suspended member earns and spends nothing (reversals and forfeits still apply).
 - An idempotency key names one request of one actor on one account: a repeat returns
   the first entry and changes nothing; the same key for another request is a conflict.
@@ -44,9 +50,10 @@ class Lot:
     pending: bool
     available_at: datetime
     last_day: date | None
-    order: int  # opening order
+    order: tuple  # opening order: (entry id, lot id), the same order as the lots' ids
     remaining: int = 0
     expired: int = 0
+    key: object = None  # how entries name the lot: a credit's entry id, ("lot", id) for a transfer's lots
 
     def __post_init__(self):
         self.remaining = self.amount
@@ -131,7 +138,9 @@ class Reference:
 
         def record(entry_id: int, kind: str):
             pending = available_at > now
-            self.lots[entry_id] = Lot(account, points, pending, max(available_at, now), last_day, entry_id)
+            self.lots[entry_id] = Lot(
+                account, points, pending, max(available_at, now), last_day, (entry_id, 0), key=entry_id
+            )
             self.entries[entry_id] = Entry(account, kind, points, lot=entry_id)
 
         return record
@@ -150,7 +159,7 @@ class Reference:
 
     def reverse(self, entry_id: int, points: int | None, now: datetime) -> Entry:
         original = self.entries[entry_id]
-        if original.kind in ("expire", "reverse", "forfeit"):
+        if original.kind in ("expire", "reverse", "forfeit", "gift", "merge"):
             raise NotReversible()
         self.settle(original.account, now)
         undone = sum(abs(e.amount) for e in self.entries.values() if e.reverses == entry_id)
@@ -180,6 +189,39 @@ class Reference:
                 wanted -= back
         self.settle(original.account, now)
         return Entry(original.account, "reverse", points, moves=moves, reverses=entry_id)
+
+    def transfer(self, source: int, target: int, points: int | None, now: datetime):
+        """A gift (``points``) or a merge (None); returns the moves and the target's new lots
+        ``(amount, pending, available_at, last_day)`` in order, or None for a merge of nothing."""
+        if points is not None and (self.accounts[source].suspended or self.accounts[target].suspended):
+            raise MemberSuspended()
+        for account in sorted((source, target)):
+            self.settle(account, now)
+        if points is not None and points > self.balance(source):
+            raise InsufficientPoints()
+        lots = [lot for lot in self._lots(source) if lot.remaining > 0 and (points is None or not lot.pending)]
+        lots.sort(key=lambda lot: (lot.last_day or NEVER, lot.order))
+        if points is None:
+            points = sum(lot.remaining for lot in lots)
+            if points == 0:
+                return None
+        taken = {lot.key: lot for lot in lots}
+        moves = self._take(lots, points)
+        groups = {}
+        for key, points_moved in moves:
+            lot = taken[key]
+            group = (lot.pending, lot.available_at if lot.pending else now, lot.last_day)
+            groups[group] = groups.get(group, 0) - points_moved
+        return moves, [(amount, *group) for group, amount in groups.items()]
+
+    def record_transfer(self, kind: str, source: int, target: int, debit_id: int, credit_id: int, expected, lot_ids):
+        moves, groups = expected
+        total = sum(amount for amount, *_rest in groups)
+        self.entries[debit_id] = Entry(source, kind, -total, moves=moves)
+        self.entries[credit_id] = Entry(target, kind, total)
+        for lot_id, (amount, pending, available_at, last_day) in zip(lot_ids, groups, strict=True):
+            key = ("lot", lot_id)
+            self.lots[key] = Lot(target, amount, pending, available_at, last_day, (credit_id, lot_id), key=key)
 
     def record(self, entry_id: int, entry: Entry) -> None:
         self.entries[entry_id] = entry
@@ -218,7 +260,7 @@ class Reference:
             taken = min(lot.remaining, wanted)
             if taken:
                 lot.remaining -= taken
-                moves.append((lot.order, -taken))
+                moves.append((lot.key, -taken))
                 wanted -= taken
             if wanted == 0:
                 return moves

@@ -141,3 +141,37 @@ def test_transfers_both_ways_racing_the_expiry_run_all_complete():
     assert (first.balance, first.lifetime_expired) == (100, 100)
     assert (second.balance, second.lifetime_expired) == (100, 100)
     assert audit(now=NOW) == []
+
+
+def test_transfers_both_ways_at_once_neither_deadlock_nor_overspend():
+    # given two members with 100 points each, every point in its own lot
+    first, second = MemberFactory().account, MemberFactory().account
+    for account in (first, second):
+        for _ in range(10):
+            ledger.credit(account, 10, expires_on=date(2027, 12, 31), now=NOW)
+    causes = {account.pk: account.member for account in (first, second)}
+
+    def gifts(source, target):
+        def job():
+            sent = 0
+            for _ in range(15):
+                try:
+                    ledger.transfer(source, target, 9, EntryKind.GIFT, cause=causes[source.pk], now=NOW)
+                    sent += 9
+                except InsufficientPoints:
+                    pass
+            return sent
+
+        return job
+
+    # when each sends 15 gifts of 9 points to the other at the same time
+    outcomes = run_together(gifts(first, second), gifts(second, first), gifts(first, second))
+
+    # then every gift either moved whole or not at all, and no balance went below zero
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.balance == 100 - outcomes[0] - outcomes[2] + outcomes[1]
+    assert second.balance == 200 - first.balance
+    assert Entry.objects.filter(kind=EntryKind.GIFT).count() == 2 * sum(outcomes) // 9
+    assert audit(now=NOW) == []

@@ -29,7 +29,8 @@ CAUSES = {"expiryrun": ExpiryRun, "adjustment": Adjustment}
 
 
 def run_scenario():
-    """Credits pending and not, debits across lots, reversals both ways, expiry (run and settling), a forfeit."""
+    """Credits pending and not, debits across lots, reversals both ways, expiry (run and settling), a forfeit,
+    a gift and a merge (pending lots included)."""
     shop = PartnerFactory(name="Golden shop")
     first, second = MemberFactory().account, MemberFactory().account
     ledger.credit(first, 100, expires_on=date(2027, 1, 10), cause=shop, actor=shop, idempotency_key="o-1", now=DAY[0])
@@ -47,6 +48,13 @@ def run_scenario():
     ledger.reverse(gift, now=DAY[2])
     member = Member.objects.get(pk=second.member_id)
     ledger.forfeit(second, reason="Closed at the member's request", cause=member, now=DAY[4])
+    third = MemberFactory().account
+    ledger.credit(third, 60, available_at=DAY[28], expires_on=date(2027, 3, 31), cause=shop, now=DAY[22])
+    ledger.credit(third, 20, expires_on=date(2027, 2, 28), cause=shop, now=DAY[22])
+    sender = Member.objects.get(pk=first.member_id)
+    ledger.transfer(first, third, 12, "gift", cause=sender, actor=sender, idempotency_key="g-1", now=DAY[22])
+    merged = Member.objects.get(pk=third.member_id)
+    ledger.transfer(third, first, None, "merge", cause=merged, memo="Duplicate", now=DAY[23])
 
 
 def rows() -> dict:
