@@ -103,6 +103,8 @@ class PresenceCodeLocked(PermissionDenied):
 class InvalidReferralCode(ValidationError):
     code = "invalid_referral_code"
     default_message = "This referral code is not valid: check it with the member who gave it."
+
+
 class GiftingDisabled(PermissionDenied):
     code = "gifting_disabled"
     default_message = "Gifting points is not open in this program."

@@ -40,6 +40,8 @@ def _referral_referrer() -> str:
 
 def _referral_welcome() -> str:
     return gettext("Welcome bonus: you joined with a friend's referral")
+
+
 def _with_message(text: str, message: str) -> str:
     """A gift's memo and the sender's message (free text, never translated)."""
     return gettext("%(memo)s: “%(message)s”") % {"memo": text, "message": message} if message else text
