@@ -84,8 +84,8 @@ def test_the_cause_filter_offers_the_causes_not_every_table(admin_client, member
         "Adjustment",
         "Expiry run",
         "Member status change",
-        "Referral",
         "Gift",
+        "Referral",
     ]
 
 
