@@ -40,7 +40,7 @@ def member_range_accounts_for_update(first_member_id: int, last_member_id: int) 
 
     What a batch of tier recalculation holds so that no credit's upgrade interleaves.
     """
-    accounts = Account.objects.filter(member_id__range=(first_member_id, last_member_id))
+    accounts = Account.objects.filter(member_id__gte=first_member_id, member_id__lte=last_member_id)
     return len(accounts.order_by("pk").select_for_update().values_list("pk", flat=True))
 
 

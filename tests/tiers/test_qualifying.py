@@ -38,7 +38,9 @@ def history(member):
     )
 
 
-@pytest.mark.parametrize(("points", "expected"), [(99, None), (100, ("Silver", date(2026, 1, 10)))], ids=["one below", "at"])
+@pytest.mark.parametrize(
+    ("points", "expected"), [(99, None), (100, ("Silver", date(2026, 1, 10)))], ids=["one below", "at"]
+)
 def test_a_credit_exactly_at_the_threshold_upgrades_at_once_and_one_below_does_not(tiers, member, points, expected):
     ledger.credit(member.account, points, now=JAN_10)
 
