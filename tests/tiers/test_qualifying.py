@@ -138,10 +138,14 @@ def test_a_repeated_credit_counts_once(tiers, member):
 
 
 def test_a_rolled_back_credit_leaves_no_qualifying_day_and_no_upgrade(tiers, member):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        ledger.credit(member.account, 600, now=JAN_10)
-        assert tier_of(member) == ("Gold", date(2026, 1, 10))  # the upgrade is in the credit's transaction
-        raise RuntimeError("the purchase failed")
+    def purchase_that_fails_after_crediting():
+        with transaction.atomic():
+            ledger.credit(member.account, 600, now=JAN_10)
+            assert tier_of(member) == ("Gold", date(2026, 1, 10))  # the upgrade is in the credit's transaction
+            raise RuntimeError("the purchase failed")
+
+    with pytest.raises(RuntimeError):
+        purchase_that_fails_after_crediting()
 
     assert days(member) == []
     assert tier_of(member) is None
