@@ -79,20 +79,17 @@ def qualifying_record(
 
 
 def _policy_and_tiers() -> tuple[TierPolicy, list[Tier]]:
-    """The policy and the tiers (id, rank, threshold), in one query."""
+    """The policy (its defaults if its row is missing) and the tiers (id, rank, threshold), in one query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT p.basis, p.window_months, p.grace_months, t.id, t.rank, t.threshold"
-            " FROM tiers_tierpolicy p LEFT JOIN tiers_tier t ON 1 = 1 WHERE p.id = 1"
+            "SELECT t.id, t.rank, t.threshold, p.basis, p.window_months, p.grace_months"
+            " FROM tiers_tier t LEFT JOIN tiers_tierpolicy p ON p.id = 1"
         )
         rows = cursor.fetchall()
-    basis, window_months, grace_months = rows[0][:3]
-    policy = TierPolicy(pk=1, basis=basis, window_months=window_months, grace_months=grace_months)
-    tiers = [
-        Tier(pk=tier_id, rank=rank, threshold=Decimal(str(threshold)))
-        for _b, _w, _g, tier_id, rank, threshold in rows
-        if tier_id is not None
-    ]
+    policy = TierPolicy(pk=1)
+    if rows and rows[0][3] is not None:
+        policy.basis, policy.window_months, policy.grace_months = rows[0][3:]
+    tiers = [Tier(pk=tier_id, rank=rank, threshold=Decimal(str(threshold))) for tier_id, rank, threshold, *_p in rows]
     return policy, tiers
 
 
@@ -291,7 +288,7 @@ def tier_recalculate_all(
     if timezone.is_naive(now):
         raise ValueError("Give a time with its time zone.")
     batch_size = batch_size or settings.LOYALTY_TIER_BATCH_SIZE
-    policy = TierPolicy.objects.get(pk=1)
+    policy = TierPolicy.objects.filter(pk=1).first() or TierPolicy(pk=1)
     today = program_date(now)
     start = rules.window_start(today, policy)
     ops = connection.ops
