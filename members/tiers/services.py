@@ -200,18 +200,17 @@ WITH value AS (
            COALESCE(cur.rank, -1) AS cur_rank,
            mt.qualified_on,
            mt.manual_until,
-           (SELECT t.id FROM tiers_tier t WHERE t.threshold <= COALESCE(v.value, 0)
-            ORDER BY t.rank DESC LIMIT 1) AS q_tier
+           COALESCE(v.value, 0) AS value
     FROM members_member m
     LEFT JOIN value v ON v.member_id = m.id
     LEFT JOIN tiers_membertier mt ON mt.member_id = m.id
     LEFT JOIN tiers_tier cur ON cur.id = mt.tier_id
     WHERE m.id BETWEEN %(first)s AND %(last)s AND m.merged_into_id IS NULL
 ), ranked AS (
-    SELECT s.*, COALESCE(q.rank, -1) AS q_rank,
+    SELECT s.*, {qualified_tier} AS q_tier, {qualified_rank} AS q_rank,
            s.manual_until IS NOT NULL AND s.manual_until < %(today)s AS manual_ended,
            s.manual_until IS NOT NULL AND s.manual_until >= %(today)s AS manual_holds
-    FROM state s LEFT JOIN tiers_tier q ON q.id = s.q_tier
+    FROM state s
 ), decided AS (
     SELECT r.*,
            CASE WHEN r.manual_ended THEN 'manual_ended'
@@ -300,7 +299,10 @@ def tier_recalculate_all(
         "window_start": None if start is None else ops.adapt_datefield_value(start),
     }
     window = "" if start is None else " AND day >= %(window_start)s"
-    plan_sql = _PLAN_SQL.format(column=_basis_column(policy), window=window)
+    qualified_tier, qualified_rank = _qualified_cases(list(Tier.objects.all()), params)
+    plan_sql = _PLAN_SQL.format(
+        column=_basis_column(policy), window=window, qualified_tier=qualified_tier, qualified_rank=qualified_rank
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT MIN(id), MAX(id) FROM members_member")
         first_id, last_id = cursor.fetchone()
@@ -314,6 +316,23 @@ def tier_recalculate_all(
             if after_batch is not None:
                 after_batch(first, last)
     return result
+
+
+def _qualified_cases(tiers: list[Tier], params: dict) -> tuple[str, str]:
+    """SQL of the tier (id, rank) that ``s.value`` qualifies for: ``rules.tier_for`` at each threshold.
+
+    The tier a value reaches is the one its highest threshold not above it reaches, so a
+    CASE over the thresholds, highest first, answers like ``tier_for`` (no subquery per member).
+    """
+    if not tiers:
+        return "NULL", "-1"
+    tier_whens, rank_whens = [], []
+    for band, threshold in enumerate(sorted({tier.threshold for tier in tiers}, reverse=True)):
+        tier = rules.tier_for(tiers, threshold)
+        params[f"band_{band}"] = connection.ops.adapt_decimalfield_value(threshold, 14, 2)
+        tier_whens.append(f"WHEN s.value >= CAST(%(band_{band})s AS NUMERIC) THEN {int(tier.pk)}")
+        rank_whens.append(f"WHEN s.value >= CAST(%(band_{band})s AS NUMERIC) THEN {int(tier.rank)}")
+    return f"CASE {' '.join(tier_whens)} END", f"CASE {' '.join(rank_whens)} ELSE -1 END"
 
 
 def _recalculate_batch(plan_sql: str, params: dict) -> RecalculationResult:
