@@ -283,3 +283,36 @@ def test_the_grace_cutoff_agrees_with_grace_end_on_every_day(grace_months):
         for qualified_on in (cutoff - timedelta(days=1), cutoff):
             assert (today > rules.grace_end(qualified_on, policy)) == (qualified_on < cutoff), (today, qualified_on)
         assert add_months(cutoff, grace_months) >= today
+
+
+def test_recalculation_reads_the_basis_staff_chose(tiers, member):
+    from decimal import Decimal
+
+    from members.tiers.models import QualificationBasis
+    from members.tiers.services import qualifying_record
+
+    ledger.credit(member.account, 600, now=datetime(2015, 1, 1, tzinfo=UTC))  # Gold then, long gone
+    tier_recalculate_all(now=at(date(2020, 1, 1)))
+    assert tier_of(member) == (None, None)
+
+    tier_policy_set(basis=QualificationBasis.LIFETIME_POINTS)
+    tier_recalculate_all(now=at(date(2020, 1, 2)))
+    assert tier_of(member) == ("Gold", date(2020, 1, 2))
+
+    tier_policy_set(basis=QualificationBasis.ROLLING_SPEND, grace_months=0)
+    with transaction.atomic():
+        qualifying_record(
+            member_id=member.pk, day=date(2020, 1, 2), spend_amount=Decimal("150.50"), now=at(date(2020, 1, 2))
+        )
+    tier_recalculate_all(now=at(date(2020, 1, 3)))
+    assert tier_of(member) == ("Silver", date(2020, 1, 3))
+
+
+def test_a_higher_rank_with_a_lower_threshold_is_chosen_alike_by_the_upgrade_and_the_recalculation(db):
+    TierFactory(name="Odd", rank=1, threshold=500)
+    TierFactory(name="Best", rank=2, threshold=300)
+    member = MemberFactory()
+
+    ledger.credit(member.account, 600, now=JAN_10_2026)
+    assert tier_of(member) == ("Best", date(2026, 1, 10))
+    assert tier_recalculate_all(now=JAN_10_2026) == RecalculationResult(batches=1)
