@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from loyalty.exceptions import ValidationError
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import Adjustment, EntryKind
+from loyalty.ledger.models import QUALIFYING_KINDS, Adjustment, EntryKind
 from members.tiers import services as tiers_services
 from members.tiers.models import MemberTier, QualificationBasis, QualifyingDay, TierChange, TierChangeReason
 from tests.factories.members import MemberFactory
@@ -225,3 +225,9 @@ def test_a_qualifying_credit_runs_a_fixed_number_of_queries(tiers, member, djang
     # the same day: nothing to refresh
     with django_assert_num_queries(7 if postgres else 9):
         ledger.credit(member.account, 10, now=MAR_1)
+
+
+def test_only_earned_and_bonus_points_qualify_by_their_kind():
+    # gifts and merges move points between members (their verbs are not credit); they never qualify
+    assert frozenset({EntryKind.EARN, EntryKind.BONUS}) == QUALIFYING_KINDS
+    assert {EntryKind.GIFT, EntryKind.MERGE, EntryKind.ADJUST}.isdisjoint(QUALIFYING_KINDS)
