@@ -145,7 +145,8 @@ def _naive_decision(state, qualified, today: date, policy):
         tier, reason, clear = qualified, TierChangeReason.GRACE_ENDED, False
     else:
         tier, reason, clear = current, None, False
-    qualified_on = None if tier is None else (today if tier == qualified else state.qualified_on)
+    qualifies_today = tier == qualified and (state is None or state.qualified_on is None or state.qualified_on < today)
+    qualified_on = None if tier is None else (today if qualifies_today else state.qualified_on)
     if tier == current:
         reason = None
         if state is None or (qualified_on == state.qualified_on and not clear):

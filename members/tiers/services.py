@@ -132,7 +132,7 @@ def _upgrade_at_once(member_id: int, *, today: date, now: datetime) -> None:
             now=now,
             reason=TierChangeReason.QUALIFIED,
         )
-    elif qualified.rank == current_rank and _as_date(qualified_on) != today:
+    elif qualified.rank == current_rank and (qualified_on is None or _as_date(qualified_on) < today):
         MemberTier.objects.filter(pk=member_id).update(qualified_on=today, updated_at=now)
 
 
@@ -225,8 +225,10 @@ WITH value AS (
 ), planned AS (
     -- a member qualifies today for the tier it holds now: its grace starts again
     SELECT m.*,
-           CASE WHEN m.to_tier IS NULL THEN NULL WHEN m.to_tier = m.q_tier THEN %(today)s ELSE m.qualified_on END
-               AS new_qualified_on,
+           CASE WHEN m.to_tier IS NULL THEN NULL
+                WHEN m.to_tier = m.q_tier AND (m.qualified_on IS NULL OR m.qualified_on < %(today)s) THEN %(today)s
+                ELSE m.qualified_on
+           END AS new_qualified_on,
            m.manual_ended OR m.q_rank > m.cur_rank AS clear_manual
     FROM moved m
 )

@@ -231,3 +231,10 @@ def test_only_earned_and_bonus_points_qualify_by_their_kind():
     # gifts and merges move points between members (their verbs are not credit); they never qualify
     assert frozenset({EntryKind.EARN, EntryKind.BONUS}) == QUALIFYING_KINDS
     assert {EntryKind.GIFT, EntryKind.MERGE, EntryKind.ADJUST}.isdisjoint(QUALIFYING_KINDS)
+
+
+def test_a_credit_dated_before_the_day_the_member_last_qualified_does_not_move_that_day_back(tiers, member):
+    ledger.credit(member.account, 150, now=MAR_1)
+    ledger.credit(member.account, 10, now=JAN_10)  # a late-posted purchase of January
+
+    assert tier_of(member) == ("Silver", date(2026, 3, 1))
