@@ -203,7 +203,7 @@ WITH value AS (
            COALESCE(v.value, 0) AS value
     FROM members_member m
     LEFT JOIN value v ON v.member_id = m.id
-    LEFT JOIN tiers_membertier mt ON mt.member_id = m.id
+    LEFT JOIN tiers_membertier mt ON mt.member_id = m.id AND mt.member_id BETWEEN %(first)s AND %(last)s
     LEFT JOIN tiers_tier cur ON cur.id = mt.tier_id
     WHERE m.id BETWEEN %(first)s AND %(last)s AND m.merged_into_id IS NULL
 ), ranked AS (
