@@ -52,11 +52,13 @@ def seed_members(*, members: int, entries_per_member: int, now: datetime, reuse_
         Tier.objects.create(name=name, rank=rank, threshold=threshold)
     tier_ids = dict(Tier.objects.values_list("name", "pk"))
     with seed.loading(("tiers_qualifyingday", "tiers_membertier")):
+        db.execute("SET work_mem = '256MB'")
         db.execute(
             "INSERT INTO tiers_qualifyingday (member_id, day, points, spend_amount)"
             " SELECT account.member_id, (entry.created_at AT TIME ZONE %s)::date, sum(entry.amount), 0"
             " FROM ledger_entry entry JOIN ledger_account account ON account.id = entry.account_id"
-            " WHERE entry.kind IN ('earn', 'bonus') GROUP BY 1, 2",
+            " WHERE entry.kind IN ('earn', 'bonus') GROUP BY 1, 2"
+            " ORDER BY 1, 2",  # the unique (member, day) index stays: fill it in its order
             [settings.TIME_ZONE],
         )
         db.execute(
@@ -77,6 +79,7 @@ def seed_members(*, members: int, entries_per_member: int, now: datetime, reuse_
                 "now": now,
             },
         )
+        db.execute("RESET work_mem")
     for table in ("tiers_qualifyingday", "tiers_membertier", "tiers_tierchange", "tiers_tier"):
         db.execute(f"VACUUM (ANALYZE) {table}")
     return {
