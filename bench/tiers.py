@@ -29,7 +29,6 @@ TIERS = (("Bronze", 600), ("Silver", 750), ("Gold", 850), ("Platinum", 950))
 def seed_members(*, members: int, entries_per_member: int, now: datetime, reuse_ledger: bool = False) -> dict:
     """Seed the ledger, its entries' qualifying days, the tiers and the starting tiers; return counts and times."""
     started = time.perf_counter()
-    today = program_date(now)
     entries = members * entries_per_member
     if reuse_ledger and db.scalar("SELECT count(*) FROM ledger_entry WHERE kind = 'earn'") == entries:
         ledger_seconds = None  # the ledger of an earlier run, as it was seeded (tier runs never change it)
@@ -50,7 +49,6 @@ def seed_members(*, members: int, entries_per_member: int, now: datetime, reuse_
     )
     for rank, (name, threshold) in enumerate(TIERS, start=1):
         Tier.objects.create(name=name, rank=rank, threshold=threshold)
-    tier_ids = dict(Tier.objects.values_list("name", "pk"))
     with seed.loading(("tiers_qualifyingday", "tiers_membertier")):
         db.execute("SET work_mem = '256MB'")
         db.execute(
@@ -61,24 +59,7 @@ def seed_members(*, members: int, entries_per_member: int, now: datetime, reuse_
             " ORDER BY 1, 2",  # the unique (member, day) index stays: fill it in its order
             [settings.TIME_ZONE],
         )
-        db.execute(
-            "INSERT INTO tiers_membertier (member_id, tier_id, qualified_on, manual_until, manual_reason, updated_at)"
-            " SELECT id,"
-            "  CASE WHEN id %% 100 = 0 THEN %(gold)s WHEN id %% 3 = 0 THEN %(platinum)s ELSE %(bronze)s END,"
-            "  CASE WHEN id %% 100 = 0 THEN NULL WHEN id %% 3 = 0 THEN %(long_ago)s ELSE %(recently)s END,"
-            "  CASE WHEN id %% 100 = 0 THEN %(yesterday)s END,"
-            "  CASE WHEN id %% 100 = 0 THEN 'Status match' ELSE '' END, %(now)s"
-            " FROM members_member WHERE id %% 3 <> 1 OR id %% 100 = 0",
-            {
-                "gold": tier_ids["Gold"],
-                "platinum": tier_ids["Platinum"],
-                "bronze": tier_ids["Bronze"],
-                "long_ago": today - timedelta(days=400),
-                "recently": today - timedelta(days=30),
-                "yesterday": today - timedelta(days=1),
-                "now": now,
-            },
-        )
+        seed_member_tiers(now)
         db.execute("RESET work_mem")
     for table in ("tiers_qualifyingday", "tiers_membertier", "tiers_tierchange", "tiers_tier"):
         db.execute(f"VACUUM (ANALYZE) {table}")
@@ -90,6 +71,30 @@ def seed_members(*, members: int, entries_per_member: int, now: datetime, reuse_
         "ledger_seed_seconds": ledger_seconds,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def seed_member_tiers(now: datetime) -> None:
+    """The starting tiers (see the module's docstring)."""
+    today = program_date(now)
+    tier_ids = dict(Tier.objects.values_list("name", "pk"))
+    db.execute(
+        "INSERT INTO tiers_membertier (member_id, tier_id, qualified_on, manual_until, manual_reason, updated_at)"
+        " SELECT id,"
+        "  CASE WHEN id %% 100 = 0 THEN %(gold)s WHEN id %% 3 = 0 THEN %(platinum)s ELSE %(bronze)s END,"
+        "  CASE WHEN id %% 100 = 0 THEN NULL WHEN id %% 3 = 0 THEN %(long_ago)s ELSE %(recently)s END,"
+        "  CASE WHEN id %% 100 = 0 THEN %(yesterday)s END,"
+        "  CASE WHEN id %% 100 = 0 THEN 'Status match' ELSE '' END, %(now)s"
+        " FROM members_member WHERE id %% 3 <> 1 OR id %% 100 = 0",
+        {
+            "gold": tier_ids["Gold"],
+            "platinum": tier_ids["Platinum"],
+            "bronze": tier_ids["Bronze"],
+            "long_ago": today - timedelta(days=400),
+            "recently": today - timedelta(days=30),
+            "yesterday": today - timedelta(days=1),
+            "now": now,
+        },
+    )
 
 
 def naive_loop(member_ids: list[int], now: datetime) -> dict:

@@ -181,7 +181,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS tiers_recalculation_plan (
     reason varchar(16),
     qualified_on date,
     clear_manual boolean NOT NULL
-)
+){on_commit}
 """
 
 # One row per member of the batch whose tier state changes: ``state`` is what each member
@@ -257,6 +257,7 @@ SET tier_id = p.to_tier,
     updated_at = %(now)s
 FROM tiers_recalculation_plan p
 WHERE tiers_membertier.member_id = p.member_id AND p.has_row
+  AND tiers_membertier.member_id BETWEEN %(first)s AND %(last)s
 """,
     """
 INSERT INTO tiers_membertier (member_id, tier_id, qualified_on, manual_until, manual_reason, updated_at)
@@ -339,15 +340,17 @@ def _qualified_cases(tiers: list[Tier], params: dict) -> tuple[str, str]:
 
 def _recalculate_batch(plan_sql: str, params: dict) -> RecalculationResult:
     ledger_locks.member_range_accounts_for_update(params["first"], params["last"])
+    # PostgreSQL empties the plan at commit, so the DELETE finds nothing unless the run is
+    # inside an outer transaction (its batches are savepoints then); SQLite has no such clause.
+    on_commit = " ON COMMIT DELETE ROWS" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(_PLAN_TABLE_SQL)
+        cursor.execute(_PLAN_TABLE_SQL.format(on_commit=on_commit))
         cursor.execute("DELETE FROM tiers_recalculation_plan")
         cursor.execute(plan_sql, params)
         counts = []
         for sql in _APPLY_SQL:
             cursor.execute(sql, params)
             counts.append(cursor.rowcount)
-        cursor.execute("DELETE FROM tiers_recalculation_plan")
     return RecalculationResult(1, *counts)
 
 
