@@ -285,9 +285,7 @@ def test_entries_filter_by_kind_and_day(api, partner):
     ("params", "fields"),
     [
         pytest.param(
-            {"kind": "bogus"},
-            {"kind": ["Select a valid choice. bogus is not one of the available choices."]},
-            id="kind",
+            {"kind": "bogus"}, {"kind": ["Select a valid choice. bogus is not one of the available choices."]}, id="kind"
         ),
         pytest.param({"since": "yesterday"}, {"since": ["Enter a valid date."]}, id="since"),
     ],
