@@ -1,4 +1,10 @@
-"""``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0."""
+"""``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0.
+
+``BENCH_ONLY=tiers`` (a comma-separated list of phases: pgbench, writes, expire_naive,
+expire_due, expire_bare_update, tiers) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
+lets the tiers phase keep the ledger seeded by an earlier run of it (the other phases
+seed their own, smaller ledgers over it).
+"""
 
 import os
 import platform
@@ -16,12 +22,17 @@ HOT_ACCOUNTS = 10
 EXPIRY_ACCOUNTS = 100_000
 LOTS_PER_ACCOUNT = 10
 NAIVE_SAMPLE = 10_000
+TIER_MEMBERS = int(os.environ.get("BENCH_TIER_MEMBERS", 1_000_000))  # fewer for a quick try only
+TIER_ENTRIES_PER_MEMBER = 20
+TIER_SAMPLE = 10_000
 
 TARGET_WRITES_VS_PGBENCH = 0.3
 TARGET_HOT_VS_SPREAD = 0.5
 TARGET_EXPIRE_SECONDS = 30
 TARGET_NAIVE_FACTOR = 50
 TARGET_FLOOR_FACTOR = 3
+TARGET_TIERS_SECONDS = 60
+TARGET_TIERS_NAIVE_FACTOR = 20
 
 _begun = time.perf_counter()
 
@@ -39,7 +50,7 @@ def main() -> int:
     from loyalty.ledger.audit import audit
     from loyalty.ledger.models import Account, Lot
 
-    from . import db, expiry, pgbench, report, seed, writes
+    from . import db, expiry, pgbench, report, seed, tiers, writes
 
     if connection.vendor != "postgresql":
         print("The benchmarks need PostgreSQL: set DATABASE_URL=postgres://.../loyalty_bench")
@@ -145,14 +156,44 @@ def main() -> int:
         results["expire_bare_update"] = expiry.bare_update(today)
         log(f"expiry: bare UPDATE {results['expire_bare_update']['seconds']:.1f} s")
 
+    # 4. Tier recalculation of 1,000,000 members (20,000,000 entries) against a per-member ORM loop.
+    def run_tiers():
+        log(f"tiers: seeding {TIER_MEMBERS:,} members with {TIER_MEMBERS * TIER_ENTRIES_PER_MEMBER:,} entries")
+        results["tiers_seed"] = tiers.seed_members(
+            members=TIER_MEMBERS,
+            entries_per_member=TIER_ENTRIES_PER_MEMBER,
+            now=now,
+            reuse_ledger=bool(os.environ.get("BENCH_TIERS_REUSE_LEDGER")),
+        )
+        log(f"tiers: seeded in {results['tiers_seed']['seconds']:.0f} s")
+        sample = list(range(1, TIER_MEMBERS + 1, TIER_MEMBERS // TIER_SAMPLE - 1))[:TIER_SAMPLE]
+        db.checkpoint()
+        log(f"tiers: naive per-member ORM loop on {len(sample):,} members")
+        results["tiers_naive"] = tiers.naive_loop(sample, now)
+        log(f"tiers: naive {results['tiers_naive']['ms_per_member']:.2f} ms per member")
+        by_the_loop = tiers.sample_state(sample)
+        db.checkpoint()
+        log("tiers: tier_recalculate_all")
+        results["tiers_recalculate"] = tiers.recalculate(now)
+        log(f"tiers: tier_recalculate_all {results['tiers_recalculate']['seconds']:.1f} s; again")
+        by_ours = tiers.sample_state(sample)
+        results["tiers_recalculate"]["sample_disagreements"] = sum(
+            mine != theirs for mine, theirs in zip(by_ours, by_the_loop, strict=False)
+        ) + abs(len(by_ours) - len(by_the_loop))
+        results["tiers_recalculate_again"] = tiers.recalculate(now)
+        log(f"tiers: second run {results['tiers_recalculate_again']['seconds']:.1f} s")
+
+    only = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
     for name, function in (
         ("pgbench", run_pgbench),
         ("writes", run_writes),
         ("expire_naive", run_naive),
         ("expire_due", run_expire_due),
         ("expire_bare_update", run_bare_update),
+        ("tiers", run_tiers),
     ):
-        phase(name, function)
+        if not only or name in only:
+            phase(name, function)
 
     rows = _rows(results, report)
     total = round(time.perf_counter() - _begun, 1)
@@ -296,6 +337,78 @@ def _rows(results: dict, report) -> list[dict]:
                 "value": f"{factor:.2f}x",
                 "target": f"<= {TARGET_FLOOR_FACTOR}x",
                 "verdict": report.verdict(factor <= TARGET_FLOOR_FACTOR),
+            }
+        )
+    rows.extend(_tier_rows(results, report))
+    return rows
+
+
+def _tier_rows(results: dict, report) -> list[dict]:
+    rows = []
+    seeded, ours, again, naive = (
+        results.get(name) for name in ("tiers_seed", "tiers_recalculate", "tiers_recalculate_again", "tiers_naive")
+    )
+    if seeded:
+        rows.append(
+            {
+                "name": f"Tier seed: {seeded['members']:,} members, {seeded['entries']:,} entries,"
+                f" {seeded['qualifying_days']:,} qualifying days",
+                "value": f"{seeded['seconds']:.0f} s"
+                + (
+                    " (the ledger of an earlier run)"
+                    if seeded["ledger_seed_seconds"] is None
+                    else f" (ledger {seeded['ledger_seed_seconds']:.0f} s)"
+                ),
+            }
+        )
+    if ours:
+        rows.append(
+            {
+                "name": f"recalculate_tiers, {ours['members']:,} members",
+                "value": f"{ours['seconds']:.1f} s ({ours['changes']:,} changes, {ours['updated']:,} updated,"
+                f" {ours['created']:,} created)",
+                "target": f"< {TARGET_TIERS_SECONDS} s",
+                "verdict": report.verdict(ours["seconds"] < TARGET_TIERS_SECONDS),
+            }
+        )
+        rows.append(
+            {
+                "name": "  same result as the ORM loop on its sample",
+                "value": f"{ours['sample_disagreements']} members differ",
+                "target": "0",
+                "verdict": report.verdict(ours["sample_disagreements"] == 0),
+            }
+        )
+    if again:
+        rows.append(
+            {
+                "name": "  run again: nothing changes",
+                "value": f"{again['seconds']:.1f} s, {again['changes']} changes, {again['updated']} updated,"
+                f" {again['created']} created",
+                "target": "0, 0, 0",
+                "verdict": report.verdict(again["changes"] == again["updated"] == again["created"] == 0),
+            }
+        )
+    if naive:
+        rows.append(
+            {
+                "name": f"Naive per-member ORM loop ({naive['members']:,}-member sample)",
+                "value": f"{naive['seconds']:.1f} s = {naive['ms_per_member']:.2f} ms/member"
+                + (
+                    f" (~{naive['ms_per_member'] * ours['members'] / 1000:.0f} s for {ours['members']:,})"
+                    if ours
+                    else ""
+                ),
+            }
+        )
+    if naive and ours:
+        factor = naive["ms_per_member"] / (ours["seconds"] * 1000 / ours["members"])
+        rows.append(
+            {
+                "name": "  recalculate_tiers speed-up per member over it",
+                "value": f"{factor:.0f}x",
+                "target": f">= {TARGET_TIERS_NAIVE_FACTOR}x",
+                "verdict": report.verdict(factor >= TARGET_TIERS_NAIVE_FACTOR),
             }
         )
     return rows

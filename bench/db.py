@@ -11,6 +11,12 @@ def execute(sql: str, params=None) -> None:
         cursor.execute(sql, params)
 
 
+def rows(sql: str, params=None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def scalar(sql: str, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

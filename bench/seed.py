@@ -5,6 +5,7 @@ by its own ``earn`` entry with the running balance after it, an account's balanc
 sum of its lots and of its entries, and ``lifetime_earned`` equals the balance.
 """
 
+import contextlib
 from datetime import date, datetime
 
 from django.db import connection
@@ -32,9 +33,7 @@ def seed(
     db.reset_data()
     points = f"{int(amount)}" if amount else "10 + ((a * 7 + k * 13) %% 90)"
     params = {"n": accounts, "lots": lots_per_account, "now": now, "first": first_created, "expires": expires_on}
-    replica = _skip_triggers()
-    indexes = _drop_indexes()
-    try:
+    with loading(TABLES):
         db.execute(
             "INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email,"
             " is_staff, is_active, date_joined)"
@@ -44,9 +43,9 @@ def seed(
         )
         db.execute(
             "INSERT INTO members_member (id, created_at, updated_at, member_number, joined_at, status, user_id,"
-            " birth_date, external_id, language, marketing_consent)"
+            " birth_date, external_id, language, marketing_consent, phone, merged_into_id)"
             " SELECT n, %(first)s, %(first)s, '1' || lpad(n::text, 9, '0'), %(first)s, 'active', n,"
-            " NULL, '', 'en', false FROM generate_series(1, %(n)s) AS n",
+            " NULL, '', 'en', false, '', NULL FROM generate_series(1, %(n)s) AS n",
             params,
         )
         db.execute(
@@ -73,6 +72,19 @@ def seed(
             " FROM ledger_entry GROUP BY account_id",
             params,
         )
+    for table in TABLES:
+        db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    db.vacuum_analyze()
+    return int(db.scalar("SELECT sum(balance) FROM ledger_account"))
+
+
+@contextlib.contextmanager
+def loading(tables: tuple[str, ...]):
+    """Load ``tables`` without foreign-key checks and secondary indexes; rebuild the indexes after."""
+    replica = _skip_triggers()
+    indexes = _drop_indexes(tables)
+    try:
+        yield
     finally:
         if replica:
             db.execute("SET session_replication_role = DEFAULT")
@@ -80,10 +92,6 @@ def seed(
         for definition in indexes:
             db.execute(definition)
         db.execute("RESET maintenance_work_mem")
-    for table in TABLES:
-        db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-    db.vacuum_analyze()
-    return int(db.scalar("SELECT sum(balance) FROM ledger_account"))
 
 
 def _skip_triggers() -> bool:
@@ -97,7 +105,7 @@ def _skip_triggers() -> bool:
     return True
 
 
-def _drop_indexes() -> list[str]:
+def _drop_indexes(tables: tuple[str, ...]) -> list[str]:
     """Drop the secondary indexes of the seeded tables (building them after the load is much faster).
 
     Returns their definitions, to be run again. Indexes behind a constraint (primary
@@ -108,7 +116,7 @@ def _drop_indexes() -> list[str]:
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
             " AND tablename = ANY(%s) AND indexname NOT IN (SELECT conname FROM pg_constraint)"
             " ORDER BY tablename, indexname",
-            [list(TABLES)],
+            [list(tables)],
         )
         rows = cursor.fetchall()
     for name, _definition in rows:

@@ -217,6 +217,8 @@ CELERY_BEAT_SCHEDULER = "loyalty.beat:DefaultsOnceScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Points count until the end of their last day: expire them just after midnight.
     "expire-points-daily": {"task": "ledger.expire_points", "schedule": crontab(hour=0, minute=5)},
+    # Tiers after expiry (members/tiers/tasks.py): downgrades and tiers set by hand end at the day's start.
+    "recalculate-tiers-daily": {"task": "tiers.recalculate_tiers", "schedule": crontab(hour=0, minute=30)},
     "release-pending-points-hourly": {"task": "ledger.release_pending_points", "schedule": crontab(minute=0)},
     "purge-idempotent-responses-daily": {
         "task": "partners.purge_idempotent_responses",
@@ -231,6 +233,8 @@ LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")
 LOYALTY_POINTS_EXPIRY_POLICY = env("LOYALTY_POINTS_EXPIRY_POLICY", default="end_of_month")
 LOYALTY_POINTS_EXPIRY_PERIOD = env.int("LOYALTY_POINTS_EXPIRY_PERIOD", default=12)
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=2000)
+# Members per transaction of the daily tier recalculation (members/tiers/services.py).
+LOYALTY_TIER_BATCH_SIZE = env.int("LOYALTY_TIER_BATCH_SIZE", default=10000)
 
 # The partner API (loyalty/api.py, loyalty/partners/rest.py): partner keys, JSON errors, capped bodies and pages.
 REST_FRAMEWORK = {

@@ -1,15 +1,17 @@
 """The ledger's invariants, checked set-based: balances and lots (DESIGN.md 1 and 2) by ``audit``,
-every entry's cause (DESIGN.md 4) by ``audit_causes``; ``manage.py ledger_audit`` runs both."""
+every entry's cause (DESIGN.md 4) by ``audit_causes``, what counts towards tiers by
+``audit_qualifying``; ``manage.py ledger_audit`` runs them all."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from loyalty.clock import program_date
 
-from .models import Account, Allocation, Entry, Lot
+from .models import QUALIFYING_KINDS, Account, Adjustment, Allocation, Entry, EntryKind, Lot
 
 
 def _sum(model, field: str, **filters):
@@ -79,4 +81,45 @@ def audit_causes(*, limit: int = 100) -> list[str]:
     ]
     if total > limit:
         problems.append(f"... and {total - limit} more entries name no cause")
+    return problems
+
+
+def audit_qualifying(*, limit: int = 100) -> list[str]:
+    """Members whose qualifying points (``QualifyingDay``, members/tiers) are not the points of their
+    qualifying credits minus what was reversed of them; at most ``limit`` lines and a count of the rest.
+
+    Qualifying credits: earned and bonus points, adjustments made qualifying. The days of a
+    merged member moved to the member it was merged into, so its entries count there.
+    """
+    from members.tiers.models import QualifyingDay
+
+    def qualifies(prefix: str = "") -> Q:
+        adjustments = Adjustment.objects.filter(qualifying=True).values(key=Cast("pk", CharField()))
+        return Q(**{f"{prefix}amount__gt": 0}) & (
+            Q(**{f"{prefix}kind__in": QUALIFYING_KINDS})
+            | Q(
+                **{
+                    f"{prefix}kind": EntryKind.ADJUST,
+                    f"{prefix}cause_type": ContentType.objects.get_for_model(Adjustment),
+                    f"{prefix}cause_id__in": adjustments,
+                }
+            )
+        )
+
+    entries = (
+        Entry.objects.filter(qualifies() | (Q(kind=EntryKind.REVERSE) & qualifies("reverses__")))
+        .values(owner=Coalesce("account__member__merged_into_id", "account__member_id"))
+        .annotate(total=Sum("amount"))
+        .values_list("owner", "total")
+    )
+    days = QualifyingDay.objects.values("member_id").annotate(total=Sum("points")).values_list("member_id", "total")
+    earned, recorded = dict(entries), dict(days)
+    wrong = sorted(m for m in earned.keys() | recorded.keys() if earned.get(m, 0) != recorded.get(m, 0))
+    problems = [
+        f"member {m}: qualifying days hold {recorded.get(m, 0)} points; its qualifying entries minus their"
+        f" reversals, {earned.get(m, 0)}"
+        for m in wrong[:limit]
+    ]
+    if len(wrong) > limit:
+        problems.append(f"... and {len(wrong) - limit} more members whose qualifying points differ")
     return problems

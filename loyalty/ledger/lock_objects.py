@@ -35,6 +35,15 @@ def account_ids_for_update(account_ids: Iterable[int]) -> list[int]:
     return list(accounts.values_list("pk", flat=True))
 
 
+def member_range_accounts_for_update(first_member_id: int, last_member_id: int) -> int:
+    """Lock, in primary-key order, the accounts of the members whose ids are in the range; return how many.
+
+    What a batch of tier recalculation holds so that no credit's upgrade interleaves.
+    """
+    accounts = Account.objects.filter(member_id__gte=first_member_id, member_id__lte=last_member_id)
+    return len(accounts.order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
 @cache
 def _account_for_update_sql() -> str:
     quote = connection.ops.quote_name

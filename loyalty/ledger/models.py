@@ -72,6 +72,8 @@ class EntryKind(models.TextChoices):
 
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
+# Credits that count towards tiers (members/tiers); an adjustment counts when made qualifying.
+QUALIFYING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
 # A gift or a merge moves points between two accounts in a pair of entries: undone as a pair, never one side.
 NOT_REVERSIBLE_KINDS = frozenset(
     {EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT, EntryKind.GIFT, EntryKind.MERGE}

@@ -39,6 +39,7 @@ from .models import (
     CREDIT_KINDS,
     DEBIT_KINDS,
     NOT_REVERSIBLE_KINDS,
+    QUALIFYING_KINDS,
     Account,
     Adjustment,
     Allocation,
@@ -90,6 +91,7 @@ def credit(
     memo_params: dict | None = None,
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
+    qualifying: bool = False,
     now: datetime | None = None,
 ) -> Entry:
     """Add points in a new lot; pending until ``available_at`` if that is later than now.
@@ -99,10 +101,15 @@ def credit(
     free text; a system text is ``memo_code`` with ``memo_params`` (``memos.py``).
     Idempotent on ``idempotency_key``, scoped by ``actor``: a repeat by the same actor
     returns the first entry; the same key for a different credit raises
-    ``IdempotencyConflict``. Locks the account.
+    ``IdempotencyConflict``. Earned and bonus points count towards tiers, on the program
+    day of ``now``, and so does an adjustment made ``qualifying`` (recorded on its
+    ``Adjustment``); the tier upgrade that they reach happens in this transaction. Locks
+    the account.
     """
     _check_points(points)
     _check_choice(kind, CREDIT_KINDS, "kind")
+    if qualifying and (kind != EntryKind.ADJUST or cause is not None):
+        raise ValidationError("Only an adjustment without another cause is made qualifying.", field="qualifying")
     _check_text(memo=memo, idempotency_key=idempotency_key)
     memo_params = _check_memo(memo_code, memo_params)
     now = _aware(now or timezone.now(), "now")
@@ -120,7 +127,9 @@ def credit(
             return replay
         _require_member(locked, MemberStatus.ACTIVE)
         if kind == EntryKind.ADJUST and cause is None:
-            cause = Adjustment.objects.create(account_id=locked.pk, points=points, reason=memo, created_at=now)
+            cause = Adjustment.objects.create(
+                account_id=locked.pk, points=points, reason=memo, qualifying=qualifying, created_at=now
+            )
         if pending:
             locked.pending += points
         else:
@@ -140,6 +149,8 @@ def credit(
             key=idempotency_key,
             new_lot=new_lot,
         )
+        if kind in QUALIFYING_KINDS or qualifying:
+            _tiers().qualifying_record(member_id=locked.member_id, day=program_date(now), points=points, now=now)
     _copy_balances(locked, account)
     return entry
 
@@ -250,6 +261,9 @@ def reverse(
         }
         if entry.amount > 0:
             reversal = _take_back_credit(locked, entry, points, write)
+            if _qualified(entry):  # on the day the points were earned, not today
+                day = program_date(entry.created_at)
+                _tiers().qualifying_record(member_id=locked.member_id, day=day, points=-points, now=now)
         else:
             reversal = _give_back_debit(locked, entry, points, write)
             _settle_locked([locked], now)
@@ -265,26 +279,41 @@ def adjust(
     reason: str,
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
+    qualifying: bool = False,
     now: datetime | None = None,
 ) -> Entry:
     """A manual correction by staff or a partner: signed points and a required reason.
 
     Positive points are credited (with the policy's expiry), negative ones debited
     (``InsufficientPoints`` beyond the balance). The entry's cause is a new
-    ``Adjustment`` holding the reason. Idempotent on ``idempotency_key``, scoped by ``actor``.
+    ``Adjustment`` holding the reason. ``qualifying`` points count towards tiers like
+    earned ones (only a credit qualifies: a mistake is taken back by reversing it).
+    Idempotent on ``idempotency_key``, scoped by ``actor``.
     """
     if isinstance(points, bool) or not isinstance(points, int) or points == 0:
         raise ValidationError("Points must be a whole number other than zero.", field="points")
     if not reason.strip():
         raise ValidationError("Say why the points are adjusted.", field="reason")
-    verb = credit if points > 0 else debit
-    return verb(
+    if qualifying and points < 0:
+        raise ValidationError("Only added points qualify; reverse the adjustment instead.", field="qualifying")
+    if points < 0:
+        return debit(
+            account,
+            -points,
+            EntryKind.ADJUST,
+            memo=reason.strip(),
+            actor=actor,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+    return credit(
         account,
-        abs(points),
+        points,
         EntryKind.ADJUST,
         memo=reason.strip(),
         actor=actor,
         idempotency_key=idempotency_key,
+        qualifying=qualifying,
         now=now,
     )
 
@@ -801,6 +830,26 @@ def _take(account_id: int, points: int, lots: Iterable[tuple[int, int]]) -> list
             return moves
     # The caller checked the balance under the lock: this is a broken cache.
     raise RuntimeError(f"Account {account_id}: lots hold {left} points fewer than its balance.")
+
+
+def _tiers():
+    """The tiers engine, imported late: it builds on the ledger's locks."""
+    from members.tiers import services
+
+    return services
+
+
+def _qualified(credit_entry: Entry) -> bool:
+    """Whether a credit counted towards tiers: earned and bonus points, adjustments made qualifying."""
+    if credit_entry.kind in QUALIFYING_KINDS:
+        return True
+    if credit_entry.kind != EntryKind.ADJUST or credit_entry.cause_type_id != _content_type_id(Adjustment):
+        return False
+    return Adjustment.objects.filter(pk=credit_entry.cause_id, qualifying=True).exists()
+
+
+def _content_type_id(model: type[models.Model]) -> int:
+    return ContentType.objects.get_for_model(model).pk
 
 
 def reversible_points(entry: Entry) -> int:

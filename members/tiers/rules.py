@@ -37,3 +37,15 @@ def tier_for(tiers: Sequence[Tier], value: Decimal | int) -> Tier | None:
 def grace_end(qualified_on: date, policy: TierPolicy) -> date:
     """The last day a tier holds after the last day its member qualified for it."""
     return add_months(qualified_on, policy.grace_months)
+
+
+def grace_cutoff(today: date, policy: TierPolicy) -> date:
+    """The first ``qualified_on`` whose grace still holds on ``today``: before it, ``today > grace_end``.
+
+    What set-based SQL compares ``qualified_on`` with (``grace_end`` is not monotonic in a
+    way SQL can invert: month ends clamp), found by walking up from a day just before it.
+    """
+    day = add_months(today, -policy.grace_months) - timedelta(days=3)
+    while grace_end(day, policy) < today:
+        day += timedelta(days=1)
+    return day

@@ -64,19 +64,27 @@ def test_a_debit_at_a_time_given_in_another_time_zone_releases_the_points_whose_
 def test_on_postgresql_a_credit_and_a_debit_each_write_in_one_statement(account, django_assert_num_queries):
     ledger.credit(account, 100, now=JAN_10)
 
-    # a savepoint, the lock, one statement, the release
-    with django_assert_num_queries(4):
+    # a savepoint, the lock, one statement, the release; then, for earned points, which count
+    # towards tiers (members/tiers): the qualifying day and the tiers (none here)
+    with django_assert_num_queries(6):
         ledger.credit(account, 10, now=JAN_10)
+    # a credit that does not qualify (an adjustment): its Adjustment, and nothing for tiers (the
+    # first adjustment also looks up the Adjustment content type, cached afterwards)
+    ledger.adjust(account, 5, reason="Goodwill", now=JAN_10)
+    with django_assert_num_queries(5):
+        ledger.adjust(account, 5, reason="Goodwill", now=JAN_10)
     # a savepoint, the lock, the first page of lots (which says nothing is due), one statement, the release
     with django_assert_num_queries(5):
         ledger.debit(account, 5, now=JAN_10)
 
     account.refresh_from_db()
-    assert account.balance == 105
+    assert account.balance == 115
     assert list(account.entries.order_by("pk").values_list("kind", "amount", "balance_after")) == [
         (EntryKind.EARN, 100, 100),
         (EntryKind.EARN, 10, 110),
-        (EntryKind.REDEEM, -5, 105),
+        (EntryKind.ADJUST, 5, 115),
+        (EntryKind.ADJUST, 5, 120),
+        (EntryKind.REDEEM, -5, 115),
     ]
     assert list(Allocation.objects.values_list("lot__entry__amount", "points")) == [(100, -5)]
 

@@ -1,7 +1,8 @@
 """One fixed scenario, run on the current database, must write exactly the stored rows.
 
 The ledger writes on PostgreSQL with SQL statements and on SQLite with the ORM; this test
-holds both paths to the same rows of accounts, entries, lots, allocations and causes
+holds both paths to the same rows of accounts, entries, lots, allocations, causes and the
+qualifying days that tiers read
 (``golden_rows.json``). Ids are replaced by their rank (1 for the first row of a table),
 content types by ``app.model``, times by UTC ISO strings. After a deliberate change of
 what the ledger writes, regenerate the file with ``LEDGER_GOLDEN_WRITE=1`` on one
@@ -11,6 +12,7 @@ database and check that the other passes unchanged.
 import json
 import os
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,12 +21,13 @@ from django.contrib.contenttypes.models import ContentType
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Account, Adjustment, Allocation, Entry, ExpiryRun, Lot
 from members.models import Member
+from members.tiers.models import QualifyingDay
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
 
 GOLDEN = Path(__file__).with_name("golden_rows.json")
 DAY = [datetime(2027, 1, d, 10, tzinfo=UTC) for d in range(1, 32)]
-TABLES = {"account": Account, "entry": Entry, "lot": Lot, "allocation": Allocation}
+TABLES = {"account": Account, "entry": Entry, "lot": Lot, "allocation": Allocation, "qualifyingday": QualifyingDay}
 CAUSES = {"expiryrun": ExpiryRun, "adjustment": Adjustment}
 
 
@@ -38,7 +41,7 @@ def run_scenario():
     ledger.credit(first, 70, available_at=DAY[4], expires_on=date(2027, 1, 20), cause=shop, now=DAY[1])
     spend = ledger.debit(first, 120, cause=shop, actor=shop, idempotency_key="o-2", now=DAY[2])
     ledger.reverse(spend, points=30, idempotency_key="r-1", now=DAY[3])
-    ledger.adjust(first, 15, reason="Goodwill", now=DAY[3])
+    ledger.adjust(first, 15, reason="Lost receipt", qualifying=True, now=DAY[3])
     ledger.adjust(first, -5, reason="Goodwill given twice", now=DAY[3])
     ledger.release_pending(now=DAY[5])
     ledger.expire_due(now=DAY[11])
@@ -90,6 +93,8 @@ def _value(field, value, row, ranks):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 

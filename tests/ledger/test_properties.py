@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 
 from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, MemberSuspended, NotReversible
 from loyalty.ledger import services as ledger
-from loyalty.ledger.audit import audit
+from loyalty.ledger.audit import audit, audit_qualifying
 from loyalty.ledger.models import Account, Allocation, Entry, EntryKind, Lot
 from members.models import MemberStatus
 from members.services import member_status_change
@@ -174,12 +174,14 @@ class LedgerMachine(RuleBasedStateMachine):
             entry = ledger.credit(account, points, expires_on=last_day, cause=account.member, now=self.now)
             self.model.credit(account.pk, points, self.now, last_day, self.now)(entry.pk, EntryKind.EARN)
 
-    @rule(which=st.integers(0, 2), points=st.integers(1, 200), key=KEYS)
-    def adjust_up(self, which, points, key):
+    @rule(which=st.integers(0, 2), points=st.integers(1, 200), key=KEYS, qualifying=st.booleans())
+    def adjust_up(self, which, points, key, qualifying):
         account = self.accounts[which]
         last_day = self.model.today(self.now) + timedelta(days=POLICY_DAYS)
         entry, record = self.run(
-            lambda: ledger.adjust(account, points, reason="goodwill", idempotency_key=key, now=self.now),
+            lambda: ledger.adjust(
+                account, points, reason="goodwill", idempotency_key=key, qualifying=qualifying, now=self.now
+            ),
             lambda: self.model.credit(account.pk, points, self.now, last_day, self.now),
             account=account.pk,
             key=key,
@@ -347,6 +349,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 expected.pending,
             )
         assert audit(now=self.now, expiry_grace_days=10**5) == []
+        assert audit_qualifying() == []  # what counts towards tiers (members/tiers) follows the entries
 
 
 def lot_key(lot: Lot):

@@ -75,3 +75,22 @@ def test_a_worker_on_redis_runs_expire_points_end_to_end(worker, redis_broker):
     account.refresh_from_db()
     assert account.balance == 0
     assert list(account.entries.values_list("kind", "amount")) == [(EntryKind.EXPIRE, -70), (EntryKind.EARN, 70)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_on_redis_runs_recalculate_tiers_end_to_end(worker, redis_broker):
+    from members.tiers.models import MemberTier
+    from tests.factories.tiers import TierFactory
+
+    # given a base tier every member qualifies for, and a member who has none yet
+    member = MemberFactory()
+    base = TierFactory(name="Member", rank=1, threshold=0)
+
+    # when the scheduled task is sent through Redis to a worker
+    Celery(broker=redis_broker).send_task("tiers.recalculate_tiers", queue=worker)
+
+    # then the worker gives the member its tier
+    deadline = time.monotonic() + 60
+    while not MemberTier.objects.filter(member=member, tier=base).exists():
+        assert time.monotonic() < deadline, "the worker did not recalculate the tiers within 60 s"
+        time.sleep(0.2)

@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from loyalty.ledger.audit import audit, audit_causes
+from loyalty.ledger.audit import audit, audit_causes, audit_qualifying
 
 
 class Command(BaseCommand):
     help = (
-        "Check the ledger's invariants for every account and lot, and that every entry names its cause;"
-        " exit non-zero on any problem."
+        "Check the ledger's invariants for every account and lot, that every entry names its cause and"
+        " that what counts towards tiers matches the entries; exit non-zero on any problem."
     )
 
     def add_arguments(self, parser):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, expiry_grace_days, **options):
-        problems = audit(expiry_grace_days=expiry_grace_days) + audit_causes()
+        problems = audit(expiry_grace_days=expiry_grace_days) + audit_causes() + audit_qualifying()
         for problem in problems:
             self.stderr.write(problem)
         if problems:
