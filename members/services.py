@@ -25,6 +25,7 @@ from .numbers import member_number_new
 from .phones import phone_normalize
 from .referrals import services as referrals
 from .referrals.selectors import referral_code_member
+from .tiers import services as tiers
 from .tokens import account_token_make
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ def member_merge(
         get_user_model().objects.filter(pk=source.user_id).update(is_active=False)
         source.user.is_active = False
         referrals.referral_member_merge(source=source, survivor=survivor)
-        # The tiers engine: tier_member_merge(source=source, survivor=survivor, now=now).
+        tiers.tier_member_merge(source=source, survivor=survivor, now=now)
     return change
 
 
