@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
 from .models import Member
+from .tiers.models import MemberTier
 from .numbers import member_number_grouped
 from .views import member_required
 
@@ -54,10 +55,12 @@ def card_barcode_svg(number: str) -> SafeString:
 @member_required
 @require_safe
 def card(request: HttpRequest, member: Member) -> HttpResponse:
-    """The signed-in member's own card: no id in the URL, no query beyond the member's."""
+    """The signed-in member's own card, with its tier: no id in the URL."""
     number = member.member_number
+    held = MemberTier.objects.select_related("tier").filter(member_id=member.pk).first()
     context = {
         "member": member,
+        "tier": held.tier if held else None,
         "nav": "card",
         "number_grouped": member_number_grouped(number),
         "qr": card_qr_svg(number),

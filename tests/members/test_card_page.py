@@ -8,10 +8,12 @@ import re
 import pytest
 from django.urls import reverse
 
+from loyalty.ledger import services as ledger
 from members.models import MemberStatus
 from members.numbers import member_number_grouped
 from members.services import member_status_change
 from tests.factories.members import MemberFactory
+from tests.factories.tiers import program_tiers
 
 URL = reverse("portal:card")
 
@@ -98,3 +100,22 @@ def test_the_card_reads_in_french(member_client, member):
     assert "<h1>Ma carte</h1>" in response.content.decode()
     assert "Numéro de membre" in card
     assert 'aria-label="Code QR du numéro de membre' in card
+
+
+def test_the_card_shows_the_tier_the_member_earned_in_the_readers_language(member_client, member):
+    program_tiers()
+    ledger.credit(member.account, 600, memo="earned")  # past Silver's 500: the upgrade is at once
+
+    english = card_markup(member_client.get(URL))
+    french = card_markup(member_client.get(URL, HTTP_ACCEPT_LANGUAGE="fr"))
+
+    assert 'data-testid="card-tier">' in english
+    assert "Silver</p>" in english
+    assert "Argent</p>" in french
+    assert 'fill="#9ca3af"' in english
+
+
+def test_a_member_without_a_tier_has_no_tier_on_the_card(member_client):
+    program_tiers()
+
+    assert "card-tier" not in card_markup(member_client.get(URL))

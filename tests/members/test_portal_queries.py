@@ -17,7 +17,7 @@ from members.tokens import account_token_make
 # (tests/members/test_tier_page.py pins them with a tier history too)
 PAGES = [
     ("portal:dashboard", {}, 10),
-    ("portal:card", {}, 3),
+    ("portal:card", {}, 4),
     ("portal:tier", {}, 8),
     ("portal:history", {}, 5),
     ("portal:history", {"kind": "earn", "page": "2"}, 5),
