@@ -229,6 +229,7 @@ def test_another_partner_reads_only_what_a_till_needs(api, other_api):
         "pending": 0,
         "expiring": [],
         **NO_TIER,
+        "progress": {**NO_TIER["progress"], "value": "120"},  # earned points count towards tiers
     }
 
 

@@ -15,10 +15,12 @@ def test_demo_data_loads_the_tiers_and_bobs_status_match_once(db):
         ("Platinum", "Platine", 3, 5000),
     ]
     assert all(tier.benefits_en and tier.benefits_fr for tier in Tier.objects.all())
-    change = TierChange.objects.get()
+    change = TierChange.objects.get(reason=TierChangeReason.MANUAL)
     assert (change.member.user.email, change.to_tier.name, change.reason) == (
         "bob@example.com",
         "Gold",
         TierChangeReason.MANUAL,
     )
-    assert MemberTier.objects.get().manual_reason == "Status match: Gold card of another coffee chain"
+    assert (
+        MemberTier.objects.get(member=change.member).manual_reason == "Status match: Gold card of another coffee chain"
+    )
