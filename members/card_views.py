@@ -17,8 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
 from .models import Member
-from .tiers.models import MemberTier
 from .numbers import member_number_grouped
+from .tiers.models import MemberTier
 from .views import member_required
 
 # Level H restores up to 30% of the code: a scratched or cracked phone screen still reads.
