@@ -149,8 +149,10 @@ def _naive_decision(state, qualified, today: date, policy):
     current_rank, qualified_rank = (current.rank if current else -1), (qualified.rank if qualified else -1)
     manual_until = state.manual_until if state else None
     grace_over = state is None or state.qualified_on is None or today > rules.grace_end(state.qualified_on, policy)
-    if manual_until is not None and manual_until < today:
+    if manual_until is not None and manual_until < today and (qualified_rank >= current_rank or grace_over):
         tier, reason, clear = qualified, TierChangeReason.MANUAL_ENDED, True
+    elif manual_until is not None and manual_until < today:  # ended, and the grace of the tier still holds
+        tier, reason, clear = current, None, True
     elif qualified_rank > current_rank:
         tier, reason, clear = qualified, TierChangeReason.RECALCULATED, True
     elif qualified_rank < current_rank and manual_until is None and grace_over:

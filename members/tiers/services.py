@@ -215,7 +215,8 @@ WITH value AS (
     FROM state s
 ), decided AS (
     SELECT r.*,
-           CASE WHEN r.manual_ended THEN 'manual_ended'
+           CASE WHEN r.manual_ended AND (r.q_rank >= r.cur_rank OR r.qualified_on IS NULL
+                                         OR r.qualified_on < %(cutoff)s) THEN 'manual_ended'
                 WHEN r.q_rank > r.cur_rank THEN 'recalculated'
                 WHEN r.q_rank < r.cur_rank AND NOT r.manual_holds
                      AND (r.qualified_on IS NULL OR r.qualified_on < %(cutoff)s) THEN 'grace_ended'
@@ -410,6 +411,13 @@ def tier_member_merge(*, source, survivor, now: datetime | None = None) -> None:
                 reason=TierChangeReason.MERGED,
                 created_at=now,
             )
+        elif taken is not None and taken.tier_id is not None and kept is not None and taken.tier_id == kept.tier_id:
+            # The same tier: it holds as long as either member's would have.
+            kept.qualified_on = max(filter(None, [kept.qualified_on, taken.qualified_on]), default=None)
+            if taken.manual_until and (kept.manual_until is None or taken.manual_until > kept.manual_until):
+                kept.manual_until, kept.manual_reason = taken.manual_until, taken.manual_reason
+            kept.updated_at = now
+            kept.save(update_fields=["qualified_on", "manual_until", "manual_reason", "updated_at"])
         _upgrade_at_once(survivor.pk, today=program_date(now), now=now)
 
 

@@ -108,7 +108,11 @@ def test_a_tier_set_by_hand_holds_through_its_last_day_then_ends_to_what_the_mem
     ledger.credit(member.account, 150, now=JAN_10_2026)  # Silver
     # a status match (what member_tier_set will write): Gold until 31 March
     MemberTier.objects.filter(member=member).update(
-        tier=gold, manual_until=date(2026, 3, 31), manual_reason="Status match", updated_at=JAN_10_2026
+        tier=gold,
+        qualified_on=None,
+        manual_until=date(2026, 3, 31),
+        manual_reason="Status match",
+        updated_at=JAN_10_2026,
     )
 
     tier_recalculate_all(now=at(date(2026, 3, 31)))
@@ -206,7 +210,7 @@ def _population(silver, gold):
     ledger.credit(members[4].account, 90, now=december)  # nothing, until Silver is lowered
     ledger.credit(members[5].account, 120, now=december)  # Silver, refreshed
     ledger.credit(members[6].account, 100, now=december)  # Silver, then Gold by hand until 14 January
-    MemberTier.objects.filter(member=members[6]).update(tier=gold, manual_until=date(2027, 1, 14))
+    MemberTier.objects.filter(member=members[6]).update(tier=gold, qualified_on=None, manual_until=date(2027, 1, 14))
     silver.threshold = 80
     silver.save()
     return members

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
+from django.utils import timezone
 
 from loyalty.clock import program_date, program_day_start
 from loyalty.ledger import services as ledger
@@ -14,7 +15,7 @@ from members.referrals.models import Referral
 from members.referrals.services import referral_join
 from members.services import member_email_verify, member_merge
 from members.tiers.models import MemberTier, QualifyingDay, TierChange, TierChangeReason
-from members.tiers.services import member_tier_set, tier_recalculate_all
+from members.tiers.services import member_tier_set, tier_member_merge, tier_recalculate_all
 from tests.factories.members import MemberFactory, gift_policy_set
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +91,32 @@ def test_the_tier_page_shows_the_tier_a_credit_reached_at_once(client, tiers):
 
     assert "Silver" in html
     assert "380 points to Gold" in html
+
+
+def test_a_tier_set_by_hand_on_the_tier_held_in_grace_leaves_the_grace_period_whole(tiers):
+    member = MemberFactory()
+    earned = ledger.credit(member.account, 600, memo="earned")  # Gold at once
+    ledger.reverse(earned, points=200)  # 400: below Gold, which holds through its grace
+    until = program_date() + timedelta(days=1)
+    member_tier_set(member=member, tier=tiers[1], until=until, reason="Status match", actor=program_manager())
+
+    tier_recalculate_all(now=program_day_start(until) + timedelta(days=2, hours=12))
+
+    state = MemberTier.objects.get(member=member)
+    assert (state.tier.name, state.manual_until) == ("Gold", None)  # the grace counts on after the tier by hand
+    assert state.qualified_on == program_date()
+
+
+def test_merging_two_members_of_one_tier_keeps_the_later_qualifying_day(tiers):
+    source, survivor = MemberFactory(), MemberFactory()
+    for member, days_ago in [(source, 10), (survivor, 200)]:
+        MemberTier.objects.create(
+            member=member,
+            tier=tiers[1],
+            qualified_on=program_date() - timedelta(days=days_ago),
+            updated_at=timezone.now(),
+        )
+
+    tier_member_merge(source=source, survivor=survivor)
+
+    assert MemberTier.objects.get(member=survivor).qualified_on == program_date() - timedelta(days=10)
