@@ -29,7 +29,7 @@ log-in: a sign-up from the referrer's own browser is a self-referral.
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -159,7 +159,9 @@ class ReferralPolicy(models.Model):
         help_text=_("A referrer with this many referees who joined long ago and none of whom bought is flagged."),
     )
     dormant_days = models.PositiveIntegerField(
-        default=30, help_text=_("How many days ago those referees joined, at least.")
+        default=30,
+        validators=[MaxValueValidator(3650)],
+        help_text=_("How many days ago those referees joined, at least."),
     )
     invitations_per_day = models.PositiveIntegerField(
         default=10, help_text=_("Invitations by e-mail a member may send in a day.")

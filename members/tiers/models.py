@@ -25,7 +25,7 @@ qualifies for (an upgrade the member earns still takes effect at once).
 """
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -45,11 +45,12 @@ class TierPolicy(models.Model):
     )
     window_months = models.PositiveSmallIntegerField(
         default=12,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
         help_text=_("Length of the rolling window, in months (ignored for lifetime points)."),
     )
     grace_months = models.PositiveSmallIntegerField(
         default=12,
+        validators=[MaxValueValidator(120)],
         help_text=_("A member keeps a tier this many months after the last day they qualified for it."),
     )
     updated_at = models.DateTimeField(auto_now=True)

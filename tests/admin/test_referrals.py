@@ -113,3 +113,22 @@ def test_the_queue_runs_a_fixed_number_of_queries(client, staff_in, flagged):
     assert Referral.objects.filter(status="flagged").count() == 11
     assert (with_one, queries()) == (with_one, with_one)
     assert with_one == 6  # session, user, the permission checks, the count, the page
+
+
+def test_a_dormancy_past_ten_years_is_a_form_error(client, staff_in):
+    client.force_login(staff_in("Program manager"))
+    form = {
+        "referrer_points": 500,
+        "referee_points": 250,
+        "min_purchase_amount": "20.00",
+        "monthly_cap": 10,
+        "signups_per_address_per_day": 3,
+        "dormant_referees": 3,
+        "dormant_days": 2_000_000_000,
+        "invitations_per_day": 10,
+    }
+
+    response = client.post(reverse("admin:referrals_referralpolicy_change", args=[1]), form)
+
+    assert "dormant_days" in response.context["adminform"].form.errors
+    assert ReferralPolicy.objects.get().dormant_days == 30

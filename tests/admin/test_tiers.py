@@ -287,3 +287,18 @@ def test_the_service_refuses_a_user_without_the_permission(member, tiers):
         member_tier_set(member=member, tier=tiers[0], until=date(2099, 1, 1), reason="Match", actor=outsider)
 
     assert not TierChange.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["window_months", "grace_months"])
+def test_a_policy_window_or_grace_past_ten_years_is_a_form_error_and_points_still_move(
+    client, member, staff_in, field
+):
+    client.force_login(staff_in("Program manager"))
+    values = {"basis": "rolling_points", "window_months": "12", "grace_months": "12", field: "30000"}
+
+    response = client.post(reverse("admin:tiers_tierpolicy_change", args=[1]), values)
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert TierPolicy.objects.get(pk=1).window_months == 12
+    ledger.credit(member.account, 10, memo="still earns")
