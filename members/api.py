@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from loyalty.clock import program_date
 from loyalty.exceptions import NotFound, ValidationError
+from loyalty.ledger import memos
 from loyalty.ledger.models import Entry, EntryKind
 from loyalty.partners.fields import StrictCharField, StrictEmailField, StrictIntegerField, StrictRegexField
 from loyalty.partners.pagination import CursorPagination
@@ -235,10 +236,13 @@ class EntryOutputSerializer(serializers.Serializer):
     amount = serializers.IntegerField(help_text="Signed points: positive credits, negative debits.")
     balance_after = serializers.IntegerField(help_text="The spendable balance right after this entry.")
     created_at = serializers.DateTimeField(help_text="When it happened.")
-    memo = serializers.CharField(
-        source="memo_display",
-        help_text="Why, in the request's language: the reason of an adjustment, an expiry's points...",
+    memo = serializers.SerializerMethodField(
+        help_text="Why, in the request's language: the reason of an adjustment, an expiry's points... "
+        "A gift says only that it went to or came from another member."
     )
+
+    def get_memo(self, entry) -> str:
+        return memos.entry_memo_for_partner(entry)
 
 
 def _member_url(body: dict) -> str:

@@ -96,3 +96,17 @@ def entry_memo_display(entry) -> str:
         return render(**(entry.memo_params or {}))
     except (TypeError, ValueError):
         return entry.memo  # parameters that do not fit the code (the ledger never writes them)
+
+
+# What a partner reads of a gift: neither the other member nor the sender's message, which
+# are the two members' own business (a partner may know one of them, never both).
+PARTNER_MEMOS: dict[str, Callable[[], str]] = {
+    GIFT_TO: lambda: gettext("Gift to another member"),
+    GIFT_FROM: lambda: gettext("Gift from another member"),
+}
+
+
+def entry_memo_for_partner(entry) -> str:
+    """The entry's memo as the partner API shows it: ``entry_memo_display``, but a gift names no one."""
+    render = PARTNER_MEMOS.get(entry.memo_code)
+    return render() if render else entry_memo_display(entry)

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from rest_framework.test import APIClient
 
 from loyalty.exceptions import (
     GiftingDisabled,
@@ -25,6 +26,7 @@ from members.gifting import RECIPIENT_MISSES_PER_HOUR, gift_allowance_get, gift_
 from members.models import Gift, GiftPolicy, Member, MemberStatus
 from members.numbers import luhn_check_digit
 from tests.factories.members import MemberFactory, gift_policy_set
+from tests.factories.partners import PartnerFactory, partner_key
 from tests.helpers import ledger_state, run_together
 
 pytestmark = pytest.mark.django_db
@@ -306,3 +308,18 @@ def test_without_the_policy_row_gifting_is_off(sender, recipient):
     with pytest.raises(GiftingDisabled):
         send(sender, recipient, 10)
     assert Gift.objects.count() == 0
+
+
+def test_the_enrolling_partner_reads_a_gift_without_the_other_member_or_the_message(policy, db):
+    shop = PartnerFactory()
+    sender, recipient = MemberFactory(enrolled_by=shop), MemberFactory()
+    ledger.credit(sender.account, 100, now=EARLIER)
+    send(sender, recipient, 40, message="For Alice, 12 Rue X, call 0612345678")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {partner_key(shop)[1]}")
+
+    body = api.get(f"/api/v1/members/{sender.member_number}/entries/?kind=gift").json()
+
+    assert [(entry["amount"], entry["memo"]) for entry in body["results"]] == [(-40, "Gift to another member")]
+    assert recipient.member_number not in str(body)
+    assert "Alice" not in str(body)
