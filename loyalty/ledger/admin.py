@@ -94,6 +94,7 @@ class AccountAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
                     account,
                     form.cleaned_data["points"],
                     reason=form.cleaned_data["reason"],
+                    qualifying=form.cleaned_data["qualifying"],
                     actor=request.user,
                     idempotency_key=form.idempotency_key,
                 )

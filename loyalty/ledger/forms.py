@@ -34,14 +34,25 @@ class AdjustPointsForm(OneTimeTokenForm):
         max_value=POINTS_LIMIT,
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("Shown in the member's history."))
+    qualifying = forms.BooleanField(
+        label=_("Counts towards tiers"),
+        required=False,
+        help_text=_("Only for points the member earned, such as a purchase whose receipt was lost."),
+    )
 
-    field_order = ["points", "reason", "token"]
+    field_order = ["points", "reason", "qualifying", "token"]
 
     def clean_points(self):
         points = self.cleaned_data["points"]
         if points == 0:
             raise forms.ValidationError(_("Enter a number of points other than zero."))
         return points
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("qualifying") and cleaned.get("points", 0) < 0:
+            self.add_error("qualifying", _("Only points given count towards tiers; a debit cannot."))
+        return cleaned
 
 
 class ReverseEntryForm(OneTimeTokenForm):

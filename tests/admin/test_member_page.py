@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
-from loyalty.ledger.models import Entry, EntryKind
+from loyalty.ledger.models import Adjustment, Entry, EntryKind
 from members.models import MemberStatus, MemberStatusChange
 from members.services import member_status_change
+from members.tiers.models import QualifyingDay
 from tests.factories.members import MemberFactory
 from tests.helpers import ledger_state
 
@@ -328,3 +329,27 @@ def test_the_member_page_cannot_edit_the_member(client, member, staff_in):
     assert response.status_code == 403
     member.refresh_from_db()
     assert member.status == MemberStatus.ACTIVE
+
+
+def test_an_adjustment_marked_qualifying_counts_towards_tiers_and_a_plain_one_does_not(client, member, staff_in):
+    client.force_login(staff_in("Support agent"))
+    before = qualifying_points(member)
+
+    plain = adjust(client, member, 30)
+    marked = client.post(
+        reverse("admin:ledger_account_adjust", args=[member.account.pk]),
+        {"points": "40", "reason": "Lost receipt", "qualifying": "on", "token": str(uuid.uuid4())},
+    )
+    refused = client.post(
+        reverse("admin:ledger_account_adjust", args=[member.account.pk]),
+        {"points": "-5", "reason": "Oops", "qualifying": "on", "token": str(uuid.uuid4())},
+    )
+
+    assert (plain.status_code, marked.status_code) == (302, 302)
+    assert "qualifying" in refused.context["form"].errors
+    assert qualifying_points(member) == before + 40
+    assert list(Adjustment.objects.order_by("pk").values_list("points", "qualifying")) == [(30, False), (40, True)]
+
+
+def qualifying_points(member) -> int:
+    return sum(QualifyingDay.objects.filter(member=member).values_list("points", flat=True))
