@@ -425,7 +425,7 @@ class MemberEntriesApi(generics.ListAPIView):
                 "invalid_member_number",
                 *AUTH_ERRORS,
                 "not_found",
-                invalid={"kind": ["Select a valid choice. gift is not one of the available choices."]},
+                invalid={"kind": ["Select a valid choice. bogus is not one of the available choices."]},
             ),
         },
         examples=[OpenApiExample("History", response_only=True, value=[ENTRY_EXAMPLE])],
