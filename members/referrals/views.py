@@ -55,6 +55,8 @@ def referrals(request: HttpRequest, member: Member) -> HttpResponse:
 
 
 def _invite_error(error: LoyaltyError) -> str:
-    if error.code == "conflict":
-        return _("You sent all of today's invitations. Try again tomorrow, or share your link.")
-    return _("Invitations are paused while your account is suspended.")
+    texts = {
+        "conflict": _("You sent all of today's invitations. Try again tomorrow, or share your link."),
+        "member_suspended": _("Invitations are paused while your account is suspended."),
+    }
+    return texts.get(error.code, error.message)

@@ -9,10 +9,12 @@ permission. A member's tier, its history and *Set tier by hand* are on the membe
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from members.models import MemberStatus
 
 from .models import Tier, TierPolicy
 from .templatetags.tiers import tier_swatch
@@ -61,7 +63,9 @@ class TierAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(members=Count("member_tiers"))
+        # Members who can still use a tier: a closed or merged member's row is history, not a holder.
+        holders = Count("member_tiers", filter=~Q(member_tiers__member__status=MemberStatus.CLOSED))
+        return super().get_queryset(request).annotate(members=holders)
 
     def has_delete_permission(self, request, obj=None):
         return False  # Members' tier history names the tier: rename it, or raise its threshold out of reach.

@@ -50,6 +50,8 @@ def test_the_tier_list_counts_members_per_tier_in_one_annotated_query(
     for tier in (silver, silver, gold):
         MemberTierFactory(tier=tier)
     MemberTierFactory(tier=None)
+    closed = MemberTierFactory(tier=gold).member
+    member_status_change(member=closed, status=MemberStatus.CLOSED, reason="Left", actor=None)  # holds nothing now
     client.force_login(staff_in("Analyst"))
     url = reverse("admin:tiers_tier_changelist")
     client.get(url)
