@@ -139,3 +139,33 @@ class MergeRefused(Conflict):
 class MemberMerged(Conflict):
     code = "member_merged"
     default_message = "This member was merged into another: use the survivor's number."
+
+
+class CurrencyMismatch(ValidationError):
+    code = "currency_mismatch"
+    default_message = "The program counts in another currency."
+
+
+class AmountMismatch(ValidationError):
+    code = "amount_mismatch"
+    default_message = "The items do not add up to the amount."
+
+
+class ExternalIdConflict(Conflict):
+    code = "external_id_conflict"
+    default_message = "This external id was already posted with different content."
+
+
+class ReturnExceedsPurchase(Conflict):
+    code = "return_exceeds_purchase"
+    default_message = "This return gives back more than is left of the purchase."
+
+
+class UnknownEventType(ValidationError):
+    code = "unknown_event_type"
+    default_message = "No active event type has this code."
+
+
+class EventNotAwaitingApproval(Conflict):
+    code = "event_not_awaiting_approval"
+    default_message = "This event is not awaiting approval."

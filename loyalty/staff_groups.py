@@ -32,6 +32,9 @@ GROUPS = {
             "ledger.view_entry",
             "ledger.view_lot",
             "referrals.view_referral",
+            "campaigns.view_purchase",
+            "campaigns.view_event",
+            "campaigns.view_campaign",
         ]
     },
     "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
@@ -44,8 +47,14 @@ EXTRA_PERMISSIONS = {
         "tiers.set_tier",
         "referrals.review_referral",
         "members.merge_member",
+        "campaigns.approve_event",
     ],
-    "Support agent": ["ledger.adjust_points", "members.suspend_member", "referrals.review_referral"],
+    "Support agent": [
+        "ledger.adjust_points",
+        "members.suspend_member",
+        "referrals.review_referral",
+        "campaigns.approve_event",
+    ],
 }
 
 

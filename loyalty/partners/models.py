@@ -28,6 +28,9 @@ SCOPES = {
     "members:read": _("Read members and their point history"),
     "members:write": _("Enrol members"),
     "points:adjust": _("Adjust members' points"),
+    "transactions:read": _("Read the partner's own purchases and returns"),
+    "transactions:write": _("Post purchases and returns"),
+    "events:write": _("Post members' events and approve or decline them"),
 }
 
 
@@ -38,6 +41,9 @@ def default_scopes() -> list[str]:
 class Partner(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     active = models.BooleanField(default=True, help_text=_("An inactive partner's keys are refused."))
+    return_window_days = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Points of this partner's purchases stay pending this many days (its return window).")
+    )
 
     class Meta:
         ordering = ["name"]
