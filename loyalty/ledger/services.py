@@ -253,9 +253,10 @@ def reverse(
     A debit's reversal pays the account's debt first (``repay``). A reversal of a credit
     that counted towards tiers takes its points (all of them, taken or owed) and
     ``spend_amount`` back from the day they were earned. Raises ``NotReversible`` for
-    expiries, reversals and what was already reversed. Idempotent on ``idempotency_key``
-    (a repeat with other points, or another shortfall policy that mattered, raises
-    ``IdempotencyConflict``). Returns the reversal entry. Locks the account.
+    expiries, reversals, repayments, write-offs and what was already reversed (points
+    owed count as reversed). Idempotent on ``idempotency_key`` (a repeat with other points,
+    or another shortfall policy that mattered, raises ``IdempotencyConflict``). Returns the
+    reversal entry. Locks the account.
     """
     if points is not None:
         _check_points(points)

@@ -557,3 +557,35 @@ def test_repayments_and_write_offs_render_in_the_admin_and_the_portal(admin_clie
     assert account_list.status_code == 200
     assert "column-debt" in account_list.content.decode()
     assert Allocation.objects.filter(entry__kind=EntryKind.REPAY).count() == 1
+
+
+def test_the_member_and_staff_read_what_is_owed(admin_client, client, account, owing):
+    client.force_login(account.member.user)
+
+    dashboard = client.get(reverse("portal:dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    support = admin_client.get(
+        reverse("admin:members_member_change", args=[account.member_id]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+
+    assert "You owe 70 points after a return: the next points you get pay them first." in dashboard
+    assert "Owes 70 points after a return: the next points pay them first." in support
+
+
+def test_nothing_is_said_of_a_debt_when_there_is_none(client, account, spent):
+    client.force_login(account.member.user)
+
+    dashboard = client.get(reverse("portal:dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert 'data-testid="debt"' not in dashboard
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_credit_that_repays_costs_two_statements_more(account, owing, django_assert_num_queries):
+    ledger.credit(account, 10, now=JAN_20)  # the Entry content type is cached after the first repayment
+
+    # a savepoint, the lock, the credit's statement, the lots holding points, the repayment's
+    # statement, the qualifying day and the tiers (none), the release; without a debt: 6
+    with django_assert_num_queries(8):
+        ledger.credit(account, 10, now=JAN_20)
+
+    assert figures(account)[:3] == (0, 0, 50)
