@@ -19,8 +19,18 @@ The rules, in the README's words:
   first; points that land in a lot past its last day expire at once.
 - Reversing a credit takes its points back from its own lot first (pending or not), then
   from the member's other spendable points, soonest-expiring first; points of the credit
-  that already expired are not taken twice; if the member no longer holds them, refused.
-- Expiries, reversals and forfeits cannot be reversed, nor more than what is left.
+  that already expired are not taken twice; if the member no longer holds them, refused
+  (shortfall "refuse"). With shortfall "debt" it then takes the member's other pending
+  points, soonest-expiring first, and what is still missing is owed: the reversal moves
+  what it took and adds the rest to the account's debt; "write_off" does the same, then a
+  write-off entry takes the debt it added away again. What a reversal undid is what it
+  took plus what it left owed.
+- Whenever points arrive in an account that owes some (a credit, a debit's reversal after
+  its points expired or not, a gift or a merge received), a repayment follows: it takes
+  min(debt, held) from the lots holding points, soonest-expiring first (pending too), and
+  lowers the debt as much.
+- Expiries, reversals, forfeits, repayments and write-offs cannot be reversed, nor more
+  than what is left.
 - A forfeit takes every point, spendable and pending.
 - A transfer settles both accounts, then takes from the source, soonest expiry first: a
   gift its spendable points (beyond them, refused; either member suspended, refused), a
@@ -30,7 +40,9 @@ The rules, in the README's words:
   cannot be reversed.
 - A suspended member earns and spends nothing (reversals and forfeits still apply).
 - An idempotency key names one request of one actor on one account: a repeat returns
-  the first entry and changes nothing; the same key for another request is a conflict.
+  the first entry and changes nothing; the same key for another request is a conflict (a
+  reversal repeated with another shortfall policy is another request only if the first
+  left points owed).
 """
 
 import copy
@@ -67,12 +79,14 @@ class Entry:
     lot: int | None = None  # the lot a credit opened (keyed by the credit's entry id)
     moves: list[tuple[int, int]] = field(default_factory=list)  # (lot, signed points) in order
     reverses: int | None = None
+    debt: int = 0  # the change to the account's debt
 
 
 @dataclass
 class Account:
     suspended: bool = False
     keys: dict = field(default_factory=dict)  # (actor, key) -> (request, entry id)
+    debt: int = 0
 
 
 class Reference:
@@ -109,12 +123,16 @@ class Reference:
         return known[1]
 
     def _repeats_reversal(self, known: tuple, request: tuple) -> bool:
-        """A reversal is repeated by the same entry and the points it took, or with the points left out."""
-        (kind, _first_points, entry_id), first_entry = known
+        """A reversal is repeated by the same entry and the points it undid, or with the points left out,
+        and by the same shortfall policy if the first left points owed."""
+        if not known[0][0] == request[0] == "reverse":
+            return False
+        (_kind, _first_points, entry_id, shortfall), first_entry = known
+        first = self.entries[first_entry]
         return (
-            kind == request[0] == "reverse"
-            and entry_id == request[2]
-            and request[1] in (None, abs(self.entries[first_entry].amount))
+            entry_id == request[2]
+            and request[1] in (None, abs(first.amount - first.debt))
+            and (first.debt == 0 or request[3] == shortfall)
         )
 
     def remember(self, account: int, actor, key: str | None, request: tuple, entry_id: int) -> None:
@@ -136,12 +154,14 @@ class Reference:
         if self.accounts[account].suspended:
             raise MemberSuspended()
 
-        def record(entry_id: int, kind: str):
+        def record(entry_id: int, kind: str) -> list[Entry]:
+            """Records the credit; returns the repayment that follows it (a list of none or one)."""
             pending = available_at > now
             self.lots[entry_id] = Lot(
                 account, points, pending, max(available_at, now), last_day, (entry_id, 0), key=entry_id
             )
             self.entries[entry_id] = Entry(account, kind, points, lot=entry_id)
+            return self.repay(account)
 
         return record
 
@@ -157,25 +177,41 @@ class Reference:
     def record_debit(self, entry_id: int, account: int, kind: str, points: int, moves) -> None:
         self.entries[entry_id] = Entry(account, kind, -points, moves=moves)
 
-    def reverse(self, entry_id: int, points: int | None, now: datetime) -> Entry:
+    def reverse(
+        self, entry_id: int, points: int | None, now: datetime, shortfall: str = "refuse"
+    ) -> tuple[Entry, list[Entry]]:
+        """The reversal, and what follows it: a write-off of what it left owed, or a repayment."""
         original = self.entries[entry_id]
-        if original.kind in ("expire", "reverse", "forfeit", "gift", "merge"):
+        if original.kind in ("expire", "reverse", "forfeit", "gift", "merge", "repay", "write_off"):
             raise NotReversible()
         self.settle(original.account, now)
-        undone = sum(abs(e.amount) for e in self.entries.values() if e.reverses == entry_id)
+        undone = sum(abs(e.amount - e.debt) for e in self.entries.values() if e.reverses == entry_id)
         lost = self.lots[original.lot].expired if original.amount > 0 else 0
         left = max(abs(original.amount) - undone - lost, 0)
         points = left if points is None else points
         if left == 0 or points > left:
             raise NotReversible()
+        account = self.accounts[original.account]
         if original.amount > 0:
             own = self.lots[original.lot]
             from_own = min(own.remaining, points)
             others = [lot for lot in self._spendable(original.account) if lot is not own]
-            if points - from_own > sum(lot.remaining for lot in others):
+            if shortfall == "refuse" and points - from_own > sum(lot.remaining for lot in others):
                 raise InsufficientPoints()
-            moves = self._take([own, *others], points)
-            return Entry(original.account, "reverse", -points, moves=moves, reverses=entry_id)
+            pending = []
+            if shortfall != "refuse":
+                pending = [lot for lot in self._lots(original.account) if lot.pending and lot.remaining > 0]
+                pending = sorted((lot for lot in pending if lot is not own), key=self._soonest)
+            lots = [own, *others, *pending]
+            taken = min(points, sum(lot.remaining for lot in lots))
+            moves = self._take(lots, taken) if taken else []
+            owed = points - taken
+            account.debt += owed
+            reversal = Entry(original.account, "reverse", -taken, moves=moves, reverses=entry_id, debt=owed)
+            if owed and shortfall == "write_off":
+                account.debt -= owed
+                return reversal, [Entry(original.account, "write_off", 0, debt=-owed)]
+            return reversal, []
         given_back = {}
         for reversal in (e for e in self.entries.values() if e.reverses == entry_id):
             for lot_id, back in reversal.moves:
@@ -188,7 +224,8 @@ class Reference:
                 moves.append((lot_id, back))
                 wanted -= back
         self.settle(original.account, now)
-        return Entry(original.account, "reverse", points, moves=moves, reverses=entry_id)
+        reversal = Entry(original.account, "reverse", points, moves=moves, reverses=entry_id)
+        return reversal, self.repay(original.account)
 
     def transfer(self, source: int, target: int, points: int | None, now: datetime):
         """A gift (``points``) or a merge (None); returns the moves and the target's new lots
@@ -214,7 +251,10 @@ class Reference:
             groups[group] = groups.get(group, 0) - points_moved
         return moves, [(amount, *group) for group, amount in groups.items()]
 
-    def record_transfer(self, kind: str, source: int, target: int, debit_id: int, credit_id: int, expected, lot_ids):
+    def record_transfer(
+        self, kind: str, source: int, target: int, debit_id: int, credit_id: int, expected, lot_ids
+    ) -> list[Entry]:
+        """Records the pair; returns the target's repayment that follows (a list of none or one)."""
         moves, groups = expected
         total = sum(amount for amount, *_rest in groups)
         self.entries[debit_id] = Entry(source, kind, -total, moves=moves)
@@ -222,6 +262,18 @@ class Reference:
         for lot_id, (amount, pending, available_at, last_day) in zip(lot_ids, groups, strict=True):
             key = ("lot", lot_id)
             self.lots[key] = Lot(target, amount, pending, available_at, last_day, (credit_id, lot_id), key=key)
+        return self.repay(target)
+
+    def repay(self, account: int) -> list[Entry]:
+        """After points arrived: an account that owes pays from what it holds, soonest expiry first."""
+        owed = self.accounts[account].debt
+        held = [lot for lot in self._lots(account) if lot.remaining > 0]
+        repaid = min(owed, sum(lot.remaining for lot in held))
+        if repaid == 0:
+            return []
+        moves = self._take(sorted(held, key=self._soonest), repaid)
+        self.accounts[account].debt -= repaid
+        return [Entry(account, "repay", -repaid, moves=moves, debt=-repaid)]
 
     def record(self, entry_id: int, entry: Entry) -> None:
         self.entries[entry_id] = entry
@@ -252,7 +304,11 @@ class Reference:
 
     def _spendable(self, account: int) -> list[Lot]:
         lots = [lot for lot in self._lots(account) if not lot.pending and lot.remaining > 0]
-        return sorted(lots, key=lambda lot: (lot.last_day or NEVER, lot.order))
+        return sorted(lots, key=self._soonest)
+
+    @staticmethod
+    def _soonest(lot: Lot) -> tuple:
+        return (lot.last_day or NEVER, lot.order)
 
     def _take(self, lots: list[Lot], points: int) -> list[tuple[int, int]]:
         moves, wanted = [], points

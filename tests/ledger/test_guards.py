@@ -98,6 +98,59 @@ def test_each_constraint_on_accounts_and_lots_fires(credited, sql, constraint):
 
 
 @pytest.mark.parametrize(
+    ("sql", "constraint"),
+    [
+        ("UPDATE ledger_account SET debt = 5 WHERE id = %s", "account_debt_without_points"),
+        ("UPDATE ledger_account SET balance = 0, pending = 100, debt = 5 WHERE id = %s",
+         "account_debt_without_points"),
+        ("UPDATE ledger_account SET balance = 0, lifetime_earned = 0, debt = -1 WHERE id = %s",
+         "account_debt_not_negative"),
+    ],
+    ids=["debt beside a balance", "debt beside pending points", "negative debt"],
+)  # fmt: skip
+def test_each_constraint_on_debt_fires(credited, sql, constraint):
+    before = ledger_state(credited)
+
+    with pytest.raises(IntegrityError, match=constraint):
+        run_sql(sql, [credited.pk])
+
+    assert ledger_state(credited) == before
+
+
+def test_an_account_that_owes_points_cannot_be_given_a_balance_behind_the_ledger(account):
+    # given an account owing 70 points after a return, written by the services
+    earned = ledger.credit(account, 100)
+    ledger.debit(account, 70)
+    ledger.reverse(earned, shortfall="debt")
+    before = ledger_state(account)
+
+    # when points are added by hand, spendable or pending
+    for sql in (
+        "UPDATE ledger_account SET balance = 10 WHERE id = %s",
+        "UPDATE ledger_account SET pending = 10 WHERE id = %s",
+    ):
+        with pytest.raises(IntegrityError, match="account_debt_without_points"):
+            run_sql(sql, [account.pk])
+
+    # then nothing changed: the debt is still owed, nothing held
+    assert ledger_state(account) == before
+    assert (account.balance, account.pending, account.debt) == (0, 0, 70)
+
+
+def test_an_entry_may_move_only_debt_but_not_nothing(account):
+    earned = ledger.credit(account, 100)
+    ledger.debit(account, 100)
+    reversal = ledger.reverse(earned, shortfall="write_off")
+    write_off = account.entries.get(kind="write_off")
+    assert (reversal.amount, write_off.amount, write_off.debt) == (0, 0, -100)
+
+    with pytest.raises(IntegrityError, match="entry_amount_not_zero"):
+        copy_row(Entry, write_off.pk, debt=0)
+
+    assert account.entries.count() == 4
+
+
+@pytest.mark.parametrize(
     ("changes", "constraint"),
     [
         ({"amount": 0, "idempotency_key": ""}, "entry_amount_not_zero"),

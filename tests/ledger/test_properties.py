@@ -5,7 +5,9 @@ summer time, so days, expiry and release are counted across DST. Sequences mix c
 (pending or not, with idempotency keys from the system or a partner), bursts of 70+ small
 lots (a debit then reads more than one page of lots), debits, adjustments, reversals (of
 reversals and expiries too, which are refused), replays and reused keys, forfeits,
-suspensions, gifts and merges between the members, and the daily and hourly runs.
+suspensions, gifts and merges between the members, and the daily and hourly runs. A
+reversal of a credit refuses a shortfall, owes it or writes it off; the repayments that
+follow whatever brings points to an account that owes are checked entry by entry.
 
 A failure prints the shortest sequence hypothesis found and a blob to replay it
 (``@reproduce_failure``). The default run is 25 sequences; after changing the ledger run
@@ -17,8 +19,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -46,6 +49,8 @@ POLICY_DAYS = 30
 STARTS = [datetime(2027, 3, 27, 18, 17, tzinfo=UTC), datetime(2027, 10, 30, 21, 43, tzinfo=UTC)]
 REFUSALS = (InsufficientPoints, NotReversible, MemberSuspended, IdempotencyConflict)
 KEYS = st.one_of(st.none(), st.sampled_from(["k1", "k2", "k3"]))
+SHORTFALLS = st.sampled_from(["refuse", "debt", "write_off"])
+CREDITS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST)  # adjustments down are debits: refused alike
 ACTORS = st.sampled_from([None, "partner"])
 
 
@@ -73,6 +78,19 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def actor(self, name):
         return self.partner if name == "partner" else None
+
+    def check_follow_ups(self, incoming, expected: list) -> None:
+        """The entries caused by ``incoming`` (a repayment, a write-off) are the model's, move for move."""
+        real = list(
+            Entry.objects.filter(
+                cause_type=ContentType.objects.get_for_model(Entry), cause_id=str(incoming.pk)
+            ).order_by("pk")
+        )
+        assert [(e.kind, e.amount, e.debt) for e in real] == [(e.kind, e.amount, e.debt) for e in expected]
+        for entry, model_entry in zip(real, expected, strict=True):
+            event(f"follow-up: {entry.kind}")  # --hypothesis-show-statistics: how often debt is exercised
+            self.check_moves(entry, model_entry.moves)
+            self.model.record(entry.pk, model_entry)
 
     def snapshot(self):
         """Every row a refused or repeated call must leave as it was."""
@@ -157,7 +175,7 @@ class LedgerMachine(RuleBasedStateMachine):
             request=(kind, points, None),
         )
         if entry is not None:
-            record(entry.pk, kind)
+            self.check_follow_ups(entry, record(entry.pk, kind))
             assert entry.lots.get().expires_on == last_day
 
     @rule(which=st.integers(0, 2), lots=st.integers(66, 72), days=st.integers(0, 20))
@@ -172,7 +190,9 @@ class LedgerMachine(RuleBasedStateMachine):
             last_day = None if index % 7 == 0 else self.model.today(self.now) + timedelta(days=days + index % 5)
             points = 1 + index % 3
             entry = ledger.credit(account, points, expires_on=last_day, cause=account.member, now=self.now)
-            self.model.credit(account.pk, points, self.now, last_day, self.now)(entry.pk, EntryKind.EARN)
+            repaid = self.model.credit(account.pk, points, self.now, last_day, self.now)(entry.pk, EntryKind.EARN)
+            if repaid:
+                self.check_follow_ups(entry, repaid)
 
     @rule(which=st.integers(0, 2), points=st.integers(1, 200), key=KEYS, qualifying=st.booleans())
     def adjust_up(self, which, points, key, qualifying):
@@ -188,7 +208,7 @@ class LedgerMachine(RuleBasedStateMachine):
             request=(EntryKind.ADJUST, points, None),
         )
         if entry is not None:
-            record(entry.pk, EntryKind.ADJUST)
+            self.check_follow_ups(entry, record(entry.pk, EntryKind.ADJUST))
 
     @rule(which=st.integers(0, 2), points=st.integers(1, 250), as_adjustment=st.booleans(), key=KEYS, actor=ACTORS)
     def debit(self, which, points, as_adjustment, key, actor):
@@ -233,25 +253,48 @@ class LedgerMachine(RuleBasedStateMachine):
             self.check_moves(entry, moves)
 
     @precondition(lambda self: self.model.entries)
-    @rule(pick=st.integers(0, 10**6), partial=st.one_of(st.none(), st.integers(1, 120)), key=KEYS)
-    def reverse(self, pick, partial, key):
+    @rule(
+        pick=st.integers(0, 10**6), partial=st.one_of(st.none(), st.integers(1, 120)), key=KEYS, shortfall=SHORTFALLS
+    )
+    def reverse(self, pick, partial, key, shortfall):
         entry_ids = sorted(self.model.entries)
-        entry_id = entry_ids[pick % len(entry_ids)]  # any entry: expiries, reversals and forfeits are refused
+        entry_id = entry_ids[pick % len(entry_ids)]  # any entry: expiries, reversals, repayments... are refused
+        self.reverse_entry(entry_id, partial, key, shortfall)
+
+    @precondition(lambda self: any(e.kind in CREDITS for e in self.model.entries.values()))
+    @rule(
+        pick=st.integers(0, 10**6),
+        shortfall=st.sampled_from(["debt", "write_off"]),
+        left=st.one_of(st.none(), st.integers(0, 30)),
+    )
+    def return_after_spending(self, pick, shortfall, left):
+        """A credit returned after the member spent all but ``left`` points (None: spent nothing more):
+        a shortfall is owed or written off."""
+        credit_ids = sorted(pk for pk, e in self.model.entries.items() if e.kind in CREDITS)
+        entry_id = credit_ids[pick % len(credit_ids)]
+        if left is not None:
+            which = [a.pk for a in self.accounts].index(self.model.entries[entry_id].account)
+            self.spend_nearly_everything(which, left)
+        self.reverse_entry(entry_id, None, None, shortfall)
+
+    def reverse_entry(self, entry_id, partial, key, shortfall):
         account = self.model.entries[entry_id].account
         real = lambda: ledger.reverse(  # noqa: E731
-            Entry.objects.get(pk=entry_id), points=partial, idempotency_key=key, now=self.now
+            Entry.objects.get(pk=entry_id), points=partial, shortfall=shortfall, idempotency_key=key, now=self.now
         )
         reversal, expected = self.run(
             real,
-            lambda: self.model.reverse(entry_id, partial, self.now),
+            lambda: self.model.reverse(entry_id, partial, self.now, shortfall),
             account=account,
             key=key,
-            request=("reverse", partial, entry_id),
+            request=("reverse", partial, entry_id, shortfall),
         )
         if reversal is not None:
-            assert reversal.amount == expected.amount
-            self.model.record(reversal.pk, expected)
-            self.check_moves(reversal, expected.moves)
+            expected_reversal, follow_ups = expected
+            assert (reversal.amount, reversal.debt) == (expected_reversal.amount, expected_reversal.debt)
+            self.model.record(reversal.pk, expected_reversal)
+            self.check_moves(reversal, expected_reversal.moves)
+            self.check_follow_ups(reversal, follow_ups)
 
     @precondition(lambda self: self.calls)
     @rule(pick=st.integers(0, 10**6))
@@ -290,8 +333,11 @@ class LedgerMachine(RuleBasedStateMachine):
             assert moved is None
             return
         lot_ids = list(moved.credit.lots.order_by("pk").values_list("pk", flat=True))
-        self.model.record_transfer(kind, giver.pk, receiver.pk, moved.debit.pk, moved.credit.pk, expected, lot_ids)
+        repaid = self.model.record_transfer(
+            kind, giver.pk, receiver.pk, moved.debit.pk, moved.credit.pk, expected, lot_ids
+        )
         self.check_moves(moved.debit, expected[0])
+        self.check_follow_ups(moved.credit, repaid)
 
     @rule(which=st.integers(0, 2))
     def forfeit(self, which):
@@ -339,8 +385,12 @@ class LedgerMachine(RuleBasedStateMachine):
         if not hasattr(self, "now"):
             return
         for account in Account.objects.filter(pk__in=[a.pk for a in self.accounts]):
-            expected = (self.model.balance(account.pk), self.model.pending(account.pk))
-            assert (account.balance, account.pending) == expected, account.pk
+            expected = (
+                self.model.balance(account.pk),
+                self.model.pending(account.pk),
+                self.model.accounts[account.pk].debt,
+            )
+            assert (account.balance, account.pending, account.debt) == expected, account.pk
         for lot in Lot.objects.filter(account__in=self.accounts).select_related("entry"):
             expected = self.model.lots[lot_key(lot)]
             assert (lot.remaining, lot.expired, lot.pending) == (
