@@ -39,7 +39,8 @@ Details the order above leaves open, as the engine does them:
 - A line whose paid amount is zero or negative (fully discounted) earns nothing and takes part
   in no rule: it neither counts towards a basket's amount or a quantity nor takes a share. A
   line's discount above its price takes no share of the basket's discount (its weight is 0);
-  ``Result.paid_amounts`` keeps the exact, possibly negative, figures.
+  ``Result.paid_amounts`` keeps the exact, possibly negative, figures (and the lines' own when
+  no line has a positive amount to take the basket's discount).
 - A rule matches a line when it names neither SKUs nor categories, or when the line's SKU is
   in ``skus`` or its category in ``categories`` (either). Its lines are its matching lines that
   are paid and still open; a basket bonus's amount and a quantity bonus's quantity count only
@@ -364,6 +365,8 @@ def _paid_amounts(basket: Basket) -> list[Decimal]:
         return gross
     if taken < 0:
         raise ValueError("a basket's discount and points amount cannot be negative")
+    if not any(amount > _ZERO for amount in gross):
+        return gross  # no line to take them: nothing earns anyway
     exponent = min(taken.as_tuple().exponent, -2)  # cents, or finer when the amount is finer
     unit = _ONE.scaleb(exponent)
     shares = _share(int(taken.scaleb(-exponent)), gross)

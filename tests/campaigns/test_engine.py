@@ -11,6 +11,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaigns import engine
 from campaigns.engine import (
@@ -899,3 +901,159 @@ def test_the_base_sum_over_many_lines_is_exact():
 
     assert result.points == 1
     assert points(result, BASE)[0] == 1
+
+
+# --- Properties -------------------------------------------------------------------------------
+
+CENTS = st.integers(min_value=0, max_value=20_000).map(lambda cents: Decimal(cents).scaleb(-2))
+LINES = st.builds(
+    Line,
+    sku=st.sampled_from(["A", "B", "C"]),
+    category=st.sampled_from(["food", "wine"]),
+    quantity=st.sampled_from([D("1"), D("2"), D("0.5"), D("3"), D("1.25")]),
+    unit_price=CENTS,
+    discount=st.one_of(st.just(Decimal(0)), CENTS),
+)
+LIMIT = st.one_of(st.none(), st.integers(min_value=-10, max_value=400))
+
+
+@st.composite
+def campaigns_strategy(draw):
+    campaigns = []
+    next_rule_id = 1
+    for campaign_id in range(1, draw(st.integers(min_value=0, max_value=4)) + 1):
+        rules = []
+        for _ in range(draw(st.integers(min_value=1, max_value=3))):
+            rules.append(
+                Rule(
+                    id=next_rule_id,
+                    kind=draw(st.sampled_from([MULTIPLIER, FIRST_PURCHASE_BONUS, BASKET_BONUS, QUANTITY_BONUS])),
+                    priority=draw(st.integers(min_value=0, max_value=2)),
+                    exclusive=draw(st.booleans()),
+                    multiplier=draw(st.sampled_from([D("1"), D("1.5"), D("2"), D("3"), D("0.5")])),
+                    points=draw(st.integers(min_value=0, max_value=300)),
+                    skus=draw(st.frozensets(st.sampled_from(["A", "B", "C"]), max_size=2)),
+                    categories=draw(st.frozensets(st.sampled_from(["food", "wine"]), max_size=1)),
+                    min_amount=draw(CENTS),
+                    min_quantity=draw(st.sampled_from([D("0"), D("1"), D("2"), D("4")])),
+                )
+            )
+            next_rule_id += 1
+        campaigns.append(
+            Campaign(
+                id=campaign_id,
+                name=f"Campaign {campaign_id}",
+                rules=tuple(rules),
+                tier_ids=draw(st.sampled_from([frozenset(), frozenset({3}), frozenset({4})])),
+                member_cap=draw(LIMIT),
+                member_cap_used=draw(st.integers(min_value=0, max_value=300)),
+                budget_left=draw(LIMIT),
+            )
+        )
+    return tuple(campaigns)
+
+
+def without_limits(campaigns):
+    return tuple(dataclasses.replace(c, member_cap=None, budget_left=None) for c in campaigns)
+
+
+@given(
+    lines=st.lists(LINES, min_size=1, max_size=6).map(tuple),
+    discount=st.one_of(st.just(Decimal(0)), CENTS),
+    points_amount=st.one_of(st.just(Decimal(0)), CENTS),
+    rate=st.sampled_from([D("1"), D("0.5"), D("1.25"), D("2"), D("0.1")]),
+    member=st.builds(
+        MemberFacts,
+        tier_id=st.sampled_from([None, 3]),
+        tier_name=st.just("Gold"),
+        tier_multiplier=st.sampled_from([D("1"), D("1.2"), D("1.5"), D("2")]),
+        first_purchase=st.booleans(),
+    ),
+    campaigns=campaigns_strategy(),
+)
+@settings(max_examples=200, deadline=None)
+def test_properties_of_any_purchase(lines, discount, points_amount, rate, member, campaigns):
+    program = Program(points_per_unit=rate, time_zone="Europe/Paris")
+    the_basket = Basket(lines=lines, occurred_at=SATURDAY_NOON, discount=discount, points_amount=points_amount)
+    gross = [line.quantity * line.unit_price - line.discount for line in lines]
+
+    result = evaluate_purchase(the_basket, program=program, member=member, campaigns=campaigns)
+
+    # Every award is whole positive points on one of the lines; the lines add up to the total.
+    assert all(isinstance(a.points, int) and a.points > 0 for a in result.awards)
+    assert all(a.line in range(len(lines)) for a in result.awards)
+    assert sum(points(result)) == result.points
+    # What was paid adds up to the basket less its discount and what points paid (when a line
+    # can take them: a basket of free lines earns nothing anyway).
+    if any(amount > 0 for amount in gross):
+        assert sum(result.paid_amounts) == sum(gross) - discount - points_amount
+    else:
+        assert result.paid_amounts == tuple(gross)
+        assert result.points == 0
+    # Base: the exact sum rounded down; the tier: the exact extra of the base rounded down.
+    exact = sum((max(paid, Decimal(0)) * rate for paid in result.paid_amounts), Decimal(0))
+    assert sum(points(result, BASE)) == int(exact)
+    assert sum(points(result, TIER)) == int(exact * (member.tier_multiplier - 1))
+    # Caps and budgets are never exceeded, and every point cut is in a note.
+    uncapped = evaluate_purchase(the_basket, program=program, member=member, campaigns=without_limits(campaigns))
+    earned = result.campaign_points()
+    for c in campaigns:
+        got = earned.get(c.id, 0)
+        cut = sum(note.points_cut for note in result.notes if note.campaign_id == c.id)
+        limits = []
+        if c.member_cap is not None:
+            limits.append(max(c.member_cap - c.member_cap_used, 0))
+        if c.budget_left is not None:
+            limits.append(max(c.budget_left, 0))
+        assert got == min([uncapped.campaign_points().get(c.id, 0), *limits])
+        assert got + cut == uncapped.campaign_points().get(c.id, 0)
+    assert all(note.points_cut > 0 for note in result.notes)
+    # Deterministic, whatever the order of the campaigns.
+    assert evaluate_purchase(the_basket, program=program, member=member, campaigns=campaigns) == result
+    assert evaluate_purchase(the_basket, program=program, member=member, campaigns=campaigns[::-1]) == result
+
+
+@given(
+    base_points=st.integers(min_value=-5, max_value=100),
+    event_type=st.sampled_from(["review", "survey"]),
+    campaigns=st.lists(
+        st.tuples(
+            st.sampled_from(["review", "survey"]),
+            st.integers(min_value=0, max_value=100),
+            st.booleans(),
+            st.integers(min_value=0, max_value=2),
+            LIMIT,
+            LIMIT,
+        ),
+        max_size=4,
+    ),
+)
+@settings(max_examples=200, deadline=None)
+def test_properties_of_any_event(base_points, event_type, campaigns):
+    given_campaigns = tuple(
+        campaign(
+            number,
+            rule(number, EVENT_POINTS, points=rule_points, event_type=kind, exclusive=exclusive, priority=priority),
+            member_cap=cap,
+            budget_left=budget,
+        )
+        for number, (kind, rule_points, exclusive, priority, cap, budget) in enumerate(campaigns, start=1)
+    )
+
+    result = event(event_type, base_points, *given_campaigns)
+
+    assert all(a.points > 0 and a.line is None for a in result.awards)
+    assert sum(a.points for a in result.awards if a.source == BASE) == max(base_points, 0)
+    assert not any(a.source == TIER for a in result.awards)
+    for c in given_campaigns:
+        got = result.campaign_points().get(c.id, 0)
+        assert c.member_cap is None or got <= max(c.member_cap, 0)
+        assert c.budget_left is None or got <= max(c.budget_left, 0)
+    assert event(event_type, base_points, *given_campaigns[::-1]) == result
+
+
+def test_a_discount_on_a_basket_of_free_lines_earns_nothing():
+    result = evaluate(basket(line("0"), line("5", discount="5"), discount="3"), campaign(1, rule(multiplier="2")))
+
+    assert result.paid_amounts == (D("0"), D("0"))
+    assert result.awards == ()
