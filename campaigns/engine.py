@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from functools import lru_cache
+from math import lcm
 from zoneinfo import ZoneInfo
 
 # Where an award comes from.
@@ -239,7 +240,6 @@ EVENT_KINDS = frozenset({EVENT_POINTS})
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_BELOW_ANY = Decimal(-1)  # the remainder of a weight that takes no share: after every real one
 # Exact or nothing: an operation that would round raises instead of earning a wrong point.
 _EXACT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
 
@@ -247,48 +247,63 @@ _EXACT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow, Ine
 # --- Helpers --------------------------------------------------------------------------------
 
 
-def apportion(total: int, weights: Sequence[Decimal]) -> list[int]:
+def apportion(total: int, weights: Sequence[Decimal | int]) -> list[int]:
     """Share ``total`` whole units over ``weights`` in proportion: each gets the floor of its exact
     quota ``total * weight / sum``, and the units left go one each to the largest remainders
     (ties to the earlier one). The shares add up to ``total``; a weight of zero or less gets
     nothing. Raises ``ValueError`` for a negative total, or a positive one with no positive weight.
+
+    Every share the engine makes (money of a discount in cents, base, multipliers, bonuses, the
+    tier) is this one function, on the weights as integers over a common denominator.
     """
-    with localcontext(_EXACT):
-        return _share(total, weights)
+    return _share(total, _integers(weights))
 
 
-def _share(total: int, weights: Sequence[Decimal]) -> list[int]:
-    """``apportion`` for callers already in the exact context (Decimals compared with Decimals:
-    a comparison with an int converts it every time)."""
+def _integers(values: Sequence[Decimal | int]) -> list[int]:
+    """Values as integers in one common unit (exact: their least common denominator); zero or
+    less becomes 0."""
+    ratios = [value.as_integer_ratio() if value > _ZERO else (0, 1) for value in values]
+    common = lcm(*[denominator for _, denominator in ratios])
+    return [numerator * (common // denominator) for numerator, denominator in ratios]
+
+
+def _share(total: int, weights: list[int]) -> list[int]:
+    """``apportion`` on integer weights, none negative (integers: a Decimal's ``divmod`` and
+    ``int`` cost five times as much, and the engine shares a dozen times per purchase)."""
     if total <= 0:
         if total < 0:
             raise ValueError("a negative total cannot be shared")
         return [0] * len(weights)
-    whole = _ZERO
-    for weight in weights:
-        if weight > _ZERO:
-            whole += weight
-    if not whole > _ZERO:
+    whole = sum(weights)
+    if whole <= 0:
         raise ValueError("nothing to share the total over")
     if len(weights) == 1:
         return [total]
-    exact_total = Decimal(total)
     shares = []
     remainders = []
     for weight in weights:
-        if weight > _ZERO:
-            quotient, remainder = divmod(exact_total * weight, whole)
-            shares.append(int(quotient))
-            remainders.append(remainder)
-        else:
-            shares.append(0)
-            remainders.append(_BELOW_ANY)
+        quotient, remainder = divmod(total * weight, whole)
+        shares.append(quotient)
+        remainders.append(remainder)
     left = total - sum(shares)
     if left:
-        # A stable sort keeps equal remainders in line order, even reversed.
+        # A stable sort keeps equal remainders in line order, even reversed. A weight of 0 has a
+        # remainder of 0 and is never reached: more than ``left`` weights have a remainder.
         for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
             shares[index] += 1
     return shares
+
+
+@lru_cache(maxsize=4096)
+def _ratio(value: Decimal) -> tuple[int, int]:
+    """A positive rate as ``(numerator, denominator)``; zero or less as ``(0, 1)``."""
+    return value.as_integer_ratio() if value > _ZERO else (0, 1)
+
+
+@lru_cache(maxsize=1024)
+def _extra(factor: Decimal) -> tuple[int, int]:
+    """What a factor adds, ``factor - 1``, as a ratio; ``(0, 1)`` for a factor of 1 or less."""
+    return _ratio(factor - _ONE)
 
 
 @lru_cache(maxsize=1024)
@@ -369,8 +384,8 @@ def _paid_amounts(basket: Basket) -> list[Decimal]:
         return gross  # no line to take them: nothing earns anyway
     exponent = min(taken.as_tuple().exponent, -2)  # cents, or finer when the amount is finer
     unit = _ONE.scaleb(exponent)
-    shares = _share(int(taken.scaleb(-exponent)), gross)
-    return [amount - share * unit for amount, share in zip(gross, shares, strict=True)]
+    shares = _share(int(taken.scaleb(-exponent)), _integers(gross))
+    return [amount - share * unit if share else amount for amount, share in zip(gross, shares, strict=True)]
 
 
 # --- Step 2: base -----------------------------------------------------------------------------
@@ -574,8 +589,9 @@ def evaluate_purchase(
         paid = _paid_amounts(basket)
         awards: list[Award] = []
 
-        # Step 2: base.
-        exact: list[Decimal] = []
+        # Step 2: base. The exact base of line i is ``exact[i] / common`` (integers: see ``_share``).
+        numerators: list[int] = []
+        denominators: list[int] = []
         reasons: list[tuple[str, Decimal, int | None]] = []
         index = memo = None
         if program.overrides:
@@ -589,8 +605,18 @@ def evaluate_purchase(
             else:
                 rate = override.points_per_unit
                 reasons.append((REASON_RATE_OVERRIDE, rate, override.id))
-            exact.append(amount * rate if amount > _ZERO and rate > _ZERO else _ZERO)
-        base_total = int(sum(exact, _ZERO))
+            rate_numerator, rate_denominator = _ratio(rate)
+            if rate_numerator and amount > _ZERO:
+                amount_numerator, amount_denominator = amount.as_integer_ratio()
+                numerators.append(amount_numerator * rate_numerator)
+                denominators.append(amount_denominator * rate_denominator)
+            else:
+                numerators.append(0)
+                denominators.append(1)
+        common = lcm(*denominators)
+        exact = [n * (common // d) for n, d in zip(numerators, denominators, strict=True)]
+        exact_total = sum(exact)
+        base_total = exact_total // common
         if base_total:
             for position, points in enumerate(_share(base_total, exact)):
                 if points:
@@ -604,19 +630,18 @@ def evaluate_purchase(
         notes: list[Note] = []
         rules = _rules_in_order(campaigns, False, moment, basket.partner_id, basket.channel, member)
         if rules:
-            shares = _campaign_shares(rules, lines, paid, exact, member)
+            shares = _campaign_shares(rules, lines, paid, exact, common, member)
             # Step 4: caps and budgets.
             if shares:
                 awards.extend(_capped(shares, notes))
 
-        # Step 5: tier multiplier.
-        tier_extra = member.tier_multiplier - _ONE
-        if base_total and tier_extra > _ZERO:
-            weights = [amount * tier_extra for amount in exact]
-            total = int(sum(weights, _ZERO))
+        # Step 5: tier multiplier: its extra is proportional to the exact base, which shares it.
+        if base_total:
+            extra_numerator, extra_denominator = _extra(member.tier_multiplier)
+            total = exact_total * extra_numerator // (common * extra_denominator)
             if total:
                 factor = number_text(member.tier_multiplier)
-                for position, points in enumerate(_share(total, weights)):
+                for position, points in enumerate(_share(total, exact)):
                     if points:
                         params = {"tier": member.tier_name, "factor": factor}
                         awards.append(_award(TIER, points, position, None, None, REASON_TIER, params))
@@ -627,12 +652,14 @@ def _campaign_shares(
     rules: list[tuple[Campaign, Rule]],
     lines: tuple[Line, ...],
     paid: list[Decimal],
-    exact: list[Decimal],
+    exact: list[int],
+    common: int,
     member: MemberFacts,
 ) -> list[list]:
     """Step 3: each rule's points per line, ``[campaign, rule, line, points, params]`` in order."""
     shares: list[list] = []
     open_lines = [position for position, amount in enumerate(paid) if amount > _ZERO]
+    paid_weights = None  # the paid amounts as integers, for the fixed bonuses' shares
     for campaign, rule in rules:
         if not open_lines:
             break
@@ -645,10 +672,10 @@ def _campaign_shares(
             mine = open_lines
         kind = rule.kind
         if kind == MULTIPLIER:
-            extra = rule.multiplier - _ONE
-            if extra > _ZERO:
-                weights = [exact[p] * extra for p in mine]
-                total = int(sum(weights, _ZERO))
+            extra_numerator, extra_denominator = _extra(rule.multiplier)
+            if extra_numerator:
+                weights = [exact[p] for p in mine]
+                total = sum(weights) * extra_numerator // (common * extra_denominator)
                 if total:
                     factor = number_text(rule.multiplier)
                     for p, points in zip(mine, _share(total, weights), strict=True):
@@ -668,7 +695,9 @@ def _campaign_shares(
                     continue
                 params = {"campaign": campaign.name, "min_quantity": number_text(rule.min_quantity)}
             if rule.points > 0:
-                for p, points in zip(mine, _share(rule.points, [paid[p] for p in mine]), strict=True):
+                if paid_weights is None:
+                    paid_weights = _integers(paid)
+                for p, points in zip(mine, _share(rule.points, [paid_weights[p] for p in mine]), strict=True):
                     if points:
                         shares.append([campaign, rule, p, points, dict(params)])
         if rule.exclusive:

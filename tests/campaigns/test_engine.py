@@ -118,10 +118,17 @@ def rows(result) -> list[tuple]:
         pytest.param(7, ["0.001"], [7], id="one-weight-takes-all"),
         pytest.param(1000, ["0.01", "999.99"], [0, 1000], id="quota-below-one"),
         pytest.param(800, ["25.48", "25.48", "25.48", "25.48", "25.48"], [160] * 5, id="equal-cents"),
+        pytest.param(1, ["1." + "0" * 39 + "1", "1"], [1, 0], id="exact-beyond-28-digits"),
+        pytest.param(1, ["1", "1." + "0" * 39 + "1"], [0, 1], id="exact-beyond-28-digits-not-a-tie"),
+        pytest.param(3, ["0.1", "0.25", "0.125"], [1, 1, 1], id="mixed-denominators"),
     ],
 )
 def test_apportion_shares_by_largest_remainder(total, weights, shares):
     assert apportion(total, [D(w) for w in weights]) == shares
+
+
+def test_apportion_takes_integer_weights_too():
+    assert apportion(10, [1, 2, 0, 3]) == [2, 3, 0, 5]
 
 
 @pytest.mark.parametrize(
