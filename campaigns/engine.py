@@ -34,8 +34,9 @@ Everything is whole points per line, so a return reverses exactly what its lines
 
 Details the order above leaves open, as the engine does them:
 
-- All arithmetic is exact ``Decimal`` (a private context of 60 digits that raises rather than
-  round); every share is made by ``apportion`` (largest remainder, ties to the earlier line).
+- All arithmetic is exact: money in ``Decimal`` (a private context of 60 digits that raises
+  rather than round), shares on integers over a common denominator; every share is made by
+  ``apportion``'s algorithm (largest remainder, ties to the earlier line).
 - A line whose paid amount is zero or negative (fully discounted) earns nothing and takes part
   in no rule: it neither counts towards a basket's amount or a quantity nor takes a share. A
   line's discount above its price takes no share of the basket's discount (its weight is 0);
@@ -320,8 +321,8 @@ _set = object.__setattr__
 
 
 def _award(source: str, points: int, line, rule_id, campaign_id, reason: str, params: dict) -> Award:
-    """``Award(...)`` without the frozen dataclass's ``__setattr__`` per field: the engine makes a
-    dozen per purchase, and this is most of its time otherwise (the tests hold both equal)."""
+    """``Award(...)`` without the frozen dataclass's ``__setattr__`` per field (a third of the
+    cost): the engine makes a dozen per purchase (the tests hold both equal)."""
     award = _new(Award)
     _set(
         award,
@@ -565,7 +566,7 @@ def _capped(shares: list[list], notes: list[Note]) -> list[Award]:
         for share in reversed(shares):
             if not cut:
                 break
-            if share[0] is campaign:
+            if share[0].id == campaign_id:
                 taken = min(share[3], cut)
                 share[3] -= taken
                 cut -= taken

@@ -257,6 +257,12 @@ def test_discounts_and_points_paid_earn_nothing(lines, discount, points_amount, 
     assert points(result, BASE) == base
 
 
+def test_an_empty_basket_earns_nothing():
+    result = evaluate(basket(), campaign(1, rule(kind=BASKET_BONUS, points=10)), member=GOLD)
+
+    assert result == engine.Result(paid_amounts=(), awards=(), notes=())
+
+
 def test_a_negative_basket_discount_is_refused():
     with pytest.raises(ValueError, match="negative"):
         evaluate(basket(line("10"), discount="-1"))
