@@ -505,7 +505,9 @@ def campaign_applies(
     member: MemberFacts,
     program: Program,
 ) -> bool:
-    """Whether the campaign's window and audience include this moment, partner, channel and member."""
+    """Whether the campaign's window and audience include this moment, partner, channel and member
+    (days and hours in the program's time zone; ``joined_after`` included, ``joined_before``
+    excluded; see the module docstring)."""
     return _applies(campaign, _Moment(_aware(occurred_at), program.time_zone), partner_id, channel, member)
 
 
