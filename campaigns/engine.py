@@ -62,7 +62,10 @@ Details the order above leaves open, as the engine does them:
 - Hours: ``start_time`` included, ``end_time`` excluded; an end before the start runs past
   midnight and its hours after midnight belong to the day it started ("Friday 22:00-02:00"
   includes Saturday 01:00, not Friday 01:00); an end equal to the start is a window that never
-  opens (the admin refuses it). Only a start or only an end bounds one side.
+  opens (the admin form should refuse it). Only a start or only an end bounds one side.
+- Speed: what the engine derives from a program's overrides (an index by SKU, category and
+  partner) and from a campaign (its rules by kind) is kept while the same object is passed
+  again; an import should build its ``Program`` and ``Campaign`` objects once, not per row.
 - An event's campaigns see the event's ``channel`` (empty unless given); an event rule matches
   when its ``event_type`` equals the event's type; an exclusive one closes the event to the
   event rules after it.
