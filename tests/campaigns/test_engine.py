@@ -577,6 +577,16 @@ def test_caps_and_budgets_cut_the_last_points_first(limits, expected, notes):
     assert all(award.points > 0 for award in result.awards)
 
 
+@pytest.mark.parametrize("period", [PER_DAY, engine.PER_WEEK, engine.PER_CAMPAIGN])
+def test_the_cap_left_is_the_cap_less_what_the_caller_counted_for_the_period(period):
+    capped = campaign(1, rule(multiplier="2"), member_cap=50, member_cap_used=45, cap_period=period, name="Capped")
+
+    result = evaluate(basket(*THREE_LINES), capped)
+
+    assert result.campaign_points() == {1: 5}
+    assert result.notes == (Note(1, "member_cap", 55, {"campaign": "Capped", "cap": 50, "period": period}),)
+
+
 def test_caps_are_per_campaign_and_say_their_period():
     capped = campaign(1, rule(1, multiplier="2"), member_cap=15, cap_period=PER_DAY, member_cap_used=5, name="Daily")
     free = campaign(2, rule(2, multiplier="2"), name="Free")
