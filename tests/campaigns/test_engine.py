@@ -976,6 +976,35 @@ def campaigns_strategy(draw):
     return tuple(campaigns)
 
 
+OVERRIDE_LISTS = st.lists(
+    st.tuples(
+        st.sampled_from(["", "A", "B"]),
+        st.sampled_from(["", "food"]),
+        st.sampled_from([None, 7, 8]),
+        st.sampled_from([D("0"), D("2"), D("3"), D("0.75")]),
+    ),
+    max_size=5,
+).map(
+    lambda rows: tuple(
+        RateOverride(id=number, sku=sku, category=category, partner_id=partner_id, points_per_unit=rate)
+        for number, (sku, category, partner_id, rate) in enumerate(rows, start=1)
+    )
+)
+
+
+def reference_rate(program: Program, line: Line, partner_id) -> Decimal:
+    """The rate of the module docstring, read naively: the best score among the overrides that match."""
+    matching = [
+        o
+        for o in program.overrides
+        if o.sku in ("", line.sku) and o.category in ("", line.category) and o.partner_id in (None, partner_id)
+    ]
+    if not matching:
+        return program.points_per_unit
+    best = max(matching, key=lambda o: (4 * bool(o.sku) + 2 * bool(o.category) + (o.partner_id is not None), -o.id))
+    return best.points_per_unit
+
+
 def without_limits(campaigns):
     return tuple(dataclasses.replace(c, member_cap=None, budget_left=None) for c in campaigns)
 
@@ -985,6 +1014,8 @@ def without_limits(campaigns):
     discount=st.one_of(st.just(Decimal(0)), CENTS),
     points_amount=st.one_of(st.just(Decimal(0)), CENTS),
     rate=st.sampled_from([D("1"), D("0.5"), D("1.25"), D("2"), D("0.1")]),
+    overrides=OVERRIDE_LISTS,
+    partner_id=st.sampled_from([None, 7]),
     member=st.builds(
         MemberFacts,
         tier_id=st.sampled_from([None, 3]),
@@ -995,9 +1026,11 @@ def without_limits(campaigns):
     campaigns=campaigns_strategy(),
 )
 @settings(max_examples=200, deadline=None)
-def test_properties_of_any_purchase(lines, discount, points_amount, rate, member, campaigns):
-    program = Program(points_per_unit=rate, time_zone="Europe/Paris")
-    the_basket = Basket(lines=lines, occurred_at=SATURDAY_NOON, discount=discount, points_amount=points_amount)
+def test_properties_of_any_purchase(lines, discount, points_amount, rate, overrides, partner_id, member, campaigns):
+    program = Program(points_per_unit=rate, time_zone="Europe/Paris", overrides=overrides)
+    the_basket = Basket(
+        lines=lines, occurred_at=SATURDAY_NOON, partner_id=partner_id, discount=discount, points_amount=points_amount
+    )
     gross = [line.quantity * line.unit_price - line.discount for line in lines]
 
     result = evaluate_purchase(the_basket, program=program, member=member, campaigns=campaigns)
@@ -1014,7 +1047,8 @@ def test_properties_of_any_purchase(lines, discount, points_amount, rate, member
         assert result.paid_amounts == tuple(gross)
         assert result.points == 0
     # Base: the exact sum rounded down; the tier: the exact extra of the base rounded down.
-    exact = sum((max(paid, Decimal(0)) * rate for paid in result.paid_amounts), Decimal(0))
+    rates = [reference_rate(program, line, partner_id) for line in lines]
+    exact = sum((max(paid, Decimal(0)) * r for paid, r in zip(result.paid_amounts, rates, strict=True)), Decimal(0))
     assert sum(points(result, BASE)) == int(exact)
     assert sum(points(result, TIER)) == int(exact * (member.tier_multiplier - 1))
     # Caps and budgets are never exceeded, and every point cut is in a note.
