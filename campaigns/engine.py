@@ -221,6 +221,30 @@ class Result:
     def points(self) -> int:
         return sum(award.points for award in self.awards)
 
+    def breakdown(self) -> tuple[Award, ...]:
+        """The awards summed over the lines, one per source, rule and reason (with the same
+        parameters), in the order they were earned: what the API's breakdown and the portal show
+        ("Base: 120, Double points weekend: 120, Gold multiplier: 24"); ``line`` is ``None``."""
+        rows: dict[tuple, list] = {}
+        for award in self.awards:
+            key = (award.source, award.rule_id, award.campaign_id, award.reason, tuple(sorted(award.params.items())))
+            row = rows.get(key)
+            if row is None:
+                rows[key] = [award, award.points]
+            else:
+                row[1] += award.points
+        return tuple(
+            Award(
+                award.source,
+                total,
+                rule_id=award.rule_id,
+                campaign_id=award.campaign_id,
+                reason=award.reason,
+                params=dict(award.params),
+            )
+            for award, total in rows.values()
+        )
+
     def campaign_points(self) -> dict[int, int]:
         """Points per campaign (for budgets and caps)."""
         totals: dict[int, int] = {}

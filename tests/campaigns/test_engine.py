@@ -509,6 +509,23 @@ def test_golden_breakdown_base_double_points_weekend_gold_multiplier():
     assert result.points == 264
 
 
+def test_the_breakdown_sums_each_rule_over_its_lines():
+    program = Program(points_per_unit=D(1), time_zone="Europe/Paris", overrides=OVERRIDES)
+    lines = (line("10"), line("20", category="wine"), line("30"), line("5", category="wine"))
+    rules = (rule(1, multiplier="2"), rule(2, BASKET_BONUS, points=9, min_amount="1"))
+
+    result = evaluate(basket(*lines), campaign(4, *rules, name="Summer"), member=GOLD, program=program)
+
+    assert [(a.source, a.rule_id, a.campaign_id, a.reason, a.points, a.line) for a in result.breakdown()] == [
+        (BASE, None, None, "base", 40, None),
+        (BASE, None, None, "rate_override", 50, None),
+        (CAMPAIGN, 1, 4, "multiplier", 90, None),
+        (CAMPAIGN, 2, 4, "basket_bonus", 9, None),
+        (TIER, None, None, "tier_multiplier", 18, None),
+    ]
+    assert sum(a.points for a in result.breakdown()) == result.points
+
+
 # --- Caps and budgets -------------------------------------------------------------------------
 
 

@@ -120,6 +120,6 @@ def test_golden_breakdown_reads_as_the_issue_says():
     )
 
     with translation.override("en"):
-        labels = [reason_label(award.reason, {**award.params, "points": award.points}) for award in result.awards]
+        labels = [reason_label(row.reason, {**row.params, "points": row.points}) for row in result.breakdown()]
 
     assert ", ".join(labels) == "Base: 120, Double points weekend: 120, Gold multiplier: 24"
