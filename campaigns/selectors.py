@@ -26,7 +26,12 @@ from .models import (
 
 def earning_policy_get() -> EarningPolicy:
     """The program's earning policy: row 1, or the model's defaults if the row is missing (one query)."""
-    return EarningPolicy.objects.filter(pk=1).first() or EarningPolicy(pk=1)
+    policy = EarningPolicy.objects.filter(pk=1).first()
+    if policy is None:
+        policy = EarningPolicy(pk=1)
+        for name in ("points_per_unit", "amount_tolerance"):  # the defaults as the database would return them
+            setattr(policy, name, EarningPolicy._meta.get_field(name).to_python(getattr(policy, name)))
+    return policy
 
 
 def earning_program_get(*, policy: EarningPolicy | None = None) -> engine.Program:

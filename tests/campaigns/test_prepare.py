@@ -21,6 +21,7 @@ from campaigns.models import (
     Outcome,
 )
 from loyalty.ledger import lock_objects as ledger_locks
+from members.models import Member
 from tests.factories.campaigns import (
     NOW,
     CampaignFactory,
@@ -36,6 +37,13 @@ from tests.factories.partners import PartnerFactory
 from tests.factories.tiers import MemberTierFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def joined(at: datetime):
+    member = MemberFactory()
+    Member.objects.filter(pk=member.pk).update(joined_at=at)
+    member.joined_at = at
+    return member
 
 
 def test_the_program_reads_the_policy_and_the_active_overrides_in_two_queries(django_assert_num_queries):
@@ -98,7 +106,7 @@ def test_live_campaigns_are_the_active_ones_in_their_dates_with_rules():
 
 def test_member_facts_name_the_tier_its_multiplier_the_join_day_and_a_first_purchase(django_assert_num_queries):
     gold = TierFactory(name="Gold", earning_multiplier=Decimal("1.5"))
-    member = MemberFactory(joined_at=datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
+    member = joined(datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
     MemberTierFactory(member=member, tier=gold)
 
     with django_assert_num_queries(1):
@@ -115,7 +123,7 @@ def test_member_facts_name_the_tier_its_multiplier_the_join_day_and_a_first_purc
 
 @override_settings(TIME_ZONE="Europe/Paris")
 def test_the_join_day_is_the_program_day():
-    member = MemberFactory(joined_at=datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
+    member = joined(datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
 
     assert selectors.member_facts_get(member=member).joined_on == date(2026, 5, 2)
 
