@@ -360,6 +360,8 @@ class TransactionsApi(generics.ListAPIView):
         def validate_occurred_at(self, value):
             if value > timezone.now() + FUTURE_SLACK:
                 raise serializers.ValidationError("A purchase cannot be made in the future.")
+            if value < services.EARLIEST_PURCHASE:
+                raise serializers.ValidationError("A purchase is from 2000 or later.")
             return value
 
     @extend_schema(

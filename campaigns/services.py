@@ -61,6 +61,7 @@ QUANTUM = Decimal("0.001")
 CAMPAIGN_PERIOD_START = date(2000, 1, 1)  # the one cap period of a cap per campaign
 MAX_AMOUNT = Decimal(10) ** 12
 MAX_LINES = 500
+EARLIEST_PURCHASE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 # Campaigns: what a purchase or an event may earn, and what it earned.
@@ -299,6 +300,8 @@ def purchase_record(
     )
     if timezone.is_naive(occurred_at):
         raise ValidationError("Give a time with its time zone.", field="occurred_at")
+    if occurred_at < EARLIEST_PURCHASE:
+        raise ValidationError("A purchase is from 2000 or later.", field="occurred_at")
     if not isinstance(currency, str) or currency.upper() != settings.LOYALTY_CURRENCY:
         raise CurrencyMismatch(
             f"The program counts in {settings.LOYALTY_CURRENCY}, not {currency}.",

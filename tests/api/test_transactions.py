@@ -244,6 +244,7 @@ INVALID = [
     pytest.param({"member": "1234567890"}, 400, "invalid_member_number", id="mistyped number"),
     pytest.param({"member": "0000000000"}, 404, "not_found", id="unknown member"),
     pytest.param({"occurred_at": "2999-01-01T00:00:00Z"}, 400, "invalid", id="in the future"),
+    pytest.param({"occurred_at": "0001-01-01T00:00:00+14:00"}, 400, "invalid", id="before 2000"),
     pytest.param({"amount": 50.0}, 201, None, id="a JSON number is an amount too"),
 ]
 
