@@ -350,3 +350,14 @@ def test_the_engine_sees_each_item_as_posted():
         Decimal("9.00"),
     )
     assert (recorded.purchase.channel, recorded.purchase.store) == ("web", "Online")
+
+
+def test_pending_points_of_a_purchase_become_spendable_when_the_window_ends(member):
+    from loyalty.ledger import services as ledger
+
+    purchase_post(member, partner=PartnerFactory(return_window_days=14))
+
+    ledger.release_pending(now=NOW + timedelta(days=14))
+
+    member.account.refresh_from_db()
+    assert (member.account.balance, member.account.pending) == (10, 0)
