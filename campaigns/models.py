@@ -372,6 +372,7 @@ class Event(models.Model):
     decided_by_partner = models.ForeignKey(
         "partners.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    decision_reason = models.CharField(max_length=255, blank=True, help_text=_("Why it was declined."))
     created_at = models.DateTimeField()
 
     class Meta:

@@ -11,7 +11,7 @@ one more entry in ``MEMOS``.
 from collections.abc import Callable
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from loyalty.exceptions import ValidationError
 
@@ -22,6 +22,7 @@ GIFT_TO = "gift_to"
 GIFT_FROM = "gift_from"
 MERGED_INTO = "merged_into"
 MERGED_FROM = "merged_from"
+EVENT_BONUS = "event_bonus"
 
 
 def _points(points: int) -> str:
@@ -64,6 +65,12 @@ def _merged_from(*, number: str) -> str:
     return gettext("Moved from member %(number)s: the two memberships were merged") % {"number": number}
 
 
+def _event_bonus(*, name: str, name_fr: str = "") -> str:
+    """An event's points (``campaigns.events``): the event type's name as staff wrote it in the reader's language."""
+    language = (get_language() or "").split("-")[0]
+    return gettext("Points for an event: %(event)s") % {"event": name_fr if language == "fr" and name_fr else name}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -72,6 +79,7 @@ MEMOS: dict[str, Callable[..., str]] = {
     GIFT_FROM: _gift_from,
     MERGED_INTO: _merged_into,
     MERGED_FROM: _merged_from,
+    EVENT_BONUS: _event_bonus,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 
