@@ -266,7 +266,8 @@ def _record(
     now: datetime,
 ) -> Event:
     if member.merged_into_id is not None:
-        raise MemberMerged(merged_into=Member.objects.values_list("member_number", flat=True).get(pk=member.merged_into_id))
+        survivor = Member.objects.values_list("member_number", flat=True).get(pk=member.merged_into_id)
+        raise MemberMerged(merged_into=survivor)
     if not 0 < len(external_id) <= Event._meta.get_field("external_id").max_length:
         raise ValidationError("An external id has 1 to 64 characters.", field="external_id")
     _check_moment(occurred_at, now)
@@ -445,4 +446,3 @@ def _check_moment(occurred_at: datetime, now: datetime) -> None:
         raise ValidationError("Give a time with its time zone.", field="occurred_at")
     if occurred_at > now + CLOCK_SKEW:
         raise ValidationError("An event cannot have happened in the future.", field="occurred_at")
-

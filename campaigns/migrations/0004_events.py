@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0003_staff_groups_resync'),
+        ("campaigns", "0003_staff_groups_resync"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='event',
-            name='decision_reason',
-            field=models.CharField(blank=True, help_text='Why it was declined.', max_length=255),
+            model_name="event",
+            name="decision_reason",
+            field=models.CharField(blank=True, help_text="Why it was declined.", max_length=255),
         ),
     ]

@@ -1,4 +1,4 @@
-"""Events that earn points: what they earn, their limits in program time, repeats, approval, members who cannot earn."""
+"""Events that earn points: what they earn, limits in program time, repeats, approval, members who cannot earn."""
 
 from datetime import UTC, date, datetime, timedelta
 
