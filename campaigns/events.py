@@ -317,9 +317,10 @@ def _record(
 
 
 def _first(*, member: Member, event_type: EventType, external_id: str, partner) -> Event | None:
+    events = Event.objects.select_related("event_type", "member__account")
     if partner is not None:
-        return Event.objects.filter(partner=partner, external_id=external_id).first()
-    return Event.objects.filter(partner=None, member=member, event_type=event_type, external_id=external_id).first()
+        return events.filter(partner=partner, external_id=external_id).first()
+    return events.filter(partner=None, member=member, event_type=event_type, external_id=external_id).first()
 
 
 def _repeat(first: Event, body_hash: str) -> Event:

@@ -32,6 +32,8 @@ from rest_framework.response import Response
 
 from loyalty.exceptions import (
     Conflict,
+    EventNotAwaitingApproval,
+    ExternalIdConflict,
     IdempotencyConflict,
     IdempotencyKeyRequired,
     InsufficientPoints,
@@ -47,6 +49,7 @@ from loyalty.exceptions import (
     PresenceCodeLocked,
     PresenceCodeRequired,
     PresenceCodeUsed,
+    UnknownEventType,
 )
 from loyalty.partners.parsers import PayloadTooLarge, too_large_message
 from loyalty.partners.services import idempotent_run
@@ -140,13 +143,28 @@ ERRORS = {
         "too many wrong codes: the member must show a new one",
         lambda: PresenceCodeLocked(),
     ),
-    "not_found": (404, "no member has this number", lambda: NotFound("No member has this number.")),
+    "unknown_event_type": (400, "no active event type has this code", lambda: UnknownEventType(field="type")),
+    "not_found": (
+        404,
+        "no member has this number (or the path names nothing of this partner's, e.g. another partner's event)",
+        lambda: NotFound("No member has this number."),
+    ),
     "conflict": (
         409,
         "a member with this e-mail exists (nothing more is said about it)",
         lambda: Conflict("This e-mail is already registered.", field="email"),
     ),
     "idempotency_conflict": (409, "this `Idempotency-Key` was used with another body", lambda: IdempotencyConflict()),
+    "external_id_conflict": (
+        409,
+        "this `external_id` was already posted with another body",
+        lambda: ExternalIdConflict(field="external_id"),
+    ),
+    "event_not_awaiting_approval": (
+        409,
+        "the event was already approved or declined, or never needed approval",
+        lambda: EventNotAwaitingApproval(outcome="earned"),
+    ),
     "insufficient_points": (
         409,
         "a debit beyond the available points",

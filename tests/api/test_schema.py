@@ -8,6 +8,7 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
+from loyalty.partners.models import SCOPES
 from loyalty.wsgi import application
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory, partner_key
@@ -18,7 +19,13 @@ OPERATIONS = {
     ("/api/v1/members/{member_number}/entries/", "get"),
     ("/api/v1/members/{member_number}/entries/{entry_id}/", "get"),
     ("/api/v1/members/{member_number}/adjustments/", "post"),
+    ("/api/v1/events/", "post"),
+    ("/api/v1/events/{event_id}/", "get"),
+    ("/api/v1/events/{event_id}/approve/", "post"),
+    ("/api/v1/events/{event_id}/decline/", "post"),
 }
+# POSTs that act on what exists (200, no Location) rather than create something (201).
+ACTIONS = {("/api/v1/events/{event_id}/approve/", "post"), ("/api/v1/events/{event_id}/decline/", "post")}
 
 
 @pytest.fixture
@@ -82,6 +89,35 @@ ERROR_CODES = {
         "member_merged",
         "idempotency_conflict",
     },
+    ("/api/v1/events/", "post"): {
+        *BODY,
+        "invalid_member_number",
+        "unknown_event_type",
+        *AUTH,
+        "not_found",
+        "member_suspended",
+        "member_closed",
+        "member_merged",
+        "external_id_conflict",
+        "idempotency_conflict",
+    },
+    ("/api/v1/events/{event_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/events/{event_id}/approve/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "event_not_awaiting_approval",
+        "member_suspended",
+        "member_closed",
+        "idempotency_conflict",
+    },
+    ("/api/v1/events/{event_id}/decline/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "event_not_awaiting_approval",
+        "idempotency_conflict",
+    },
 }
 
 
@@ -131,10 +167,10 @@ def test_the_examples_show_real_values(schema):
 def test_successes_document_their_headers_and_the_api_how_to_get_a_key(schema):
     for path, method in OPERATIONS:
         responses = schema["paths"][path][method]["responses"]
-        success = responses["201"] if method == "post" else responses["200"]
+        success = responses["201"] if method == "post" and (path, method) not in ACTIONS else responses["200"]
         assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(success["headers"])
         if method == "post":
-            assert "Location" in success["headers"]
+            assert ("Location" in success["headers"]) is ((path, method) not in ACTIONS)
             parameters = {p["name"]: p for p in schema["paths"][path][method]["parameters"]}
             assert parameters["Idempotency-Key"]["required"] is True
     description = schema["info"]["description"]
@@ -189,7 +225,7 @@ def bearer(db):
     """A key with every scope, and a member enrolled by its partner so paths can name one."""
     partner = PartnerFactory()
     member = MemberFactory(enrolled_by=partner)
-    return {"Authorization": f"Bearer {partner_key(partner)[1]}"}, member
+    return {"Authorization": f"Bearer {partner_key(partner, scopes=SCOPES)[1]}"}, member
 
 
 def test_the_app_answers_as_its_schema_says_and_never_with_a_5xx(app_schema, bearer):
