@@ -8,7 +8,7 @@ import json
 from datetime import UTC
 
 from django.urls import path, reverse
-from django.utils import dateparse, timezone
+from django.utils import dateparse, timezone, translation
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -36,6 +36,7 @@ from members import selectors as member_selectors
 
 from . import event_selectors, events
 from .models import AwardSource, Event, Outcome
+from .reasons import reason_label
 
 EVENT_ID_PARAMETER = OpenApiParameter("event_id", int, OpenApiParameter.PATH, description="The event's id.")
 
@@ -48,7 +49,7 @@ EVENT_EXAMPLE = {
     "outcome": "earned",
     "points": 30,
     "breakdown": [
-        {"source": "base", "rule": None, "campaign": None, "points": 30, "reason": "Survey answered"},
+        {"source": "base", "rule": None, "campaign": None, "points": 30, "reason": "Points for Survey answered"},
     ],
     "balance": 1230,
     "decided_at": None,
@@ -66,7 +67,9 @@ AWAITING_EXAMPLE = {
 APPROVED_EXAMPLE = {
     **AWAITING_EXAMPLE,
     "outcome": "earned",
-    "breakdown": [{"source": "base", "rule": None, "campaign": None, "points": 20, "reason": "Review written"}],
+    "breakdown": [
+        {"source": "base", "rule": None, "campaign": None, "points": 20, "reason": "Points for Review written"}
+    ],
     "balance": 1220,
     "decided_at": "2027-03-11T09:30:00Z",
 }
@@ -124,9 +127,7 @@ class BreakdownSerializer(serializers.Serializer):
     reason = serializers.SerializerMethodField(help_text="Why, in the request's language.")
 
     def get_reason(self, award) -> str:
-        from .reasons import reason_label
-
-        return reason_label(award.reason, award.params)
+        return reason_label(award.reason, _params_in_language(award))
 
 
 @extend_schema_serializer(component_name="Event")
@@ -151,8 +152,20 @@ class EventOutputSerializer(serializers.Serializer):
     decision_reason = serializers.CharField(help_text="Why it was declined; else empty.")
 
 
+def _params_in_language(award) -> dict:
+    """The award's parameters with the event type's and the campaign's names in the request's language."""
+    french = translation.get_language() == "fr"
+    event_type = award.event.event_type
+    params = {**award.params, "type_name": (french and event_type.name_fr) or event_type.name}
+    if award.campaign is not None:
+        params["campaign"] = (french and award.campaign.name_fr) or award.campaign.name
+    return params
+
+
 def event_output(event: Event) -> dict:
     event.breakdown = event_selectors.event_awards(event=event)
+    for award in event.breakdown:
+        award.event = event  # its type is the event's: no query per award
     return EventOutputSerializer(event).data
 
 

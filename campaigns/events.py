@@ -36,7 +36,9 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -59,7 +61,8 @@ from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
 from members.models import Member, MemberStatus
 
-from . import engine
+from . import engine, selectors
+from . import services as campaign_services
 from .models import Event, EventLimit, EventType, LimitPeriod, Outcome
 
 SIGN_UP = "sign_up"
@@ -359,31 +362,41 @@ def period_bounds(day: date, period: str) -> tuple[date, date]:
 
 
 def _evaluate(*, event: Event, event_type: EventType, partner) -> engine.Result:
-    """The engine's breakdown of the event: the type's points and the campaigns live now (their caps and
-    budgets as they stand under the member's lock)."""
-    from . import selectors
-    from . import services as campaign_services
+    """The engine's breakdown of the event: the type's points and the event points of the live campaigns
+    that have a rule for this type, within their caps and budgets as they stand under the member's lock.
 
-    member = event.member
-    campaigns = campaign_services.campaigns_prepare(
-        campaigns=selectors.campaigns_live_get(), member=member, occurred_at=event.occurred_at
+    Only those campaigns are prepared (and their rows locked, ``campaigns_prepare``): an event
+    never waits on a campaign that cannot give it anything. No campaign, no more queries.
+    """
+    at = event.occurred_at
+    campaigns = tuple(
+        campaign
+        for campaign in selectors.campaigns_live_get(at=at)
+        if any(rule.kind == engine.EVENT_POINTS and rule.event_type == event_type.code for rule in campaign.rules)
     )
+    # An event earns no rate: the program's time zone is all the engine reads of it here.
+    program = engine.Program(points_per_unit=Decimal(0), time_zone=settings.TIME_ZONE)
+    facts = engine.MemberFacts()
+    partner_id = partner.pk if partner is not None else None
+    if campaigns:
+        facts = selectors.member_facts_get(member=event.member)
+        campaigns = campaign_services.campaigns_prepare(
+            campaigns=campaigns, member=event.member, facts=facts, at=at, partner_id=partner_id, program=program
+        )
     return engine.evaluate_event(
         event_type.code,
         event_type.points,
-        occurred_at=event.occurred_at,
-        partner_id=partner.pk if partner is not None else None,
-        program=selectors.program_get(),
-        member=selectors.member_facts_get(member=member),
+        occurred_at=at,
+        partner_id=partner_id,
+        program=program,
+        member=facts,
         campaigns=campaigns,
     )
 
 
 def _credit(event: Event, result: engine.Result, *, account, actor, now: datetime) -> None:
     """One ``bonus`` entry for the event's points, its awards, the campaigns' budgets and caps."""
-    from . import services as campaign_services
-
-    campaign_services.awards_record(result=result, member=event.member, occurred_at=event.occurred_at, event=event)
+    campaign_services.awards_record(result=result, member=event.member, at=event.occurred_at, event=event)
     event_type = event.event_type
     event.entry = ledger.credit(
         account,

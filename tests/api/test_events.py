@@ -6,9 +6,10 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
-from campaigns.models import Event, EventLimit, EventType, Outcome
+from campaigns.models import Event, EventLimit, EventType, Outcome, RuleKind
 from loyalty.partners.models import Partner
 from members.services import member_status_change
+from tests.factories.campaigns import CampaignFactory
 from tests.factories.events import EventTypeFactory
 from tests.factories.members import MemberFactory
 from tests.factories.partners import partner_key
@@ -59,7 +60,7 @@ def test_posting_an_event_credits_it_and_answers_the_event_with_the_balance(even
         "outcome": "earned",
         "points": 30,
         "breakdown": [
-            {"source": "base", "rule": None, "campaign": None, "points": 30, "reason": "Survey answered"},
+            {"source": "base", "rule": None, "campaign": None, "points": 30, "reason": "Points for Survey answered"},
         ],
         "balance": 30,
         "decided_at": None,
@@ -333,10 +334,15 @@ def test_a_key_without_events_write_is_refused(api, awaiting, member, call):
     assert member.account.entries.count() == 0
 
 
-# Query counts, whatever the member's history of events.
+# Query counts, whatever the member's history of events. Savepoints count as statements.
 
-AUTH = 2  # the key with its partner; last_used_at
+AUTH = 2  # the key with its partner; its last_used_at (a fresh key)
+AUTH_USED = 1  # a key used a moment ago: its last_used_at stays
 HISTORY = [pytest.param(0, id="no-history"), pytest.param(10, id="10-events")]
+POSTGRES = connection.vendor == "postgresql"
+# A credit: its savepoint, the account's lock, the entry, its lot and the balances (one statement on
+# PostgreSQL, three elsewhere), the qualifying day and the tiers it reaches, the release.
+CREDIT = 6 if POSTGRES else 8
 
 
 @pytest.fixture
@@ -360,11 +366,11 @@ def history(member):
     return make
 
 
-# Posting an earning event: the stored response (none); the member; the type; under the lock, the first
-# event with this id (none) and the limit's count; the campaigns live and the member's facts; the event;
-# the awards; the credit (lock, entry, lot, balances: one statement on PostgreSQL), its qualifying day
-# for tiers, the event's entry; the stored response. Savepoints count as queries.
-POST_EARNED = 25 if connection.vendor == "postgresql" else 28
+# Recording an event that is not credited: the stored response (none) and the member; in the
+# response's savepoint, the type, then in the event's savepoint: the account's lock, the first
+# event with this id (none), the limit's count, the live campaigns (none), the event (in its own
+# savepoint: 3), the release; the stored response and the release.
+RECORDED = 15
 
 
 @pytest.mark.parametrize("events", HISTORY)
@@ -373,7 +379,8 @@ def test_posting_an_event_runs_a_fixed_number_of_queries(
 ):
     history(events)
 
-    with django_assert_num_queries(AUTH + POST_EARNED):
+    # + the award, the credit, the event's entry, and the breakdown (its awards).
+    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 2):
         response = post_event(events_api, member)
 
     assert response.json()["outcome"] == "earned"
@@ -385,10 +392,23 @@ def test_posting_an_event_awaiting_approval_runs_a_fixed_number_of_queries(
 ):
     history(events)
 
-    with django_assert_num_queries(AUTH + 14):  # no credit, no awards
+    with django_assert_num_queries(AUTH + RECORDED):  # no award, no credit, no breakdown to read
         response = post_event(events_api, member, type="review")
 
     assert response.json()["outcome"] == "awaiting_approval"
+
+
+def test_posting_an_event_with_campaigns_that_give_nothing_to_it_runs_no_more_queries(
+    events_api, member, history, django_assert_num_queries
+):
+    history(0)
+    for _ in range(3):
+        CampaignFactory(rules=[{"kind": RuleKind.EVENT_POINTS, "event_type": EventType.objects.get(code="review")}])
+
+    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 2 + 3):  # their rules, tiers and partners
+        response = post_event(events_api, member)
+
+    assert response.json()["points"] == 30
 
 
 @pytest.mark.parametrize("events", HISTORY)
@@ -396,7 +416,9 @@ def test_approving_runs_a_fixed_number_of_queries(events_api, member, history, e
     history(events)
     event_id = post_event(events_api, member, type="review").json()["id"]
 
-    with django_assert_num_queries(AUTH + (22 if connection.vendor == "postgresql" else 25)):
+    # The stored response (none), the event; in two savepoints: the account's lock, the event again,
+    # the live campaigns, the award, the credit, the event's update; the breakdown; the stored response.
+    with django_assert_num_queries(AUTH_USED + 2 + 2 + 3 + 1 + CREDIT + 1 + 1 + 1 + 2):
         response = approve(events_api, event_id)
 
     assert response.json()["outcome"] == "earned"
@@ -407,7 +429,9 @@ def test_declining_runs_a_fixed_number_of_queries(events_api, member, history, e
     history(events)
     event_id = post_event(events_api, member, type="review").json()["id"]
 
-    with django_assert_num_queries(AUTH + 9):
+    # The stored response (none), the event; in two savepoints: the account's lock, the event again,
+    # its update; the stored response.
+    with django_assert_num_queries(AUTH_USED + 2 + 2 + 3 + 1 + 2):
         response = decline(events_api, event_id)
 
     assert response.json()["outcome"] == "declined"
@@ -420,7 +444,7 @@ def test_reading_an_event_runs_a_fixed_number_of_queries(
     history(events)
     event_id = post_event(events_api, member).json()["id"]
 
-    with django_assert_num_queries(AUTH + 2):  # the event with its type, member and account; its awards
+    with django_assert_num_queries(AUTH_USED + 2):  # the event with its type, member and account; its awards
         response = events_api.get(f"/api/v1/events/{event_id}/")
 
     assert response.status_code == 200
@@ -432,7 +456,10 @@ def test_enrolling_with_the_sign_up_bonus_runs_a_fixed_number_of_queries(
     ContentType.objects.get_for_model(Event)
     MemberFactory()  # warm what is cached per process
 
-    with django_assert_num_queries(AUTH + (30 if connection.vendor == "postgresql" else 33)):
+    # The 20 of an enrolment (tests/api/test_queries.py), then the sign-up event as a program event
+    # is recorded: in its savepoint, the account's lock, the first event (none), the limit's count,
+    # the live campaigns, the event (3), the award, the credit, the event's entry, the release.
+    with django_assert_num_queries(AUTH + 20 + 2 + 3 + 1 + 3 + 1 + CREDIT + 1):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.events import event_approve, event_record
-from campaigns.models import Event, EventLimit, Outcome
+from campaigns.models import Event, EventLimit, Outcome, RuleKind
 from loyalty.exceptions import EventNotAwaitingApproval, ExternalIdConflict
+from tests.factories.campaigns import CampaignFactory
 from tests.factories.events import EventTypeFactory
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
@@ -89,3 +90,15 @@ def test_racing_approvals_credit_once():
     assert all(isinstance(o, Event | EventNotAwaitingApproval) for o in outcomes)
     member.account.refresh_from_db()
     assert member.account.balance == 20
+
+
+def test_events_of_many_members_racing_for_the_last_of_a_budget_never_exceed_it():
+    shares = EventTypeFactory(points=0)
+    campaign = CampaignFactory(rules=[{"kind": RuleKind.EVENT_POINTS, "event_type": shares, "points": 10}], budget=35)
+    members = [MemberFactory() for _ in range(6)]
+
+    outcomes = run_together(*[post(member, shares, "share-1") for member in members])
+
+    assert sorted(outcome.points for outcome in outcomes) == [0, 0, 5, 10, 10, 10]
+    campaign.refresh_from_db()
+    assert campaign.points_awarded == 35

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone, translation
 
 from campaigns.events import event_approve, event_decline, event_record, period_bounds
-from campaigns.models import Award, Event, EventLimit, EventType, LimitPeriod, Outcome
+from campaigns.models import Award, Event, EventLimit, EventType, LimitPeriod, Outcome, RuleKind
 from loyalty.exceptions import (
     EventNotAwaitingApproval,
     ExternalIdConflict,
@@ -23,6 +23,7 @@ from loyalty.ledger import memos
 from loyalty.ledger.models import EntryKind
 from members.services import member_enroll, member_merge, member_status_change
 from members.tiers.models import QualifyingDay
+from tests.factories.campaigns import CampaignFactory
 from tests.factories.events import EventTypeFactory
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
@@ -561,3 +562,84 @@ def test_points_of_events_count_towards_tiers_like_other_bonuses(member):
     record(member, EventTypeFactory(points=40))
 
     assert list(QualifyingDay.objects.filter(member=member).values_list("day", "points")) == [(date(2027, 3, 20), 40)]
+
+
+# Campaigns' event points, their caps and budgets.
+
+
+def event_points_campaign(event_type, points, **fields):
+    return CampaignFactory(
+        rules=[{"kind": RuleKind.EVENT_POINTS, "event_type": event_type, "points": points}], **fields
+    )
+
+
+def test_a_campaigns_event_points_add_to_the_types_and_count_in_its_budget(member, partner):
+    survey = EventType.objects.get(code="survey")
+    campaign = event_points_campaign(survey, 15, name="Survey week", budget=1000)
+
+    event = record(member, survey, partner=partner)
+
+    assert (event.outcome, event.points, event.entry.amount) == (Outcome.EARNED, 45, 45)
+    assert list(Award.objects.filter(event=event).order_by("pk").values_list("source", "campaign", "points")) == [
+        ("base", None, 30),
+        ("campaign", campaign.pk, 15),
+    ]
+    campaign.refresh_from_db()
+    assert campaign.points_awarded == 15
+
+
+def test_a_campaign_for_another_type_or_partner_gives_nothing(member, partner):
+    survey = EventType.objects.get(code="survey")
+    event_points_campaign(EventType.objects.get(code="review"), 15)
+    event_points_campaign(survey, 15, partners=[PartnerFactory(name="Globex")])
+
+    event = record(member, survey, partner=partner)
+
+    assert event.points == 30
+    assert Award.objects.filter(event=event, source="campaign").count() == 0
+
+
+def test_a_campaigns_budget_is_never_exceeded_by_events(member):
+    shares = EventTypeFactory(points=0, limit=EventLimit.NONE)
+    campaign = event_points_campaign(shares, 10, budget=25)
+
+    points = [record(member, shares, f"share-{n}").points for n in range(4)]
+
+    assert points == [10, 10, 5, 0]
+    campaign.refresh_from_db()
+    assert campaign.points_awarded == 25
+
+
+def test_a_campaigns_member_cap_counts_event_points(member):
+    shares = EventTypeFactory(points=1, limit=EventLimit.NONE)
+    event_points_campaign(shares, 10, member_cap=15)
+
+    points = [record(member, shares, f"share-{n}").points for n in range(3)]
+
+    assert points == [11, 6, 1]
+    assert record(MemberFactory(), shares, "share-0").points == 11  # the cap is each member's
+
+
+def test_an_event_awaiting_approval_spends_no_budget_until_approved(member, partner, review):
+    campaign = event_points_campaign(review, 10, budget=10)
+    event = record(member, review, "rev-1", partner=partner)
+    campaign.refresh_from_db()
+    assert (event.points, campaign.points_awarded) == (30, 0)
+
+    approved = event_approve(event=event, actor=partner, now=NOW)
+
+    campaign.refresh_from_db()
+    assert (approved.points, approved.entry.amount, campaign.points_awarded) == (30, 30, 10)
+
+
+def test_approval_gives_only_what_is_left_of_a_budget_spent_while_the_event_waited(member, partner, review):
+    campaign = event_points_campaign(review, 10, budget=10)
+    waiting = record(member, review, "rev-1", partner=partner)
+    quick = record(MemberFactory(), EventType.objects.get(code="review"), "rev-2", partner=partner)
+    event_approve(event=quick, actor=partner, now=NOW)  # spends the budget
+
+    approved = event_approve(event=waiting, actor=partner, now=NOW)
+
+    campaign.refresh_from_db()
+    assert (waiting.points, approved.points, campaign.points_awarded) == (30, 20, 10)
+    assert list(Award.objects.filter(event=approved).values_list("source", "points")) == [("base", 20)]
