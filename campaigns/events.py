@@ -172,7 +172,7 @@ def birthday_events_record(*, now: datetime) -> BirthdayRun:
     A birthday on 29 February is kept on 28 February in a year without one. Each event's
     ``external_id`` is ``birthday-<year>``: a second run the same day (or year) writes nothing,
     so the task is safe to run twice. Candidates are chosen by one query per batch (members
-    without this year's event), each recorded through ``event_record`` in its own transaction.
+    without this year's event), each recorded by the path of ``event_record``, in its own transaction.
     Nothing when staff made the type inactive.
     """
     today = program_date(now)
