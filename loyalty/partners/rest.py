@@ -34,6 +34,7 @@ from loyalty.exceptions import (
     AmountMismatch,
     Conflict,
     CurrencyMismatch,
+    EventNotAwaitingApproval,
     ExternalIdConflict,
     IdempotencyConflict,
     IdempotencyKeyRequired,
@@ -51,6 +52,7 @@ from loyalty.exceptions import (
     PresenceCodeRequired,
     PresenceCodeUsed,
     ReturnExceedsPurchase,
+    UnknownEventType,
 )
 from loyalty.partners.parsers import PayloadTooLarge, too_large_message
 from loyalty.partners.services import idempotent_run
@@ -144,9 +146,10 @@ ERRORS = {
         "too many wrong codes: the member must show a new one",
         lambda: PresenceCodeLocked(),
     ),
+    "unknown_event_type": (400, "no active event type has this code", lambda: UnknownEventType(field="type")),
     "not_found": (
         404,
-        "no member has this number (or, for a transaction, this partner has none with this id)",
+        "no member has this number, or the path names nothing of this partner's (a transaction, an event)",
         lambda: NotFound("No member has this number."),
     ),
     "conflict": (
@@ -155,6 +158,16 @@ ERRORS = {
         lambda: Conflict("This e-mail is already registered.", field="email"),
     ),
     "idempotency_conflict": (409, "this `Idempotency-Key` was used with another body", lambda: IdempotencyConflict()),
+    "external_id_conflict": (
+        409,
+        "this `external_id` was already posted with another body",
+        lambda: ExternalIdConflict(field="external_id"),
+    ),
+    "event_not_awaiting_approval": (
+        409,
+        "the event was already approved or declined, or never needed approval",
+        lambda: EventNotAwaitingApproval(outcome="earned"),
+    ),
     "insufficient_points": (
         409,
         "a debit beyond the available points",

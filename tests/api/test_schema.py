@@ -23,7 +23,13 @@ OPERATIONS = {
     ("/api/v1/transactions/", "get"),
     ("/api/v1/transactions/{transaction_id}/", "get"),
     ("/api/v1/transactions/{transaction_id}/returns/", "post"),
+    ("/api/v1/events/", "post"),
+    ("/api/v1/events/{event_id}/", "get"),
+    ("/api/v1/events/{event_id}/approve/", "post"),
+    ("/api/v1/events/{event_id}/decline/", "post"),
 }
+# POSTs that act on what exists (200, no Location) rather than create something (201).
+ACTIONS = {("/api/v1/events/{event_id}/approve/", "post"), ("/api/v1/events/{event_id}/decline/", "post")}
 
 
 @pytest.fixture
@@ -111,6 +117,35 @@ ERROR_CODES = {
         "external_id_conflict",
         "idempotency_conflict",
     },
+    ("/api/v1/events/", "post"): {
+        *BODY,
+        "invalid_member_number",
+        "unknown_event_type",
+        *AUTH,
+        "not_found",
+        "member_suspended",
+        "member_closed",
+        "member_merged",
+        "external_id_conflict",
+        "idempotency_conflict",
+    },
+    ("/api/v1/events/{event_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/events/{event_id}/approve/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "event_not_awaiting_approval",
+        "member_suspended",
+        "member_closed",
+        "idempotency_conflict",
+    },
+    ("/api/v1/events/{event_id}/decline/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "event_not_awaiting_approval",
+        "idempotency_conflict",
+    },
 }
 
 
@@ -160,10 +195,10 @@ def test_the_examples_show_real_values(schema):
 def test_successes_document_their_headers_and_the_api_how_to_get_a_key(schema):
     for path, method in OPERATIONS:
         responses = schema["paths"][path][method]["responses"]
-        success = responses["201"] if method == "post" else responses["200"]
+        success = responses["201"] if method == "post" and (path, method) not in ACTIONS else responses["200"]
         assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(success["headers"])
         if method == "post":
-            assert "Location" in success["headers"]
+            assert ("Location" in success["headers"]) is ((path, method) not in ACTIONS)
             parameters = {p["name"]: p for p in schema["paths"][path][method]["parameters"]}
             assert parameters["Idempotency-Key"]["required"] is True
     description = schema["info"]["description"]
