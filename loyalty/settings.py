@@ -225,6 +225,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.purge_idempotent_responses",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Birthday points (campaigns/tasks.py) in the morning of the member's birthday, program time.
+    "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
 }
 
 # The points program.

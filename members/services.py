@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from campaigns import events as campaign_events
 from loyalty.exceptions import Conflict, MemberClosed, MergeRefused, PermissionDenied, ValidationError
 from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
@@ -65,7 +66,9 @@ def member_enroll(
     the member joins as that code's referee (``referral_join``: the guards against
     self-referral run there); an unknown code raises ``InvalidReferralCode`` before the
     e-mail is even looked at, so a wrong code says nothing about the address.
-    ``device_hash`` (the portal's device cookie) is recorded against the new member.
+    ``device_hash`` (the portal's device cookie) is recorded against the new member. The
+    ``sign_up`` event is recorded in the same transaction (``campaigns.events.sign_up_record``):
+    its points, unless staff made the type inactive.
 
     Raises ``Conflict`` on a known e-mail (in any case), also when two enrolments of one
     e-mail race: the username, the e-mail in lower case, is unique in the database. A staff
@@ -111,6 +114,7 @@ def member_enroll(
             referrals.referral_join(
                 referee=member, referrer=referrer, device_hash=device_hash, client_address=client_address
             )
+        campaign_events.sign_up_record(member=member, now=member.joined_at)
     return member
 
 

@@ -12,6 +12,29 @@ def pytest_runtest_setup(item):
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The suite enrols members without the sign-up bonus: its points would change every balance it counts.
+
+    The built-in ``sign_up`` type (100 points) is made inactive once in the test database, so
+    enrolment looks it up and records nothing (a transactional test's flush removes the type
+    altogether, with the same effect). Tests of sign-up turn it on: the ``sign_up_bonus`` fixture.
+    """
+    from campaigns.models import EventType
+
+    with django_db_blocker.unblock():
+        EventType.objects.filter(code="sign_up").update(active=False)
+
+
+@pytest.fixture
+def sign_up_bonus(db):
+    """The built-in sign-up event type as shipped (active, 100 points): enrolment credits it."""
+    from campaigns.models import EventType
+
+    EventType.objects.filter(code="sign_up").update(active=True)
+    return EventType.objects.get(code="sign_up")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Members are enrolled with a password; the production hasher would dominate the suite's time."""

@@ -11,7 +11,7 @@ one more entry in ``MEMOS``.
 from collections.abc import Callable
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from loyalty.exceptions import ValidationError
 
@@ -24,6 +24,7 @@ MERGED_INTO = "merged_into"
 MERGED_FROM = "merged_from"
 DEBT_REPAID = "debt_repaid"
 DEBT_WRITTEN_OFF = "debt_written_off"
+EVENT_BONUS = "event_bonus"
 
 
 def _points(points: int) -> str:
@@ -85,6 +86,12 @@ def _debt_written_off(*, points: int) -> str:
     ) % {"points": _points(points)}
 
 
+def _event_bonus(*, name: str, name_fr: str = "") -> str:
+    """An event's points (``campaigns.events``): the event type's name as staff wrote it in the reader's language."""
+    language = (get_language() or "").split("-")[0]
+    return gettext("Points for an event: %(event)s") % {"event": name_fr if language == "fr" and name_fr else name}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -95,6 +102,7 @@ MEMOS: dict[str, Callable[..., str]] = {
     MERGED_FROM: _merged_from,
     DEBT_REPAID: _debt_repaid,
     DEBT_WRITTEN_OFF: _debt_written_off,
+    EVENT_BONUS: _event_bonus,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 
