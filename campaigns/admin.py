@@ -399,6 +399,7 @@ class EventAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
         "decided_at",
         "decided_by_user",
         "decided_by_partner",
+        "decision_reason",
         "created_at",
     ]
     readonly_fields = fields

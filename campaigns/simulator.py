@@ -16,121 +16,77 @@ here as they are.
 """
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, Subquery
-from django.utils.translation import gettext
 
 from loyalty.clock import program_date, program_timezone
 from members.models import Member
 from members.tiers.models import MemberTier, Tier
 
-from . import engine
-from .breakdown import localized, reason_text, source_label, summarize
+from . import engine, selectors
+from .breakdown import award_label, breakdown_labels, localized, localized_params
 from .models import (
     Campaign,
     CampaignMember,
     CampaignStatus,
     CampaignUsage,
-    CapPeriod,
-    EarningPolicy,
     Outcome,
     Purchase,
     PurchaseLine,
-    RateOverride,
+    Rule,
 )
+from .reasons import reason_label
+from .services import cap_period_start
 
-CAMPAIGN_PERIOD_START = date(2000, 1, 1)  # CampaignUsage's fixed day for a cap per campaign
 DRY_RUN_BATCH = 500
 
 
-# Rows as the engine sees them
+# Rows as the engine sees them (the purchase path's own conversions, ``campaigns.selectors``)
 
 
-def program_get() -> engine.Program:
-    """The base rate and the active rate overrides (two queries)."""
-    policy = EarningPolicy.objects.get(pk=1)
-    overrides = tuple(
-        engine.RateOverride(
-            id=row.pk,
-            points_per_unit=row.points_per_unit,
-            partner_id=row.partner_id,
-            category=row.category,
-            sku=row.sku,
+def engine_campaigns_get(queryset) -> list[tuple[Campaign, engine.Campaign]]:
+    """The campaigns of ``queryset`` with their rules, tiers and partners, for the engine, in id order.
+
+    Four queries whatever their number. Their dates are not filtered here: the engine checks
+    each purchase's moment (``engine.campaign_applies``). ``member_in_list`` is ``False`` for a
+    listed campaign and ``member_cap_used`` 0 until the caller fills them; ``budget_left`` is
+    read from the row as it stands (no lock).
+    """
+    rules = Prefetch("rules", queryset=Rule.objects.select_related("event_type").order_by("-priority", "pk"))
+    rows = Campaign.objects.filter(pk__in=queryset.values("pk")).prefetch_related(rules, "tiers", "partners")
+    return [
+        (
+            row,
+            selectors.campaign_for_engine(
+                row,
+                rules=[selectors.rule_for_engine(rule) for rule in row.rules.all()],
+                tier_ids=[tier.pk for tier in row.tiers.all()],
+                partner_ids=[partner.pk for partner in row.partners.all()],
+            ),
         )
-        for row in RateOverride.objects.filter(active=True).order_by("pk")
-    )
-    return engine.Program(points_per_unit=policy.points_per_unit, time_zone=settings.TIME_ZONE, overrides=overrides)
+        for row in rows.order_by("pk")
+    ]
 
 
-def campaigns_with_rules(queryset) -> list[Campaign]:
-    """Campaigns with their rules, tiers and partners (four queries whatever their number)."""
-    return list(queryset.prefetch_related("rules__event_type", "tiers", "partners").order_by("pk"))
-
-
-def live_campaigns_get(*, exclude_id: int | None = None) -> list[Campaign]:
-    """The active campaigns (their dates are the engine's to check), without locking them."""
+def live_campaigns_get(*, exclude_id: int | None = None) -> list[tuple[Campaign, engine.Campaign]]:
+    """The active campaigns (``engine_campaigns_get``), without the one being tried out."""
     queryset = Campaign.objects.filter(status=CampaignStatus.ACTIVE)
     if exclude_id is not None:
         queryset = queryset.exclude(pk=exclude_id)
-    return campaigns_with_rules(queryset)
+    return engine_campaigns_get(queryset)
 
 
-def cap_period_start(cap_period: str, occurred_at: datetime) -> date:
-    """The first day of the cap period ``occurred_at`` falls in (program days)."""
-    if cap_period == CapPeriod.CAMPAIGN:
-        return CAMPAIGN_PERIOD_START
-    day = program_date(occurred_at)
-    return day - timedelta(days=day.weekday()) if cap_period == CapPeriod.WEEK else day
+def names_of(rows: Iterable[Campaign]) -> dict[int, tuple[str, str]]:
+    return {row.pk: (row.name, row.name_fr) for row in rows}
 
 
-def engine_rule(rule) -> engine.Rule:
-    return engine.Rule(
-        id=rule.pk,
-        kind=rule.kind,
-        priority=rule.priority,
-        exclusive=rule.exclusive,
-        multiplier=rule.multiplier,
-        points=rule.points,
-        skus=frozenset(rule.skus or ()),
-        categories=frozenset(rule.categories or ()),
-        min_amount=rule.min_amount,
-        min_quantity=rule.min_quantity,
-        event_type=rule.event_type.code if rule.event_type_id else "",
-    )
-
-
-def engine_campaign(
-    campaign: Campaign, *, member_in_list: bool | None, member_cap_used: int = 0, budget_left: int | None = None
-) -> engine.Campaign:
-    """``campaign`` (rules, tiers and partners prefetched) for the engine."""
-    return engine.Campaign(
-        id=campaign.pk,
-        name=campaign.name,
-        rules=tuple(engine_rule(rule) for rule in campaign.rules.all()),
-        starts_at=campaign.starts_at,
-        ends_at=campaign.ends_at,
-        weekdays=frozenset(campaign.weekdays or ()),
-        start_time=campaign.start_time,
-        end_time=campaign.end_time,
-        tier_ids=frozenset(tier.pk for tier in campaign.tiers.all()),
-        partner_ids=frozenset(partner.pk for partner in campaign.partners.all()),
-        channels=frozenset(campaign.channels or ()),
-        joined_after=campaign.joined_after,
-        joined_before=campaign.joined_before,
-        member_in_list=member_in_list if campaign.uses_member_list else None,
-        member_cap=campaign.member_cap,
-        cap_period=campaign.cap_period,
-        member_cap_used=member_cap_used,
-        budget_left=budget_left,
-    )
-
-
-def budget_left_of(campaign: Campaign) -> int | None:
-    return None if campaign.budget is None else max(campaign.budget - campaign.points_awarded, 0)
+def tier_names_get() -> dict[str, str]:
+    """Each tier's name with its French one (the breakdown's parameters name a tier as it was named)."""
+    return dict(Tier.objects.values_list("name", "name_fr"))
 
 
 def tier_facts(tier: Tier | None, *, joined_on: date | None = None, first_purchase=False) -> engine.MemberFacts:
@@ -145,11 +101,6 @@ def tier_facts(tier: Tier | None, *, joined_on: date | None = None, first_purcha
     )
 
 
-def member_tier_get(member: Member) -> Tier | None:
-    state = MemberTier.objects.select_related("tier").filter(member=member).first()
-    return state.tier if state else None
-
-
 # The simulator
 
 
@@ -158,7 +109,6 @@ class Row:
     line: int | None  # 1-based, for reading
     sku: str
     label: str
-    reason: str
     points: int
 
 
@@ -166,7 +116,7 @@ class Row:
 class Simulation:
     result: engine.Result
     rows: tuple[Row, ...]
-    summary: tuple[tuple[str, int], ...]
+    summary: tuple[str, ...]
     notes: tuple[str, ...]
     paid: tuple[tuple[str, Decimal], ...]  # per line: SKU, what was paid
     points: int
@@ -175,44 +125,42 @@ class Simulation:
 
     @property
     def summary_text(self) -> str:
-        return ", ".join(f"{label}: {points}" for label, points in self.summary)
+        return ", ".join(self.summary)
 
 
 def _simulation(
-    result: engine.Result, *, basket: engine.Basket, campaigns: list[Campaign], facts: engine.MemberFacts
+    result: engine.Result,
+    *,
+    basket: engine.Basket,
+    campaign_names: dict[int, tuple[str, str]],
+    facts: engine.MemberFacts,
+    tier_names: dict[str, str],
 ) -> Simulation:
-    names = {campaign.pk: localized(campaign.name, campaign.name_fr) for campaign in campaigns}
+    labels = {"campaign_names": campaign_names, "tier_names": tier_names}
     rows = []
     for award in result.awards:
-        name = names.get(award.campaign_id, "")
-        label = source_label(source=award.source, campaign_name=name, tier_name=facts.tier_name)
         line = basket.lines[award.line] if award.line is not None else None
         rows.append(
             Row(
                 line=None if award.line is None else award.line + 1,
                 sku=line.sku if line else "",
-                label=label,
-                reason=reason_text(award.reason, award.params),
+                label=award_label(award, **labels),
                 points=award.points,
             )
         )
-    notes = []
-    for note in result.notes:
-        name = names.get(note.campaign_id, "")
-        if note.reason == "member_cap":
-            text = gettext("%(campaign)s: %(points)s points over the member's cap were not given.")
-        else:
-            text = gettext("%(campaign)s: %(points)s points were not given: its budget is spent.")
-        notes.append(text % {"campaign": name, "points": note.points_cut})
+    notes = [
+        reason_label(note.reason, {**localized_params(note, **labels), "points": note.points_cut})
+        for note in result.notes
+    ]
     return Simulation(
         result=result,
         rows=tuple(rows),
-        summary=tuple(summarize((row.label, row.points) for row in rows)),
+        summary=tuple(breakdown_labels(result.awards, **labels)),
         notes=tuple(notes),
         paid=tuple((line.sku, paid) for line, paid in zip(basket.lines, result.paid_amounts, strict=True)),
         points=result.points,
-        campaigns=tuple(names[campaign.pk] for campaign in campaigns),
-        tier_name=facts.tier_name,
+        campaigns=tuple(localized(*names) for names in campaign_names.values()),
+        tier_name=localized(facts.tier_name, tier_names.get(facts.tier_name, "")) if facts.tier_name else "",
     )
 
 
@@ -226,39 +174,44 @@ def purchase_simulate(
 ) -> Simulation:
     """What ``basket`` would earn ``member`` (or a member of ``tier``) now; writes nothing, locks nothing.
 
-    With ``extra_campaign`` (a draft), that campaign counts as live. A fixed number of queries.
+    The live campaigns take part with their budgets as they stand and the member's caps as
+    used so far; with ``extra_campaign`` (a draft), that campaign counts as live. A fixed
+    number of queries, whatever the number of campaigns.
     """
-    campaigns = live_campaigns_get(exclude_id=extra_campaign.pk if extra_campaign else None)
+    live = live_campaigns_get(exclude_id=extra_campaign.pk if extra_campaign else None)
     if extra_campaign is not None:
-        campaigns += campaigns_with_rules(Campaign.objects.filter(pk=extra_campaign.pk))
-    ids = [campaign.pk for campaign in campaigns]
-    listed: set[int] = set()
-    used: dict[tuple[int, date], int] = {}
+        live += engine_campaigns_get(Campaign.objects.filter(pk=extra_campaign.pk))
+    ids = [row.pk for row, _campaign in live]
     if member is not None:
-        tier = member_tier_get(member)
-        earlier = Purchase.objects.filter(member=member, outcome=Outcome.EARNED, occurred_at__lt=basket.occurred_at)
-        first_purchase = not earlier.exists()
-        facts = tier_facts(tier, joined_on=program_date(member.joined_at), first_purchase=first_purchase)
+        facts = selectors.member_facts_get(member=member)
         listed = set(
             CampaignMember.objects.filter(member=member, campaign_id__in=ids).values_list("campaign_id", flat=True)
         )
-        for campaign_id, period_start, points in CampaignUsage.objects.filter(
-            member=member, campaign_id__in=ids
-        ).values_list("campaign_id", "period_start", "points"):
-            used[(campaign_id, period_start)] = points
+        used = {
+            (campaign_id, start): points
+            for campaign_id, start, points in CampaignUsage.objects.filter(
+                member=member, campaign_id__in=ids
+            ).values_list("campaign_id", "period_start", "points")
+        }
     else:
-        facts = tier_facts(tier, first_purchase=first_purchase)
-    engine_campaigns = tuple(
-        engine_campaign(
+        facts, listed, used = tier_facts(tier, first_purchase=first_purchase), set(), {}
+    campaigns = tuple(
+        replace(
             campaign,
-            member_in_list=campaign.pk in listed,
-            member_cap_used=used.get((campaign.pk, cap_period_start(campaign.cap_period, basket.occurred_at)), 0),
-            budget_left=budget_left_of(campaign),
+            member_in_list=(campaign.id in listed) if campaign.member_in_list is not None else None,
+            member_cap_used=used.get((campaign.id, cap_period_start(campaign.cap_period, basket.occurred_at)), 0),
         )
-        for campaign in campaigns
+        for _row, campaign in live
     )
-    result = engine.evaluate_purchase(basket, program=program_get(), member=facts, campaigns=engine_campaigns)
-    return _simulation(result, basket=basket, campaigns=campaigns, facts=facts)
+    program = selectors.earning_program_get()
+    result = engine.evaluate_purchase(basket, program=program, member=facts, campaigns=campaigns)
+    return _simulation(
+        result,
+        basket=basket,
+        campaign_names=names_of(row for row, _campaign in live),
+        facts=facts,
+        tier_names=tier_names_get(),
+    )
 
 
 def simulator_forms(data, *, initial_campaign=None):
@@ -371,11 +324,13 @@ def _purchase_batches(*, since: datetime, until: datetime) -> Iterator[list[Purc
 
 
 def _members_facts(member_ids: Iterable[int]) -> dict[int, tuple[Member, Tier | None, tuple[datetime, int] | None]]:
-    """Each member, their tier, and their first purchase that earned ((occurred_at, id)), in one query."""
+    """Each member, their tier of today, and their first purchase that earned ((occurred_at, id)): two queries."""
     earned = Purchase.objects.filter(member=OuterRef("pk"), outcome=Outcome.EARNED).order_by("occurred_at", "pk")
-    members = Member.objects.filter(pk__in=list(member_ids)).annotate(
-        first_earned_at=Subquery(earned.values("occurred_at")[:1]),
-        first_earned_id=Subquery(earned.values("pk")[:1]),
+    members = list(
+        Member.objects.filter(pk__in=list(member_ids)).annotate(
+            first_earned_at=Subquery(earned.values("occurred_at")[:1]),
+            first_earned_id=Subquery(earned.values("pk")[:1]),
+        )
     )
     tiers = {
         state.member_id: state.tier
@@ -391,23 +346,24 @@ def _members_facts(member_ids: Iterable[int]) -> dict[int, tuple[Member, Tier | 
 def campaign_dry_run(*, campaign: Campaign, days: int, now: datetime) -> DryRun:
     """What ``campaign`` would have given over the purchases of the ``days`` before ``now``, had it been live.
 
-    Read only and lock-free; the purchases are read ``DRY_RUN_BATCH`` at a time (a fixed
-    number of queries per batch). The campaign's budget and per-member caps are replayed in
-    the order of the purchases.
+    Read only and lock-free. The purchases are read ``DRY_RUN_BATCH`` at a time, oldest
+    first (a fixed number of queries a batch); each is evaluated with the other active
+    campaigns, then with ``campaign`` too. The campaign's budget and per-member caps are
+    replayed in the order of the purchases, from what it has given so far.
     """
     since = now - timedelta(days=days)
     report = DryRun(since=since, until=now, point_value=point_value(), currency=settings.LOYALTY_CURRENCY)
-    program = program_get()
-    others = live_campaigns_get(exclude_id=campaign.pk)
-    (draft,) = campaigns_with_rules(Campaign.objects.filter(pk=campaign.pk))
-    list_campaign_ids = [c.pk for c in [*others, draft] if c.uses_member_list]
-    budget_left = budget_left_of(draft)
+    program = selectors.earning_program_get()
+    others = [engine_campaign for _row, engine_campaign in live_campaigns_get(exclude_id=campaign.pk)]
+    ((_row, draft),) = engine_campaigns_get(Campaign.objects.filter(pk=campaign.pk))
+    list_ids = [other.id for other in [*others, draft] if other.member_in_list is not None]
+    budget_left = draft.budget_left
     cap_used: dict[tuple[int, date], int] = {}
     for batch in _purchase_batches(since=since, until=now):
         member_ids = {purchase.member_id for purchase in batch}
         facts_of = _members_facts(member_ids)
         listed = set(
-            CampaignMember.objects.filter(campaign_id__in=list_campaign_ids, member_id__in=member_ids).values_list(
+            CampaignMember.objects.filter(campaign_id__in=list_ids, member_id__in=member_ids).values_list(
                 "campaign_id", "member_id"
             )
         )
@@ -416,22 +372,19 @@ def campaign_dry_run(*, campaign: Campaign, days: int, now: datetime) -> DryRun:
             is_first = first is None or (purchase.occurred_at, purchase.pk) <= first
             facts = tier_facts(tier, joined_on=program_date(member.joined_at), first_purchase=is_first)
             basket = basket_of(purchase)
-            baseline = tuple(
-                engine_campaign(other, member_in_list=(other.pk, member.pk) in listed) for other in others
-            )
+            baseline = tuple(_for_member(other, member.pk, listed) for other in others)
             period = cap_period_start(draft.cap_period, purchase.occurred_at)
-            added = engine_campaign(
-                draft,
-                member_in_list=(draft.pk, member.pk) in listed,
+            added = replace(
+                _for_member(draft, member.pk, listed),
                 member_cap_used=cap_used.get((member.pk, period), 0),
                 budget_left=budget_left,
             )
             without = engine.evaluate_purchase(basket, program=program, member=facts, campaigns=baseline)
             with_it = engine.evaluate_purchase(basket, program=program, member=facts, campaigns=(*baseline, added))
             report.purchases_evaluated += 1
-            given = with_it.campaign_points().get(draft.pk, 0)
-            report.points_cut += sum(note.points_cut for note in with_it.notes if note.campaign_id == draft.pk)
+            report.points_cut += sum(note.points_cut for note in with_it.notes if note.campaign_id == draft.id)
             report.net_points += with_it.points - without.points
+            given = with_it.campaign_points().get(draft.id, 0)
             if given <= 0:
                 continue
             report.points += given
@@ -442,3 +395,9 @@ def campaign_dry_run(*, campaign: Campaign, days: int, now: datetime) -> DryRun:
                 budget_left -= given
     report.members_reached = len(report.members)
     return report
+
+
+def _for_member(campaign: engine.Campaign, member_id: int, listed: set[tuple[int, int]]) -> engine.Campaign:
+    if campaign.member_in_list is None:
+        return campaign
+    return replace(campaign, member_in_list=(campaign.id, member_id) in listed)

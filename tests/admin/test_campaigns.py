@@ -15,14 +15,20 @@ from campaigns.models import (
     CampaignStatus,
     EarningPolicy,
     EventType,
-    PurchaseReturn,
     RateOverride,
     Rule,
     RuleKind,
 )
+from tests.factories.campaigns import (
+    CampaignFactory,
+    RuleFactory,
+    item,
+    multiplier_campaign,
+    purchase_post,
+    return_post,
+)
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
-from tests.factories.staff_campaigns import CampaignFactory, RuleFactory, award, purchase_with_lines
 from tests.factories.tiers import program_tiers
 
 
@@ -241,8 +247,10 @@ def test_a_campaign_whose_window_or_audience_cannot_be_is_a_form_error(client, m
 
 
 def test_the_budget_cannot_go_below_what_the_campaign_already_gave(client, manager):
-    campaign = CampaignFactory(budget=1000, points_awarded=600)
-    RuleFactory(campaign=campaign)
+    campaign = multiplier_campaign(budget=1000)
+    purchase_post(MemberFactory(), item(unit_price="600.00"))  # x2: 600 base, 600 from the campaign
+    campaign.refresh_from_db()
+    assert campaign.points_awarded == 600
     data = campaign_data(name=campaign.name, budget="500")
     data.update({"rules-TOTAL_FORMS": "0"})
 
@@ -451,19 +459,9 @@ def test_a_custom_event_type_is_added_and_only_a_superuser_deletes_it(admin_clie
 
 
 def test_a_purchase_page_shows_its_lines_awards_and_returns_and_nothing_is_editable(client, manager):
-    campaign = CampaignFactory(name="Weekend")
-    purchase = purchase_with_lines(lines=[("SKU-1", "shoes", 2, "50.00"), ("SKU-2", "bags", 1, "20.00")])
-    award(purchase, 100, line=1)
-    award(purchase, 100, line=1, campaign=campaign)
-    PurchaseReturn.objects.create(
-        purchase=purchase,
-        partner=purchase.partner,
-        external_id="R-1",
-        body_hash="0" * 64,
-        amount=Decimal("50.00"),
-        points=100,
-        created_at=purchase.created_at,
-    )
+    CampaignFactory(name="Weekend", rules=[{"kind": "multiplier", "multiplier": 2, "categories": ["bags"]}])
+    purchase = purchase_post(MemberFactory(), item("SKU-1", "2", "50.00"), item("SKU-2", "1", "20.00", "bags"))
+    return_post(purchase, items=[("SKU-1", 1)], external_id="R-1")
 
     response = client.get(reverse("admin:campaigns_purchase_change", args=[purchase.pk]))
 
@@ -473,7 +471,9 @@ def test_a_purchase_page_shows_its_lines_awards_and_returns_and_nothing_is_edita
     assert 'name="_save"' not in html
     assert client.post(reverse("admin:campaigns_purchase_change", args=[purchase.pk]), {}).status_code == 403
     assert client.get(reverse("admin:campaigns_purchase_add")).status_code == 403
-    assert Award.objects.count() == 2
+    assert Award.objects.filter(purchase=purchase).count() == 3  # base on both lines, the campaign on the bags
+    return_page = client.get(reverse("admin:campaigns_purchasereturn_change", args=[purchase.returns.get().pk]))
+    assert return_page.status_code == 200
 
 
 # List pages: a fixed number of queries
@@ -506,23 +506,101 @@ def test_the_list_pages_run_a_fixed_number_of_queries(client, db, django_assert_
     url = reverse(f"admin:{changelist}_changelist")
 
     def some_rows(n):
-        for index in range(n):
-            campaign = CampaignFactory()
-            RuleFactory(campaign=campaign)
-            purchase = purchase_with_lines(external_id=f"P-{changelist}-{Campaign.objects.count()}-{index}")
-            award(purchase, 10)
-            award(purchase, 5, campaign=campaign)
+        for _ in range(n):
+            returned = purchase_post(MemberFactory())  # at a partner of no campaign
+            return_post(returned, amount="1.00")
+            partner = PartnerFactory()
+            multiplier_campaign(partners=[partner])
+            purchase = purchase_post(MemberFactory(), partner=partner)
             RateOverride.objects.create(partner=purchase.partner, points_per_unit=2)
-            PurchaseReturn.objects.create(
-                purchase=purchase,
-                partner=purchase.partner,
-                external_id=f"R-{purchase.pk}",
-                body_hash="0" * 64,
-                amount=Decimal(1),
-                created_at=purchase.created_at,
-            )
 
     some_rows(1)
     list_queries(client, django_assert_num_queries, url, expected)
     some_rows(5)
     list_queries(client, django_assert_num_queries, url, expected)
+
+
+# Events: approve or decline those awaiting approval
+
+
+@pytest.fixture
+def awaiting(db):
+    """Two reviews awaiting approval (the built-in type needs it) and one sign-up already decided."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.events import event_record
+
+    now = timezone.now()
+    ada, bob = MemberFactory(), MemberFactory()
+    partner = PartnerFactory()
+
+    def record(member, code, external_id):
+        return event_record(
+            member=member,
+            event_type_code=code,
+            external_id=external_id,
+            occurred_at=now - timedelta(minutes=5),
+            attributes={},
+            partner=partner,
+            now=now,
+        )
+
+    return record(ada, "review", "r-1"), record(bob, "review", "r-2"), record(ada, "app_installed", "a-1")
+
+
+def event_act(client, action, events, **data):
+    return client.post(
+        reverse("admin:campaigns_event_changelist"),
+        {"action": action, "_selected_action": [str(event.pk) for event in events], **data},
+        follow=True,
+    )
+
+
+def outcomes():
+    from campaigns.models import Event
+
+    return dict(Event.objects.values_list("external_id", "outcome"))
+
+
+def test_staff_approve_events_awaiting_approval_and_their_points_are_credited(client, staff_in, awaiting):
+    client.force_login(staff_in("Support agent"))
+    first, second, decided = awaiting
+    assert outcomes() == {"r-1": "awaiting_approval", "r-2": "awaiting_approval", "a-1": "earned"}
+
+    response = event_act(client, "approve", [first, decided])
+
+    assert messages_of(response) == ["1 event was not awaiting approval: left as it was.", "1 event approved."]
+    assert outcomes() == {"r-1": "earned", "r-2": "awaiting_approval", "a-1": "earned"}
+    first.member.account.refresh_from_db()
+    assert first.member.account.balance == 20 + 50  # the review, and the app installed before
+
+
+def test_declining_asks_a_reason_then_declines_with_it(client, staff_in, awaiting):
+    client.force_login(staff_in("Program manager"))
+    first, second, _decided = awaiting
+
+    confirm = event_act(client, "decline", [first, second])
+    assert confirm.templates[0].name == "admin/campaigns/event/decline.html"
+    assert outcomes()["r-1"] == "awaiting_approval"
+    empty = event_act(client, "decline", [first, second], reason="  ")
+    assert empty.templates[0].name == "admin/campaigns/event/decline.html"
+
+    response = event_act(client, "decline", [first, second], reason="Off-topic review")
+
+    assert messages_of(response) == ["2 events declined."]
+    assert outcomes() == {"r-1": "declined", "r-2": "declined", "a-1": "earned"}
+    first.refresh_from_db()
+    assert (first.decision_reason, first.points) == ("Off-topic review", 0)
+
+
+def test_an_analyst_cannot_approve_or_decline(client, staff_in, awaiting):
+    client.force_login(staff_in("Analyst"))
+    first, _second, _decided = awaiting
+
+    response = event_act(client, "approve", [first])
+
+    assert response.status_code == 200
+    assert "approve" not in dict(response.context["action_form"].fields["action"].choices)
+    assert outcomes()["r-1"] == "awaiting_approval"
