@@ -363,9 +363,8 @@ class SimulatorLineForm(forms.Form):
     category = forms.CharField(label=_("Category"), max_length=64, required=False)
     quantity = forms.DecimalField(label=_("Quantity"), min_value=Decimal("0.001"), max_digits=12, decimal_places=3)
     unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, max_digits=14, decimal_places=2)
-    discount = forms.DecimalField(
-        label=_("Discount"), min_value=0, max_digits=14, decimal_places=2, required=False, initial=0
-    )
+    # No initial value: a blank extra line must read as unchanged, so the formset skips it.
+    discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=14, decimal_places=2, required=False)
 
     def clean(self):
         cleaned = super().clean()
