@@ -118,10 +118,17 @@ def rows(result) -> list[tuple]:
         pytest.param(7, ["0.001"], [7], id="one-weight-takes-all"),
         pytest.param(1000, ["0.01", "999.99"], [0, 1000], id="quota-below-one"),
         pytest.param(800, ["25.48", "25.48", "25.48", "25.48", "25.48"], [160] * 5, id="equal-cents"),
+        pytest.param(1, ["1." + "0" * 39 + "1", "1"], [1, 0], id="exact-beyond-28-digits"),
+        pytest.param(1, ["1", "1." + "0" * 39 + "1"], [0, 1], id="exact-beyond-28-digits-not-a-tie"),
+        pytest.param(3, ["0.1", "0.25", "0.125"], [1, 1, 1], id="mixed-denominators"),
     ],
 )
 def test_apportion_shares_by_largest_remainder(total, weights, shares):
     assert apportion(total, [D(w) for w in weights]) == shares
+
+
+def test_apportion_takes_integer_weights_too():
+    assert apportion(10, [1, 2, 0, 3]) == [2, 3, 0, 5]
 
 
 @pytest.mark.parametrize(
@@ -248,6 +255,12 @@ def test_discounts_and_points_paid_earn_nothing(lines, discount, points_amount, 
 
     assert result.paid_amounts == tuple(D(p) for p in paid)
     assert points(result, BASE) == base
+
+
+def test_an_empty_basket_earns_nothing():
+    result = evaluate(basket(), campaign(1, rule(kind=BASKET_BONUS, points=10)), member=GOLD)
+
+    assert result == engine.Result(paid_amounts=(), awards=(), notes=())
 
 
 def test_a_negative_basket_discount_is_refused():
@@ -496,6 +509,23 @@ def test_golden_breakdown_base_double_points_weekend_gold_multiplier():
     assert result.points == 264
 
 
+def test_the_breakdown_sums_each_rule_over_its_lines():
+    program = Program(points_per_unit=D(1), time_zone="Europe/Paris", overrides=OVERRIDES)
+    lines = (line("10"), line("20", category="wine"), line("30"), line("5", category="wine"))
+    rules = (rule(1, multiplier="2"), rule(2, BASKET_BONUS, points=9, min_amount="1"))
+
+    result = evaluate(basket(*lines), campaign(4, *rules, name="Summer"), member=GOLD, program=program)
+
+    assert [(a.source, a.rule_id, a.campaign_id, a.reason, a.points, a.line) for a in result.breakdown()] == [
+        (BASE, None, None, "base", 40, None),
+        (BASE, None, None, "rate_override", 50, None),
+        (CAMPAIGN, 1, 4, "multiplier", 90, None),
+        (CAMPAIGN, 2, 4, "basket_bonus", 9, None),
+        (TIER, None, None, "tier_multiplier", 18, None),
+    ]
+    assert sum(a.points for a in result.breakdown()) == result.points
+
+
 # --- Caps and budgets -------------------------------------------------------------------------
 
 
@@ -562,6 +592,16 @@ def test_caps_and_budgets_cut_the_last_points_first(limits, expected, notes):
     assert {rule_id: points(result, CAMPAIGN, rule_id) for rule_id in expected} == expected
     assert [(note.reason, note.points_cut) for note in result.notes] == notes
     assert all(award.points > 0 for award in result.awards)
+
+
+@pytest.mark.parametrize("period", [PER_DAY, engine.PER_WEEK, engine.PER_CAMPAIGN])
+def test_the_cap_left_is_the_cap_less_what_the_caller_counted_for_the_period(period):
+    capped = campaign(1, rule(multiplier="2"), member_cap=50, member_cap_used=45, cap_period=period, name="Capped")
+
+    result = evaluate(basket(*THREE_LINES), capped)
+
+    assert result.campaign_points() == {1: 5}
+    assert result.notes == (Note(1, "member_cap", 55, {"campaign": "Capped", "cap": 50, "period": period}),)
 
 
 def test_caps_are_per_campaign_and_say_their_period():
@@ -953,6 +993,35 @@ def campaigns_strategy(draw):
     return tuple(campaigns)
 
 
+OVERRIDE_LISTS = st.lists(
+    st.tuples(
+        st.sampled_from(["", "A", "B"]),
+        st.sampled_from(["", "food"]),
+        st.sampled_from([None, 7, 8]),
+        st.sampled_from([D("0"), D("2"), D("3"), D("0.75")]),
+    ),
+    max_size=5,
+).map(
+    lambda rows: tuple(
+        RateOverride(id=number, sku=sku, category=category, partner_id=partner_id, points_per_unit=rate)
+        for number, (sku, category, partner_id, rate) in enumerate(rows, start=1)
+    )
+)
+
+
+def reference_rate(program: Program, line: Line, partner_id) -> Decimal:
+    """The rate of the module docstring, read naively: the best score among the overrides that match."""
+    matching = [
+        o
+        for o in program.overrides
+        if o.sku in ("", line.sku) and o.category in ("", line.category) and o.partner_id in (None, partner_id)
+    ]
+    if not matching:
+        return program.points_per_unit
+    best = max(matching, key=lambda o: (4 * bool(o.sku) + 2 * bool(o.category) + (o.partner_id is not None), -o.id))
+    return best.points_per_unit
+
+
 def without_limits(campaigns):
     return tuple(dataclasses.replace(c, member_cap=None, budget_left=None) for c in campaigns)
 
@@ -962,6 +1031,8 @@ def without_limits(campaigns):
     discount=st.one_of(st.just(Decimal(0)), CENTS),
     points_amount=st.one_of(st.just(Decimal(0)), CENTS),
     rate=st.sampled_from([D("1"), D("0.5"), D("1.25"), D("2"), D("0.1")]),
+    overrides=OVERRIDE_LISTS,
+    partner_id=st.sampled_from([None, 7]),
     member=st.builds(
         MemberFacts,
         tier_id=st.sampled_from([None, 3]),
@@ -972,9 +1043,11 @@ def without_limits(campaigns):
     campaigns=campaigns_strategy(),
 )
 @settings(max_examples=200, deadline=None)
-def test_properties_of_any_purchase(lines, discount, points_amount, rate, member, campaigns):
-    program = Program(points_per_unit=rate, time_zone="Europe/Paris")
-    the_basket = Basket(lines=lines, occurred_at=SATURDAY_NOON, discount=discount, points_amount=points_amount)
+def test_properties_of_any_purchase(lines, discount, points_amount, rate, overrides, partner_id, member, campaigns):
+    program = Program(points_per_unit=rate, time_zone="Europe/Paris", overrides=overrides)
+    the_basket = Basket(
+        lines=lines, occurred_at=SATURDAY_NOON, partner_id=partner_id, discount=discount, points_amount=points_amount
+    )
     gross = [line.quantity * line.unit_price - line.discount for line in lines]
 
     result = evaluate_purchase(the_basket, program=program, member=member, campaigns=campaigns)
@@ -991,7 +1064,8 @@ def test_properties_of_any_purchase(lines, discount, points_amount, rate, member
         assert result.paid_amounts == tuple(gross)
         assert result.points == 0
     # Base: the exact sum rounded down; the tier: the exact extra of the base rounded down.
-    exact = sum((max(paid, Decimal(0)) * rate for paid in result.paid_amounts), Decimal(0))
+    rates = [reference_rate(program, line, partner_id) for line in lines]
+    exact = sum((max(paid, Decimal(0)) * r for paid, r in zip(result.paid_amounts, rates, strict=True)), Decimal(0))
     assert sum(points(result, BASE)) == int(exact)
     assert sum(points(result, TIER)) == int(exact * (member.tier_multiplier - 1))
     # Caps and budgets are never exceeded, and every point cut is in a note.

@@ -104,3 +104,22 @@ def test_every_reason_the_engine_writes_has_a_label():
     assert written == set(REASONS)
     for reason in written:
         assert reason_label(reason, {"campaign": "C", "points": 1}) != reason
+
+
+def test_golden_breakdown_reads_as_the_issue_says():
+    # 120 paid at 1 point per unit, a x2 weekend campaign, a Gold member (x1.2).
+    weekend = Campaign(
+        1, "Double points weekend", (Rule(1, engine.MULTIPLIER, multiplier=Decimal(2)),), weekdays=frozenset({5, 6})
+    )
+    gold = MemberFacts(tier_id=3, tier_name="Gold", tier_multiplier=Decimal("1.2"))
+    result = engine.evaluate_purchase(
+        Basket(lines=(Line("A", "food", Decimal(1), Decimal(120)),), occurred_at=datetime(2026, 6, 6, 10, tzinfo=UTC)),
+        program=Program(points_per_unit=Decimal(1), time_zone="Europe/Paris"),
+        member=gold,
+        campaigns=(weekend,),
+    )
+
+    with translation.override("en"):
+        labels = [reason_label(row.reason, {**row.params, "points": row.points}) for row in result.breakdown()]
+
+    assert ", ".join(labels) == "Base: 120, Double points weekend: 120, Gold multiplier: 24"
