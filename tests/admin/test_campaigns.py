@@ -602,5 +602,5 @@ def test_an_analyst_cannot_approve_or_decline(client, staff_in, awaiting):
     response = event_act(client, "approve", [first])
 
     assert response.status_code == 200
-    assert "approve" not in dict(response.context["action_form"].fields["action"].choices)
+    assert response.context["action_form"] is None  # no action is offered to them
     assert outcomes()["r-1"] == "awaiting_approval"
