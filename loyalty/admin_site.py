@@ -43,6 +43,7 @@ class LoyaltyAdminSite(admin.AdminSite):
     site_header = _("Loyalty staff")
     site_title = _("Loyalty staff")
     index_title = _("Members, points and partners")
+    index_template = "admin/loyalty_index.html"  # links the earning simulator
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin

@@ -125,6 +125,16 @@ class GiftLimitReached(Conflict):
     default_message = "This gift is over the program's gifting limits."
 
 
+class CampaignStatusRefused(Conflict):
+    code = "campaign_status_refused"
+    default_message = "The campaign cannot move to this status."
+
+
+class CampaignMembersUnknown(ValidationError):
+    code = "campaign_members_unknown"
+    default_message = "Some member numbers of the list are not members."
+
+
 class TooManyAttempts(LoyaltyError):
     code = "too_many_attempts"
     status = 429

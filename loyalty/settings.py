@@ -7,6 +7,7 @@ differs only by environment variables (see .env.example).
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -230,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # The points program.
 LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")
+# What one point is worth in LOYALTY_CURRENCY (money per point): the liability a campaign's dry run reports.
+LOYALTY_POINT_VALUE = Decimal(env.str("LOYALTY_POINT_VALUE", default="0.01"))
 # never | days | end_of_month | end_of_year ; the period is in days for "days",
 # in months for the two others (e.g. end_of_month + 12: the end of the month a year on).
 LOYALTY_POINTS_EXPIRY_POLICY = env("LOYALTY_POINTS_EXPIRY_POLICY", default="end_of_month")

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from . import card_views, gifting_views, presence_views, views
+from . import card_views, earn_views, gifting_views, presence_views, views
 from .referrals import views as referral_views
 from .tiers import views as tier_views
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("card/", card_views.card, name="card"),
     path("history/", views.history, name="history"),
+    path("earn/", earn_views.earn, name="earn"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("profile/", views.profile, name="profile"),
     path("profile/data.json", views.profile_data, name="profile_data"),

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from campaigns.earn_selectors import entry_breakdowns_get
 from loyalty.clock import program_date
 from loyalty.exceptions import InvalidReferralCode, LoyaltyError
 from loyalty.ledger.models import Entry
@@ -215,6 +216,10 @@ def history(request: HttpRequest, member: Member) -> HttpResponse:
     else:
         entries = Entry.objects.none()
     page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    breakdowns = entry_breakdowns_get(entry_ids=[entry.pk for entry in page.object_list])
+    for entry in page.object_list:
+        entry.breakdown = breakdowns.get(entry.pk, [])
     query = request.GET.copy()
     query.pop("page", None)
     context = {"member": member, "form": form, "page": page, "query": query.urlencode(), "nav": "history"}

@@ -19,8 +19,9 @@ PAGES = [
     ("portal:dashboard", {}, 10),
     ("portal:card", {}, 4),
     ("portal:tier", {}, 8),
-    ("portal:history", {}, 5),
-    ("portal:history", {"kind": "earn", "page": "2"}, 5),
+    # the count, the page, the page's awards (their breakdowns: campaigns and tiers' names joined)
+    ("portal:history", {}, 6),
+    ("portal:history", {"kind": "earn", "page": "2"}, 6),
     ("portal:history_csv", {}, 4),
     ("portal:profile", {}, 3),
     ("portal:profile_data", {}, 6),
