@@ -1,7 +1,7 @@
 """``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0.
 
 ``BENCH_ONLY=tiers`` (a comma-separated list of phases: pgbench, writes, expire_naive,
-expire_due, expire_bare_update, tiers) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
+expire_due, expire_bare_update, tiers, api, import) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
 lets the tiers phase keep the ledger seeded by an earlier run of it (the other phases
 seed their own, smaller ledgers over it).
 """
@@ -33,6 +33,11 @@ TARGET_NAIVE_FACTOR = 50
 TARGET_FLOOR_FACTOR = 3
 TARGET_TIERS_SECONDS = 60
 TARGET_TIERS_NAIVE_FACTOR = 20
+API_MEMBERS = 2_000
+API_CLIENTS = 4
+API_ROUNDS = 3
+API_ROUND_SECONDS = 8
+TARGET_API_RATIO = 0.5
 
 _begun = time.perf_counter()
 
@@ -183,6 +188,45 @@ def main() -> int:
         results["tiers_recalculate_again"] = tiers.recalculate(now)
         log(f"tiers: second run {results['tiers_recalculate_again']['seconds']:.1f} s")
 
+    # 5. Purchases through the API (gunicorn, 2 workers) against a bare endpoint.
+    def run_api():
+        from loyalty.partners.services import partner_create
+
+        from . import api, earning
+
+        log(f"api: seeding {API_MEMBERS:,} members, two partners, 10 active campaigns")
+        earning.reset_earning()  # first: a partner's rows cascade to the members it enrolled
+        seed.seed(
+            accounts=API_MEMBERS,
+            lots_per_account=1,
+            amount=1_000,
+            now=now,
+            first_created=now - timedelta(days=30),
+            expires_on=today + timedelta(days=730),
+        )
+        earning.fix_member_numbers()
+        scopes = ["transactions:write", "transactions:read", "points:adjust", "members:read"]
+        partner, key = partner_create(name="Bench shop", scopes=scopes)
+        other, _key = partner_create(name="Other shop", scopes=scopes)
+        earning.seed_campaigns(partner, other, now)
+        members = [earning.member_number(member_id) for member_id in range(1, API_MEMBERS + 1)]
+        results["api_statements"] = api.statements_per_purchase(now=now, members=members, key=key)
+        log(
+            f"api: gunicorn {WORKERS} workers, {API_CLIENTS} clients, {API_ROUNDS} rounds of"
+            f" {API_ROUND_SECONDS} s on each endpoint"
+        )
+        db.checkpoint()
+        results["api"] = api.run(
+            now=now,
+            members=members,
+            key=key,
+            workers=WORKERS,
+            clients=API_CLIENTS,
+            rounds=API_ROUNDS,
+            seconds=API_ROUND_SECONDS,
+        )
+        log(f"api: {results['api']}")
+
     only = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
     for name, function in (
         ("pgbench", run_pgbench),
@@ -191,6 +235,7 @@ def main() -> int:
         ("expire_due", run_expire_due),
         ("expire_bare_update", run_bare_update),
         ("tiers", run_tiers),
+        ("api", run_api),
     ):
         if not only or name in only:
             phase(name, function)
@@ -340,6 +385,40 @@ def _rows(results: dict, report) -> list[dict]:
             }
         )
     rows.extend(_tier_rows(results, report))
+    rows.extend(_api_rows(results, report))
+    return rows
+
+
+def _api_rows(results: dict, report) -> list[dict]:
+    rows = []
+    measured, statements = results.get("api"), results.get("api_statements")
+    if measured:
+        bare, purchases = measured["bare"], measured["purchases"]
+        rows.append(
+            {
+                "name": f"API: bare endpoint, {measured['workers']} gunicorn workers, {measured['clients']} clients",
+                "value": f"{bare.get('requests_per_second', 0):.0f} req/s, p50 {bare.get('p50_ms')} ms,"
+                f" p99 {bare.get('p99_ms')} ms ({bare['errors']} errors)",
+            }
+        )
+        rows.append(
+            {
+                "name": f"API: purchases, {measured['endpoint']}",
+                "value": f"{purchases.get('requests_per_second', 0):.0f} req/s, p50 {purchases.get('p50_ms')} ms,"
+                f" p99 {purchases.get('p99_ms')} ms ({purchases['errors']} errors)",
+            }
+        )
+        if "ratio" in measured:
+            rows.append(
+                {
+                    "name": "  ratio purchases / bare",
+                    "value": f"{measured['ratio']:.2f}",
+                    "target": f">= {TARGET_API_RATIO}",
+                    "verdict": report.verdict(measured["ratio"] >= TARGET_API_RATIO and not purchases["errors"]),
+                }
+            )
+    if statements:
+        rows.append({"name": "  SQL statements per purchase (in-process)", "value": str(statements["statements"])})
     return rows
 
 

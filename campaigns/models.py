@@ -119,7 +119,9 @@ class CapPeriod(models.TextChoices):
 
 class Campaign(TimeStampedModel):
     name = models.CharField(max_length=120)
-    name_fr = models.CharField(max_length=120, blank=True, help_text=_("The name in French; the English one if empty."))
+    name_fr = models.CharField(
+        max_length=120, blank=True, help_text=_("The name in French; the English one if empty.")
+    )
     description = models.TextField(blank=True)
     description_fr = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)

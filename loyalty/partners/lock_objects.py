@@ -15,3 +15,10 @@ def presence_code_latest_for_update(member_id: int) -> PresenceCode | None:
 def presence_code_for_update(code_id: int, member_id: int) -> PresenceCode:
     """Lock and return one presence code of the member (``DoesNotExist`` if it is not theirs)."""
     return PresenceCode.objects.select_for_update().get(pk=code_id, member_id=member_id)
+
+
+def partner_for_update(partner_id: int) -> None:
+    """Lock a partner's row: what runs one import of the partner's purchases at a time."""
+    from .models import Partner
+
+    list(Partner.objects.filter(pk=partner_id).select_for_update().values_list("pk", flat=True))
