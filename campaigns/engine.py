@@ -31,11 +31,47 @@ Order of evaluation of a purchase (the README states it for staff):
    multiplier. It multiplies the base only, not campaign points, and is not capped.
 
 Everything is whole points per line, so a return reverses exactly what its lines earned.
+
+Details the order above leaves open, as the engine does them:
+
+- All arithmetic is exact ``Decimal`` (a private context of 60 digits that raises rather than
+  round); every share is made by ``apportion`` (largest remainder, ties to the earlier line).
+- A line whose paid amount is zero or negative (fully discounted) earns nothing and takes part
+  in no rule: it neither counts towards a basket's amount or a quantity nor takes a share. A
+  line's discount above its price takes no share of the basket's discount (its weight is 0);
+  ``Result.paid_amounts`` keeps the exact, possibly negative, figures.
+- A rule matches a line when it names neither SKUs nor categories, or when the line's SKU is
+  in ``skus`` or its category in ``categories`` (either). Its lines are its matching lines that
+  are paid and still open; a basket bonus's amount and a quantity bonus's quantity count only
+  those lines.
+- A multiplier's extra and the tier's extra are counted on each line's exact base
+  (``paid amount * rate``, before rounding), then floored for the rule and shared like the base.
+  A factor of 1 or less adds nothing (never negative points) but still applies, so an exclusive
+  one closes its lines.
+- Rules run in the order ``(-priority, rule id, campaign id)``: the result does not depend on
+  the order of the campaigns given.
+- Caps and budgets come after exclusivity: a campaign cut to zero by its cap or budget still
+  closed its lines to the rules after it. The cap is cut first (note ``member_cap``), then the
+  budget (note ``budget_spent``); a campaign with nothing left gets a note of all it would have
+  given.
+- Audience: ``joined_after`` is included (joined on that day or later), ``joined_before``
+  excluded (joined before that day); a member with no ``joined_on`` is outside any such bound.
+  A campaign with a partner or channel list excludes a purchase with no partner or channel.
+- Hours: ``start_time`` included, ``end_time`` excluded; an end before the start runs past
+  midnight and its hours after midnight belong to the day it started ("Friday 22:00-02:00"
+  includes Saturday 01:00, not Friday 01:00); an end equal to the start is a window that never
+  opens (the admin refuses it). Only a start or only an end bounds one side.
+- An event's campaigns see the event's ``channel`` (empty unless given); an event rule matches
+  when its ``event_type`` equals the event's type; an exclusive one closes the event to the
+  event rules after it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 # Where an award comes from.
 BASE = "base"
@@ -166,6 +202,7 @@ class Note:
     campaign_id: int
     reason: str  # "member_cap", "budget_spent"
     points_cut: int
+    params: dict = field(default_factory=dict)  # {"campaign": name}, and for a cap its "cap" and "period"
 
 
 @dataclass(frozen=True)
@@ -187,9 +224,460 @@ class Result:
         return totals
 
 
-def evaluate_purchase(basket: Basket, *, program: Program, member: MemberFacts, campaigns: tuple[Campaign, ...]):
+# Reason codes of awards and notes (``campaigns.reasons`` renders them); a campaign award's
+# reason is its rule's kind.
+REASON_BASE = "base"
+REASON_RATE_OVERRIDE = "rate_override"
+REASON_EVENT = "event"
+REASON_TIER = "tier_multiplier"
+REASON_MEMBER_CAP = "member_cap"
+REASON_BUDGET_SPENT = "budget_spent"
+
+PURCHASE_KINDS = frozenset({MULTIPLIER, FIRST_PURCHASE_BONUS, BASKET_BONUS, QUANTITY_BONUS})
+EVENT_KINDS = frozenset({EVENT_POINTS})
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_BELOW_ANY = Decimal(-1)  # the remainder of a weight that takes no share: after every real one
+# Exact or nothing: an operation that would round raises instead of earning a wrong point.
+_EXACT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def apportion(total: int, weights: Sequence[Decimal]) -> list[int]:
+    """Share ``total`` whole units over ``weights`` in proportion: each gets the floor of its exact
+    quota ``total * weight / sum``, and the units left go one each to the largest remainders
+    (ties to the earlier one). The shares add up to ``total``; a weight of zero or less gets
+    nothing. Raises ``ValueError`` for a negative total, or a positive one with no positive weight.
+    """
+    with localcontext(_EXACT):
+        return _share(total, weights)
+
+
+def _share(total: int, weights: Sequence[Decimal]) -> list[int]:
+    """``apportion`` for callers already in the exact context (Decimals compared with Decimals:
+    a comparison with an int converts it every time)."""
+    if total <= 0:
+        if total < 0:
+            raise ValueError("a negative total cannot be shared")
+        return [0] * len(weights)
+    whole = _ZERO
+    for weight in weights:
+        if weight > _ZERO:
+            whole += weight
+    if not whole > _ZERO:
+        raise ValueError("nothing to share the total over")
+    if len(weights) == 1:
+        return [total]
+    exact_total = Decimal(total)
+    shares = []
+    remainders = []
+    for weight in weights:
+        if weight > _ZERO:
+            quotient, remainder = divmod(exact_total * weight, whole)
+            shares.append(int(quotient))
+            remainders.append(remainder)
+        else:
+            shares.append(0)
+            remainders.append(_BELOW_ANY)
+    left = total - sum(shares)
+    if left:
+        # A stable sort keeps equal remainders in line order, even reversed.
+        for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:left]:
+            shares[index] += 1
+    return shares
+
+
+@lru_cache(maxsize=1024)
+def number_text(value: Decimal) -> str:
+    """A decimal as the breakdown's parameters write it: no exponent, no trailing zeros ("2", "1.25")."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _award(source: str, points: int, line, rule_id, campaign_id, reason: str, params: dict) -> Award:
+    """``Award(...)`` without the frozen dataclass's ``__setattr__`` per field: the engine makes a
+    dozen per purchase, and this is most of its time otherwise (the tests hold both equal)."""
+    award = _new(Award)
+    _set(
+        award,
+        "__dict__",
+        {
+            "source": source,
+            "points": points,
+            "line": line,
+            "rule_id": rule_id,
+            "campaign_id": campaign_id,
+            "reason": reason,
+            "params": params,
+        },
+    )
+    return award
+
+
+class _IdentityCache:
+    """What the engine derives from an immutable input (a program's overrides, a campaign's
+    rules), kept while the very same object is passed again (an import passes one program and
+    the same campaigns 100,000 times). Holding the object keeps its ``id`` from being reused."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: dict[int, tuple] = {}
+
+    def get(self, key_object, build):
+        entry = self.entries.get(id(key_object))
+        if entry is not None and entry[0] is key_object:
+            return entry[1]
+        value = build(key_object)
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[id(key_object)] = (key_object, value)
+        return value
+
+
+@lru_cache(maxsize=64)
+def _zone(key: str) -> ZoneInfo:
+    return ZoneInfo(key)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("occurred_at must be an aware datetime")
+    return moment
+
+
+# --- Step 1: what was paid --------------------------------------------------------------------
+
+
+def _paid_amounts(basket: Basket) -> list[Decimal]:
+    gross = [line.quantity * line.unit_price - line.discount for line in basket.lines]
+    taken = basket.discount + basket.points_amount
+    if not taken:
+        return gross
+    if taken < 0:
+        raise ValueError("a basket's discount and points amount cannot be negative")
+    exponent = min(taken.as_tuple().exponent, -2)  # cents, or finer when the amount is finer
+    unit = _ONE.scaleb(exponent)
+    shares = _share(int(taken.scaleb(-exponent)), gross)
+    return [amount - share * unit for amount, share in zip(gross, shares, strict=True)]
+
+
+# --- Step 2: base -----------------------------------------------------------------------------
+
+
+def _override_index(overrides: tuple[RateOverride, ...]) -> tuple[dict, dict]:
+    """``(sku, category, partner_id)`` -> the override of that key with the lowest id; and an
+    empty memo of the best override per line key."""
+    index: dict = {}
+    for override in sorted(overrides, key=lambda o: o.id):
+        index.setdefault((override.sku, override.category, override.partner_id), override)
+    return index, {}
+
+
+_override_indexes = _IdentityCache(64)
+
+
+def _line_override(index: dict, memo: dict, sku: str, category: str, partner_id: int | None) -> RateOverride | None:
+    """The most specific override for a line: keys are tried from score 7 (SKU 4 + category 2 +
+    partner 1) down to 0, so the first found wins (equal keys were settled by the lower id)."""
+    key = (sku, category, partner_id)
+    if key in memo:
+        return memo[key]
+    found = None
+    for candidate in (
+        (sku, category, partner_id),
+        (sku, category, None),
+        (sku, "", partner_id),
+        (sku, "", None),
+        ("", category, partner_id),
+        ("", category, None),
+        ("", "", partner_id),
+        ("", "", None),
+    ):
+        found = index.get(candidate)
+        if found is not None:
+            break
+    if len(memo) >= 100_000:
+        memo.clear()
+    memo[key] = found
+    return found
+
+
+# --- Campaign window and audience -------------------------------------------------------------
+
+
+def _in_hours(campaign: Campaign, local: datetime) -> bool:
+    moment = local.time()
+    day = local.weekday()
+    start, end = campaign.start_time, campaign.end_time
+    if start is not None and end is not None:
+        if start < end:
+            if not start <= moment < end:
+                return False
+        elif end < start:
+            if moment < end:
+                day = (day - 1) % 7  # the hours after midnight belong to the day the window opened
+            elif moment < start:
+                return False
+        else:
+            return False  # an empty window
+    elif start is not None:
+        if moment < start:
+            return False
+    elif end is not None and moment >= end:
+        return False
+    return not campaign.weekdays or day in campaign.weekdays
+
+
+class _Moment:
+    """The occurred_at of one evaluation, converted to the program's time once, when first needed."""
+
+    __slots__ = ("at", "local", "zone")
+
+    def __init__(self, at: datetime, zone: str):
+        self.at = at
+        self.zone = zone
+        self.local = None
+
+    def in_program_time(self) -> datetime:
+        if self.local is None:
+            self.local = self.at.astimezone(_zone(self.zone))
+        return self.local
+
+
+def _applies(campaign: Campaign, moment: _Moment, partner_id: int | None, channel: str, member: MemberFacts) -> bool:
+    if campaign.member_in_list is False:
+        return False
+    if campaign.partner_ids and partner_id not in campaign.partner_ids:
+        return False
+    if campaign.channels and channel not in campaign.channels:
+        return False
+    if campaign.tier_ids and member.tier_id not in campaign.tier_ids:
+        return False
+    joined = member.joined_on
+    if campaign.joined_after is not None and (joined is None or joined < campaign.joined_after):
+        return False
+    if campaign.joined_before is not None and (joined is None or joined >= campaign.joined_before):
+        return False
+    at = moment.at
+    if campaign.starts_at is not None and at < campaign.starts_at:
+        return False
+    if campaign.ends_at is not None and at >= campaign.ends_at:
+        return False
+    if campaign.weekdays or campaign.start_time is not None or campaign.end_time is not None:
+        return _in_hours(campaign, moment.in_program_time())
+    return True
+
+
+def campaign_applies(
+    campaign: Campaign,
+    *,
+    occurred_at: datetime,
+    partner_id: int | None,
+    channel: str,
+    member: MemberFacts,
+    program: Program,
+) -> bool:
+    """Whether the campaign's window and audience include this moment, partner, channel and member."""
+    return _applies(campaign, _Moment(_aware(occurred_at), program.time_zone), partner_id, channel, member)
+
+
+def _split_rules(campaign: Campaign) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    """A campaign's purchase rules and its event rules."""
+    return (
+        tuple(rule for rule in campaign.rules if rule.kind in PURCHASE_KINDS),
+        tuple(rule for rule in campaign.rules if rule.kind in EVENT_KINDS),
+    )
+
+
+_campaign_rules = _IdentityCache(4096)
+
+
+def _rules_in_order(
+    campaigns: tuple[Campaign, ...], events: bool, moment: _Moment, partner_id, channel: str, member: MemberFacts
+) -> list[tuple[Campaign, Rule]]:
+    """The purchase (or event) rules of the campaigns that apply: higher priority first, then the
+    lower rule id (then the lower campaign id, should two campaigns share rule ids)."""
+    rules = []
+    for campaign in campaigns:
+        if _applies(campaign, moment, partner_id, channel, member):
+            for rule in _campaign_rules.get(campaign, _split_rules)[events]:
+                rules.append((campaign, rule))
+    if len(rules) > 1:
+        rules.sort(key=lambda pair: (-pair[1].priority, pair[1].id, pair[0].id))
+    return rules
+
+
+# --- Step 4: caps and budgets -----------------------------------------------------------------
+
+
+def _capped(shares: list[list], notes: list[Note]) -> list[Award]:
+    """Cut each campaign's ``shares`` (``[campaign, rule, line, points, params]`` in the order they
+    were earned) to its cap left, then its budget left, from the last share back; the awards left."""
+    totals: dict[int, int] = {}
+    campaigns: dict[int, Campaign] = {}
+    for share in shares:
+        campaign = share[0]
+        totals[campaign.id] = totals.get(campaign.id, 0) + share[3]
+        campaigns[campaign.id] = campaign
+    for campaign_id in sorted(totals):
+        campaign = campaigns[campaign_id]
+        if campaign.member_cap is None and campaign.budget_left is None:
+            continue
+        total = totals[campaign_id]
+        cap_cut = budget_cut = 0
+        if campaign.member_cap is not None:
+            cap_cut = max(total - max(campaign.member_cap - campaign.member_cap_used, 0), 0)
+        if campaign.budget_left is not None:
+            budget_cut = max(total - cap_cut - max(campaign.budget_left, 0), 0)
+        if cap_cut:
+            params = {"campaign": campaign.name, "cap": campaign.member_cap, "period": campaign.cap_period}
+            notes.append(Note(campaign_id, REASON_MEMBER_CAP, cap_cut, params))
+        if budget_cut:
+            notes.append(Note(campaign_id, REASON_BUDGET_SPENT, budget_cut, {"campaign": campaign.name}))
+        cut = cap_cut + budget_cut
+        for share in reversed(shares):
+            if not cut:
+                break
+            if share[0] is campaign:
+                taken = min(share[3], cut)
+                share[3] -= taken
+                cut -= taken
+    return [
+        _award(CAMPAIGN, points, line, rule.id, campaign.id, rule.kind, params)
+        for campaign, rule, line, points, params in shares
+        if points > 0
+    ]
+
+
+# --- Purchases ----------------------------------------------------------------------------------
+
+
+def evaluate_purchase(
+    basket: Basket, *, program: Program, member: MemberFacts, campaigns: tuple[Campaign, ...]
+) -> Result:
     """The breakdown of what ``basket`` earns ``member`` (see the module docstring for the order)."""
-    raise NotImplementedError
+    moment = _Moment(_aware(basket.occurred_at), program.time_zone)
+    with localcontext(_EXACT):
+        lines = basket.lines
+        paid = _paid_amounts(basket)
+        awards: list[Award] = []
+
+        # Step 2: base.
+        exact: list[Decimal] = []
+        reasons: list[tuple[str, Decimal, int | None]] = []
+        index = memo = None
+        if program.overrides:
+            index, memo = _override_indexes.get(program.overrides, _override_index)
+        partner_id = basket.partner_id
+        for line, amount in zip(lines, paid, strict=True):
+            override = _line_override(index, memo, line.sku, line.category, partner_id) if index is not None else None
+            if override is None:
+                rate = program.points_per_unit
+                reasons.append((REASON_BASE, rate, None))
+            else:
+                rate = override.points_per_unit
+                reasons.append((REASON_RATE_OVERRIDE, rate, override.id))
+            exact.append(amount * rate if amount > _ZERO and rate > _ZERO else _ZERO)
+        base_total = int(sum(exact, _ZERO))
+        if base_total:
+            for position, points in enumerate(_share(base_total, exact)):
+                if points:
+                    reason, rate, override_id = reasons[position]
+                    params = {"rate": number_text(rate)}
+                    if override_id is not None:
+                        params["override"] = override_id
+                    awards.append(_award(BASE, points, position, None, None, reason, params))
+
+        # Step 3: campaign rules.
+        notes: list[Note] = []
+        rules = _rules_in_order(campaigns, False, moment, basket.partner_id, basket.channel, member)
+        if rules:
+            shares = _campaign_shares(rules, lines, paid, exact, member)
+            # Step 4: caps and budgets.
+            if shares:
+                awards.extend(_capped(shares, notes))
+
+        # Step 5: tier multiplier.
+        tier_extra = member.tier_multiplier - _ONE
+        if base_total and tier_extra > _ZERO:
+            weights = [amount * tier_extra for amount in exact]
+            total = int(sum(weights, _ZERO))
+            if total:
+                factor = number_text(member.tier_multiplier)
+                for position, points in enumerate(_share(total, weights)):
+                    if points:
+                        params = {"tier": member.tier_name, "factor": factor}
+                        awards.append(_award(TIER, points, position, None, None, REASON_TIER, params))
+    return Result(paid_amounts=tuple(paid), awards=tuple(awards), notes=tuple(notes))
+
+
+def _campaign_shares(
+    rules: list[tuple[Campaign, Rule]],
+    lines: tuple[Line, ...],
+    paid: list[Decimal],
+    exact: list[Decimal],
+    member: MemberFacts,
+) -> list[list]:
+    """Step 3: each rule's points per line, ``[campaign, rule, line, points, params]`` in order."""
+    shares: list[list] = []
+    open_lines = [position for position, amount in enumerate(paid) if amount > _ZERO]
+    for campaign, rule in rules:
+        if not open_lines:
+            break
+        if rule.skus or rule.categories:
+            skus, categories = rule.skus, rule.categories
+            mine = [p for p in open_lines if lines[p].sku in skus or lines[p].category in categories]
+            if not mine:
+                continue
+        else:
+            mine = open_lines
+        kind = rule.kind
+        if kind == MULTIPLIER:
+            extra = rule.multiplier - _ONE
+            if extra > _ZERO:
+                weights = [exact[p] * extra for p in mine]
+                total = int(sum(weights, _ZERO))
+                if total:
+                    factor = number_text(rule.multiplier)
+                    for p, points in zip(mine, _share(total, weights), strict=True):
+                        if points:
+                            shares.append([campaign, rule, p, points, {"factor": factor, "campaign": campaign.name}])
+        else:
+            if kind == FIRST_PURCHASE_BONUS:
+                if not member.first_purchase:
+                    continue
+                params = {"campaign": campaign.name}
+            elif kind == BASKET_BONUS:
+                if sum((paid[p] for p in mine), _ZERO) < rule.min_amount:
+                    continue
+                params = {"campaign": campaign.name, "min_amount": number_text(rule.min_amount)}
+            else:  # QUANTITY_BONUS
+                if sum((lines[p].quantity for p in mine), _ZERO) < rule.min_quantity:
+                    continue
+                params = {"campaign": campaign.name, "min_quantity": number_text(rule.min_quantity)}
+            if rule.points > 0:
+                for p, points in zip(mine, _share(rule.points, [paid[p] for p in mine]), strict=True):
+                    if points:
+                        shares.append([campaign, rule, p, points, dict(params)])
+        if rule.exclusive:
+            if kind == BASKET_BONUS or mine is open_lines:
+                open_lines = []
+            else:
+                closed = set(mine)
+                open_lines = [p for p in open_lines if p not in closed]
+    return shares
+
+
+# --- Events -------------------------------------------------------------------------------------
 
 
 def evaluate_event(
@@ -201,13 +689,24 @@ def evaluate_event(
     program: Program,
     member: MemberFacts,
     campaigns: tuple[Campaign, ...],
+    channel: str = "",
 ) -> Result:
     """What an event earns: the type's ``base_points`` (an award of source BASE) and the
     EVENT_POINTS rules for this type of the campaigns that apply, capped like purchases.
     No tier multiplier on events."""
-    raise NotImplementedError
-
-
-def campaign_applies(campaign: Campaign, *, occurred_at: datetime, partner_id, channel: str, member, program) -> bool:
-    """Whether the campaign's window and audience include this moment, partner, channel and member."""
-    raise NotImplementedError
+    moment = _Moment(_aware(occurred_at), program.time_zone)
+    awards: list[Award] = []
+    if base_points > 0:
+        awards.append(_award(BASE, base_points, None, None, None, REASON_EVENT, {"type": event_type}))
+    shares: list[list] = []
+    for campaign, rule in _rules_in_order(campaigns, True, moment, partner_id, channel, member):
+        if rule.event_type != event_type:
+            continue
+        if rule.points > 0:
+            shares.append([campaign, rule, None, rule.points, {"campaign": campaign.name, "type": event_type}])
+        if rule.exclusive:
+            break
+    notes: list[Note] = []
+    if shares:
+        awards.extend(_capped(shares, notes))
+    return Result(paid_amounts=(), awards=tuple(awards), notes=tuple(notes))
