@@ -442,7 +442,8 @@ def _budgets_lock(campaign_ids: list[int]) -> dict[int, int]:
     """Lock the budgeted campaigns in id order; what each has left."""
     from . import lock_objects
 
-    return {c.pk: c.budget - c.points_awarded for c in lock_objects.campaigns_for_update(campaign_ids)}
+    locked = lock_objects.campaigns_for_update(campaign_ids)
+    return {pk: budget - awarded for pk, (budget, awarded) in locked.items() if budget is not None}
 
 
 @dataclass

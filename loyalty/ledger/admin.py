@@ -32,6 +32,7 @@ ADJUST_PERMISSION = "ledger.adjust_points"  # adjusting points and reversing ent
 ENTRY_CAUSES = [
     "ledger.adjustment",
     "ledger.expiryrun",
+    "ledger.entry",  # a repayment names the entry that brought the points, a write-off its reversal
     "members.memberstatuschange",
     "members.gift",
     "referrals.referral",
@@ -67,7 +68,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
-    list_display = ["member", "balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired"]
+    list_display = ["member", "balance", "pending", "debt", "lifetime_earned", "lifetime_spent", "lifetime_expired"]
     list_select_related = ["member"]
     search_fields = ["member__member_number", "member__user__email"]
     member_number_lookup = "member__member_number"
@@ -146,6 +147,7 @@ class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
         "member_link",
         "kind",
         "amount",
+        "debt",
         "balance_after",
         "memo_display",
         "made_by",
@@ -162,6 +164,7 @@ class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
         "created_at",
         "kind",
         "amount",
+        "debt",
         "balance_after",
         "memo_display",
         "made_by",

@@ -22,6 +22,10 @@ def _sum(model, field: str, **filters):
 def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[str]:
     """Every broken invariant, one line each; empty when the ledger is sound.
 
+    Per account: the entries' amounts sum to balance + pending and their debts to the
+    debt, the lots hold the balance and the pending points, the lifetime counters add up,
+    no figure is negative, and no account holds points beside a debt.
+
     A lot past its last day still holding points is reported once the daily expiry run
     has had ``expiry_grace_days`` to take them.
     """
@@ -31,6 +35,7 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
         entries_total=_sum(Entry, "amount", account=OuterRef("pk")),
         available_lots=_sum(Lot, "remaining", account=OuterRef("pk"), pending=False),
         pending_lots=_sum(Lot, "remaining", account=OuterRef("pk"), pending=True),
+        entries_debt=_sum(Entry, "debt", account=OuterRef("pk")),
     ).filter(
         ~Q(entries_total=F("balance") + F("pending"))
         | ~Q(available_lots=F("balance"))
@@ -38,12 +43,17 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
         | ~Q(lifetime_earned=F("balance") + F("pending") + F("lifetime_spent") + F("lifetime_expired"))
         | Q(balance__lt=0)
         | Q(pending__lt=0)
+        | ~Q(entries_debt=F("debt"))
+        | Q(debt__lt=0)
+        | Q(debt__gt=0, balance__gt=0)
+        | Q(debt__gt=0, pending__gt=0)
     )
     for a in accounts.order_by("pk").values():
         problems.append(
             f"account {a['id']}: balance {a['balance']} + pending {a['pending']}; entries sum to "
             f"{a['entries_total']}; available lots hold {a['available_lots']}, pending lots {a['pending_lots']}; "
-            f"earned {a['lifetime_earned']} - spent {a['lifetime_spent']} - expired {a['lifetime_expired']}"
+            f"earned {a['lifetime_earned']} - spent {a['lifetime_spent']} - expired {a['lifetime_expired']}; "
+            f"debt {a['debt']}, entries change it by {a['entries_debt']}"
         )
     lots = Lot.objects.annotate(allocated=_sum(Allocation, "points", lot=OuterRef("pk"))).filter(
         ~Q(remaining=F("amount") + F("allocated") - F("expired"))
@@ -88,7 +98,8 @@ def audit_qualifying(*, limit: int = 100) -> list[str]:
     """Members whose qualifying points (``QualifyingDay``, members/tiers) are not the points of their
     qualifying credits minus what was reversed of them; at most ``limit`` lines and a count of the rest.
 
-    Qualifying credits: earned and bonus points, adjustments made qualifying. The days of a
+    Qualifying credits: earned and bonus points, adjustments made qualifying; a reversal of
+    one takes back what it moved and what it left owed (``amount - debt``). The days of a
     merged member moved to the member it was merged into, so its entries count there.
     """
     from members.tiers.models import QualifyingDay
@@ -109,7 +120,7 @@ def audit_qualifying(*, limit: int = 100) -> list[str]:
     entries = (
         Entry.objects.filter(qualifies() | (Q(kind=EntryKind.REVERSE) & qualifies("reverses__")))
         .values(owner=Coalesce("account__member__merged_into_id", "account__member_id"))
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("debt")))
         .values_list("owner", "total")
     )
     days = QualifyingDay.objects.values("member_id").annotate(total=Sum("points")).values_list("member_id", "total")

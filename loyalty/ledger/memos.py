@@ -22,6 +22,8 @@ GIFT_TO = "gift_to"
 GIFT_FROM = "gift_from"
 MERGED_INTO = "merged_into"
 MERGED_FROM = "merged_from"
+DEBT_REPAID = "debt_repaid"
+DEBT_WRITTEN_OFF = "debt_written_off"
 
 
 def _points(points: int) -> str:
@@ -64,6 +66,25 @@ def _merged_from(*, number: str) -> str:
     return gettext("Moved from member %(number)s: the two memberships were merged") % {"number": number}
 
 
+def _debt_repaid(*, owed: int) -> str:
+    """A repayment: ``owed`` is what the account still owes after it."""
+    if owed == 0:
+        return gettext("Pays back the points you owed after a return: you owe nothing now")
+    return ngettext(
+        "Pays back part of the points you owed after a return: %(owed)s point still owed",
+        "Pays back part of the points you owed after a return: %(owed)s points still owed",
+        owed,
+    ) % {"owed": _points(owed)}
+
+
+def _debt_written_off(*, points: int) -> str:
+    return ngettext(
+        "%(points)s point you owed after a return was written off",
+        "%(points)s points you owed after a return were written off",
+        points,
+    ) % {"points": _points(points)}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -72,6 +93,8 @@ MEMOS: dict[str, Callable[..., str]] = {
     GIFT_FROM: _gift_from,
     MERGED_INTO: _merged_into,
     MERGED_FROM: _merged_from,
+    DEBT_REPAID: _debt_repaid,
+    DEBT_WRITTEN_OFF: _debt_written_off,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

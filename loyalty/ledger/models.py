@@ -26,6 +26,25 @@ gives the points back to the same lots (positive points). Expiry moves a lot's r
 to its ``expired`` counter. So for every lot, at all times::
 
     remaining == amount + sum(allocation points) - expired,   0 <= remaining <= amount
+
+Debt
+----
+A return may reverse a credit whose points the member already spent. ``reverse(...,
+shortfall="debt")`` then takes what is left (the credit's lot, the other available lots,
+then the pending ones) and records the rest as ``Account.debt``: the reversal entry has
+``amount = -taken`` (maybe 0) and ``debt = +shortfall``. ``shortfall="write_off"`` adds a
+``write_off`` entry (amount 0, ``debt = -shortfall``) caused by the reversal, so the
+account owes nothing but the loss is on record; ``"refuse"`` (the default) raises
+``InsufficientPoints``. Whenever points then arrive (a credit, a debit's reversal, a gift or
+a merge received), the same transaction writes a ``repay`` entry caused by the incoming
+entry: ``amount = debt = -min(debt, balance + pending)``, taken from the lots just
+credited, and ``lifetime_earned`` goes down by what was repaid. The member reads both in
+the history ("Debt repaid", "Written off", with a memo saying what is still owed), and the
+debt on the dashboard. The database keeps ``debt >= 0`` and ``debt == 0 or balance ==
+pending == 0`` (never points beside a debt). So, for every account::
+
+    sum(entry.amount) == balance + pending,   sum(entry.debt) == debt
+    lifetime_earned - lifetime_spent - lifetime_expired == balance + pending
 """
 
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -46,12 +65,16 @@ class Account(TimeStampedModel):
     lifetime_earned = models.BigIntegerField(default=0)
     lifetime_spent = models.BigIntegerField(default=0)
     lifetime_expired = models.BigIntegerField(default=0, help_text=_("Points lost: expired or forfeited."))
+    debt = models.BigIntegerField(default=0, help_text=_("Points owed after a return of spent points."))
 
     class Meta:
         permissions = [("adjust_points", "Can adjust points with a reason")]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
             models.CheckConstraint(condition=Q(pending__gte=0), name="account_pending_not_negative"),
+            models.CheckConstraint(condition=Q(debt__gte=0), name="account_debt_not_negative"),
+            # An account never holds both a balance and a debt: pending points count too.
+            models.CheckConstraint(condition=Q(debt=0) | Q(balance=0, pending=0), name="account_debt_without_points"),
         ]
 
     def __str__(self):
@@ -68,6 +91,16 @@ class EntryKind(models.TextChoices):
     FORFEIT = "forfeit", _("Forfeited")
     GIFT = "gift", _("Gift")
     MERGE = "merge", _("Merged")
+    REPAY = "repay", _("Debt repaid")
+    WRITE_OFF = "write_off", _("Written off")
+
+
+class Shortfall(models.TextChoices):
+    """What ``reverse`` does with the points of a credit that the member no longer holds."""
+
+    REFUSE = "refuse", _("Refuse the reversal")
+    DEBT = "debt", _("Take what is left, the rest is a debt the next points pay")
+    WRITE_OFF = "write_off", _("Take what is left, write the rest off")
 
 
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
@@ -75,8 +108,17 @@ DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
 # Credits that count towards tiers (members/tiers); an adjustment counts when made qualifying.
 QUALIFYING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
 # A gift or a merge moves points between two accounts in a pair of entries: undone as a pair, never one side.
+# A repayment and a write-off follow the entry that caused them: that one is reversed, if anything.
 NOT_REVERSIBLE_KINDS = frozenset(
-    {EntryKind.EXPIRE, EntryKind.REVERSE, EntryKind.FORFEIT, EntryKind.GIFT, EntryKind.MERGE}
+    {
+        EntryKind.EXPIRE,
+        EntryKind.REVERSE,
+        EntryKind.FORFEIT,
+        EntryKind.GIFT,
+        EntryKind.MERGE,
+        EntryKind.REPAY,
+        EntryKind.WRITE_OFF,
+    }
 )
 
 
@@ -84,6 +126,7 @@ class Entry(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = models.BigIntegerField(help_text=_("Signed points: positive credits, negative debits."))
+    debt = models.BigIntegerField(default=0, help_text=_("Signed change to the points the account owes."))
     balance_after = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     actor_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -107,7 +150,8 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+            # A write-off moves no points, only debt.
+            models.CheckConstraint(condition=~Q(amount=0, debt=0), name="entry_amount_not_zero"),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
             # A key is the caller's: scoped by the actor (none for the system), so partners
             # and staff cannot collide on one account.

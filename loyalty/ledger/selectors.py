@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from . import services
@@ -17,12 +17,13 @@ def entry_reversible_points(*, entry: Entry) -> int:
 
 
 def entries_with_reversed(entries: QuerySet[Entry]) -> QuerySet[Entry]:
-    """``entries`` annotated with ``reversed_points``: the points reversals took back of each so far."""
+    """``entries`` annotated with ``reversed_total``: the signed points reversals undid of each so far
+    (taken back or, for a credit, left owed: ``amount - debt``)."""
     reversed_total = (
         Entry.objects.filter(reverses=OuterRef("pk"))
         .order_by()
         .values("reverses")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("debt")))
         .values("total")
     )
     return entries.annotate(reversed_total=Coalesce(Subquery(reversed_total), 0))

@@ -9,6 +9,11 @@ Before a debit or a reversal the account is *settled*: its pending lots whose da
 come are released and its lots past their last day are expired, so that the balance a
 debit is checked against holds only points that can really be spent. ``expire_due`` and
 ``release_pending`` settle every account that needs it, in batches.
+
+An account may owe points (``Account.debt``, see models.py): a reversal of spent points
+records the shortfall, and every verb by which points arrive (``credit``, the reversal of a
+debit, the target of ``transfer``) pays it first, in a ``repay`` entry of the same
+transaction (``_repay``).
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,6 +54,7 @@ from .models import (
     EntryKind,
     ExpiryRun,
     Lot,
+    Shortfall,
 )
 
 
@@ -94,6 +100,7 @@ def credit(
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
     qualifying: bool = False,
+    spend_amount: Decimal = Decimal(0),
     now: datetime | None = None,
 ) -> Entry:
     """Add points in a new lot; pending until ``available_at`` if that is later than now.
@@ -105,13 +112,18 @@ def credit(
     returns the first entry; the same key for a different credit raises
     ``IdempotencyConflict``. Earned and bonus points count towards tiers, on the program
     day of ``now``, and so does an adjustment made ``qualifying`` (recorded on its
-    ``Adjustment``); the tier upgrade that they reach happens in this transaction. Locks
-    the account.
+    ``Adjustment``); the tier upgrade that they reach happens in this transaction, and
+    ``spend_amount`` (what the member paid, in the program's currency) is added to the
+    same day (only for a credit that counts). When the account owes points, they are paid
+    first from this credit by a ``repay`` entry that follows it; the credit entry is
+    returned (read ``account.balance``, ``pending`` and ``debt`` after). Locks the account.
     """
     _check_points(points)
     _check_choice(kind, CREDIT_KINDS, "kind")
     if qualifying and (kind != EntryKind.ADJUST or cause is not None):
         raise ValidationError("Only an adjustment without another cause is made qualifying.", field="qualifying")
+    counts = kind in QUALIFYING_KINDS or qualifying
+    _check_spend(spend_amount, counts)
     _check_text(memo=memo, idempotency_key=idempotency_key)
     memo_params = _check_memo(memo_code, memo_params)
     now = _aware(now or timezone.now(), "now")
@@ -150,9 +162,14 @@ def credit(
             memo_params=memo_params,
             key=idempotency_key,
             new_lot=new_lot,
+            defer_debt=locked.debt > 0,
         )
-        if kind in QUALIFYING_KINDS or qualifying:
-            _tiers().qualifying_record(member_id=locked.member_id, day=program_date(now), points=points, now=now)
+        if locked.debt:
+            _repay(locked, entry, now)
+        if counts:  # the points credited, even those that repaid a debt: they were earned
+            _tiers().qualifying_record(
+                member_id=locked.member_id, day=program_date(now), points=points, spend_amount=spend_amount, now=now
+            )
     _copy_balances(locked, account)
     return entry
 
@@ -216,6 +233,8 @@ def reverse(
     entry: Entry,
     *,
     points: int | None = None,
+    shortfall: str = Shortfall.REFUSE,
+    spend_amount: Decimal = Decimal(0),
     memo: str = "",
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
@@ -227,19 +246,30 @@ def reverse(
     that land in a lot already past its last day expire at once. A credit's points are
     taken back from its own lot first (pending or not), then from the other available
     lots, soonest expiry first; points of the credit that already expired are not
-    taken back again. Raises ``InsufficientPoints`` when the member no longer holds the
-    points, ``NotReversible`` for expiries, reversals and what was already reversed.
-    Idempotent on ``idempotency_key``. Locks the account.
+    taken back again. When the member no longer holds the points, ``shortfall`` decides
+    (``Shortfall``): ``refuse`` raises ``InsufficientPoints``; ``debt`` also takes from the
+    pending lots, then records what is still missing as the account's debt (the reversal's
+    ``amount`` is what was taken, maybe 0, its ``debt`` the rest); ``write_off`` does the
+    same and writes the rest off at once in a ``write_off`` entry caused by the reversal.
+    A debit's reversal pays the account's debt first (``repay``). A reversal of a credit
+    that counted towards tiers takes its points (all of them, taken or owed) and
+    ``spend_amount`` back from the day they were earned. Raises ``NotReversible`` for
+    expiries, reversals and what was already reversed. Idempotent on ``idempotency_key``
+    (a repeat with other points, or another shortfall policy that mattered, raises
+    ``IdempotencyConflict``). Returns the reversal entry. Locks the account.
     """
     if points is not None:
         _check_points(points)
+    _check_choice(shortfall, frozenset(Shortfall.values), "shortfall")
+    _check_spend(spend_amount, True)
     _check_text(memo=memo, idempotency_key=idempotency_key)
     now = _aware(now or timezone.now(), "now")
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(entry.account_id)
         replay = _replay(locked, idempotency_key, actor, kind=EntryKind.REVERSE, amount=None, reverses_id=entry.pk)
-        if replay and points not in (None, abs(replay.amount)):
+        undone = None if replay is None else abs(replay.amount - replay.debt)  # taken or owed
+        if replay and (points not in (None, undone) or not _same_shortfall(replay, shortfall)):
             raise IdempotencyConflict()
         if replay:
             if Entry.account.is_cached(entry):
@@ -253,6 +283,9 @@ def reverse(
         points = reversible if points is None else points
         if reversible == 0 or points > reversible:
             raise NotReversible(f"{reversible} points of this entry can still be reversed.", reversible=reversible)
+        qualified = entry.amount > 0 and _qualified(entry)
+        if spend_amount and not qualified:
+            raise ValidationError("Only a credit that counted towards tiers gives spend back.", field="spend_amount")
         write = {
             "now": now,
             "actor": actor,
@@ -262,13 +295,17 @@ def reverse(
             "reverses": entry,
         }
         if entry.amount > 0:
-            reversal = _take_back_credit(locked, entry, points, write)
-            if _qualified(entry):  # on the day the points were earned, not today
+            reversal = _take_back_credit(locked, entry, points, shortfall, write)
+            if qualified:  # on the day the points were earned, not today
                 day = program_date(entry.created_at)
-                _tiers().qualifying_record(member_id=locked.member_id, day=day, points=-points, now=now)
+                _tiers().qualifying_record(
+                    member_id=locked.member_id, day=day, points=-points, spend_amount=-spend_amount, now=now
+                )
         else:
             reversal = _give_back_debit(locked, entry, points, write)
-            _settle_locked([locked], now)
+            _settle_locked([locked], now)  # points given back to a lot past its last day expire now
+            if locked.debt:
+                _repay(locked, reversal, now)
     if Entry.account.is_cached(entry):
         _copy_balances(locked, entry.account)
     return reversal
@@ -412,7 +449,8 @@ def transfer(
     per distinct (expiry date, pending, available_at) of what was taken, so the points
     keep their last day and pending points their date. Both accounts are locked in id
     order and settled first. Statuses: a gift needs both members active, a merge both
-    active or suspended (else ``MemberSuspended``, ``MemberClosed``).
+    active or suspended (else ``MemberSuspended``, ``MemberClosed``). A target that owes
+    points pays its debt first from what it received (``repay``).
     Raises ``InsufficientPoints`` (and writes nothing) when the source is short. Returns
     ``None`` for a merge of an empty account. Idempotent on ``idempotency_key``, scoped by
     ``actor``: a repeat returns the first pair.
@@ -472,11 +510,14 @@ def transfer(
             amount=available + pending,
             memo_code=target_memo_code,
             memo_params=target_memo_params,
+            defer_debt=receiver.debt > 0,
             **write,
         )
         for lot in lots:
             lot.account_id, lot.entry = receiver.pk, credit_entry
         Lot.objects.bulk_create(lots)
+        if receiver.debt:
+            _repay(receiver, credit_entry, now)
     _copy_balances(giver, source)
     _copy_balances(receiver, target)
     return Transfer(debit=debit_entry, credit=credit_entry)
@@ -861,29 +902,113 @@ def reversible_points(entry: Entry) -> int:
     reversal after the credit itself was taken back, which must not make it reversible
     by a negative amount (a "reversal" that would add points).
     """
-    reversed_points = abs(entry.reversals.aggregate(total=Sum("amount"))["total"] or 0)
+    # What a reversal undid: the points it moved and, for a credit, the points it left owed.
+    reversed_points = abs(entry.reversals.aggregate(total=Sum(F("amount") - F("debt")))["total"] or 0)
     expired = 0
     if entry.amount > 0:
         expired = entry.lots.aggregate(total=Sum("expired"))["total"] or 0
     return max(abs(entry.amount) - reversed_points - expired, 0)
 
 
-def _take_back_credit(account: Account, credit_entry: Entry, points: int, write: dict) -> Entry:
+def _take_back_credit(account: Account, credit_entry: Entry, points: int, shortfall: str, write: dict) -> Entry:
+    """Take ``points`` back: the credit's own lot, the other available lots, then (unless the
+    shortfall is refused) the other pending lots; what is still missing is owed or written off."""
     own_lot = credit_entry.lots.get()
     from_own_lot = min(own_lot.remaining, points)
-    from_other_lots = points - from_own_lot
-    spendable_elsewhere = account.balance - (0 if own_lot.pending else own_lot.remaining)
-    _require_available(spendable_elsewhere, from_other_lots)
+    available_elsewhere = account.balance - (0 if own_lot.pending else own_lot.remaining)
+    if shortfall == Shortfall.REFUSE:
+        _require_available(available_elsewhere, points - from_own_lot)
+    from_available = min(points - from_own_lot, available_elsewhere)
+    from_pending = 0
+    if shortfall != Shortfall.REFUSE:
+        pending_elsewhere = account.pending - (own_lot.remaining if own_lot.pending else 0)
+        from_pending = min(points - from_own_lot - from_available, pending_elsewhere)
+    taken = from_own_lot + from_available + from_pending
+    owed = points - taken
 
     if own_lot.pending:
         account.pending -= from_own_lot
-        account.balance -= from_other_lots
     else:
-        account.balance -= points
-    account.lifetime_earned -= points
-    others = _spendable_lots(account.pk, write["now"], exclude_lot=own_lot.pk)
-    moves = _take(account.pk, points, chain([(own_lot.pk, own_lot.remaining)], others))
-    return _record(account, kind=EntryKind.REVERSE, amount=-points, moves=moves, **write)
+        account.balance -= from_own_lot
+    account.balance -= from_available
+    account.pending -= from_pending
+    account.lifetime_earned -= taken
+    account.debt += owed
+    lots = chain(
+        [(own_lot.pk, own_lot.remaining)],
+        _spendable_lots(account.pk, write["now"], exclude_lot=own_lot.pk),
+        _pending_lots(account.pk, exclude_lot=own_lot.pk),  # read only if the others fall short
+    )
+    moves = _take(account.pk, taken, lots) if taken else []
+    reversal = _record(account, kind=EntryKind.REVERSE, amount=-taken, debt=owed, moves=moves, **write)
+    if owed and shortfall == Shortfall.WRITE_OFF:
+        account.debt -= owed
+        _record(
+            account,
+            kind=EntryKind.WRITE_OFF,
+            amount=0,
+            debt=-owed,
+            now=write["now"],
+            actor=write["actor"],
+            cause=reversal,
+            memo="",
+            memo_code=memos.DEBT_WRITTEN_OFF,
+            memo_params={"points": owed},
+            key=None,
+        )
+    return reversal
+
+
+def _pending_lots(account_id: int, *, exclude_lot: int) -> Iterator[tuple[int, int]]:
+    """``(id, remaining)`` of the account's pending lots with points left, soonest expiry first."""
+    lots = Lot.objects.filter(account_id=account_id, pending=True, remaining__gt=0).exclude(pk=exclude_lot)
+    yield from lots.order_by(F("expires_on").asc(nulls_last=True), "pk").values_list("pk", "remaining")
+
+
+def _repay(account: Account, incoming: Entry, now: datetime) -> Entry | None:
+    """Pay what the locked account owes from the points that just arrived, in a ``repay`` entry caused by
+    ``incoming`` (the entry that brought them); none if nothing is left of them (they expired at once).
+
+    By the CHECK an account that owes points held none before: only the lots just credited
+    hold points, taken soonest expiry first, pending ones too. ``incoming`` was written with
+    ``defer_debt``: this writes the account's debt back.
+    """
+    repaid = min(account.debt, account.balance + account.pending)
+    if repaid == 0:
+        Account.objects.filter(pk=account.pk).update(debt=account.debt)
+        return None
+    lots = Lot.objects.filter(account_id=account.pk, remaining__gt=0).order_by(
+        F("expires_on").asc(nulls_last=True), "pk"
+    )
+    moves, left = [], repaid
+    for lot_id, remaining, pending in lots.values_list("pk", "remaining", "pending"):
+        taken = min(remaining, left)
+        moves.append((lot_id, -taken))
+        if pending:
+            account.pending -= taken
+        else:
+            account.balance -= taken
+        left -= taken
+        if left == 0:
+            break
+    if left:  # the balances were read under the lock: this is a broken cache
+        raise RuntimeError(f"Account {account.pk}: lots hold {left} points fewer than its balance.")
+    account.debt -= repaid
+    account.lifetime_earned -= repaid  # earned - spent - expired == balance + pending still
+    return _record(
+        account,
+        kind=EntryKind.REPAY,
+        amount=-repaid,
+        debt=-repaid,
+        now=now,
+        actor=None,
+        cause=incoming,
+        memo="",
+        memo_code=memos.DEBT_REPAID,
+        memo_params={"owed": account.debt},
+        key=None,
+        moves=moves,
+    )
 
 
 def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: dict) -> Entry:
@@ -905,7 +1030,7 @@ def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: d
         left -= back
         if left == 0:
             break
-    return _record(account, kind=EntryKind.REVERSE, amount=points, moves=moves, **write)
+    return _record(account, kind=EntryKind.REVERSE, amount=points, moves=moves, defer_debt=account.debt > 0, **write)
 
 
 # Small helpers.
@@ -939,6 +1064,17 @@ def _replay(
     if first.kind != kind or first.reverses_id != reverses_id or amount not in (None, first.amount):
         raise IdempotencyConflict()
     return first
+
+
+def _same_shortfall(reversal: Entry, shortfall: str) -> bool:
+    """Whether a repeated reversal asks the policy that its first call applied, as far as it mattered:
+    a reversal that left nothing owed repeats under any policy."""
+    if reversal.debt == 0:
+        return True
+    written_off = Entry.objects.filter(
+        kind=EntryKind.WRITE_OFF, cause_type_id=_content_type_id(Entry), cause_id=str(reversal.pk)
+    ).exists()
+    return shortfall == (Shortfall.WRITE_OFF if written_off else Shortfall.DEBT)
 
 
 # Writing. Both paths write from the same model instances: the ORM saves them; the SQL
@@ -1024,9 +1160,15 @@ def _record(
     reverses: Entry | None = None,
     moves: Sequence[tuple[int, int]] = (),
     new_lot: dict | None = None,
+    debt: int = 0,
+    defer_debt: bool = False,
 ) -> Entry:
     """Write an entry, its lot moves ``(lot id, points)`` with their allocations, the lot a
     credit opens, and the locked account's new balances.
+
+    ``defer_debt``: points arrive in an account that owes some, and ``_repay`` follows in
+    this transaction; until then the row's debt is written as 0, as the CHECK allows no
+    points beside a debt even for one statement.
 
     On PostgreSQL all of it is one statement (one round trip for a credit or a debit);
     elsewhere the ORM writes it row by row.
@@ -1035,6 +1177,7 @@ def _record(
         account=account,
         kind=kind,
         amount=amount,
+        debt=debt,
         balance_after=account.balance,
         created_at=now,
         memo=memo,
@@ -1058,9 +1201,7 @@ def _record(
             lot.entry = entry  # its id is known now
             lot.save(force_insert=True)
         # update(), not save(): auto_now would replace ``now`` with the wall clock.
-        Account.objects.filter(pk=account.pk).update(
-            **{field: getattr(account, field) for field in _BALANCES}, updated_at=now
-        )
+        Account.objects.filter(pk=account.pk).update(**_balances(account, defer_debt), updated_at=now)
         return entry
     if lot is not None:
         lot_params = _insert_params(lot, Lot, _LOT_COMPUTED, "lot_")
@@ -1075,7 +1216,7 @@ def _record(
         **_insert_params(entry, Entry, {}, "entry_"),
         **lot_params,
         **_insert_params(Allocation(), Allocation, _ALLOCATION_COMPUTED, "allocation_"),
-        **{field: getattr(account, field) for field in _BALANCES},
+        **_balances(account, defer_debt),
     }
     with connection.cursor() as cursor:
         cursor.execute(_record_sql(), params)
@@ -1104,7 +1245,15 @@ def _generic_reference(name: str, obj: "models.Model | _Reference | None") -> di
     return {f"{name}_type": ContentType.objects.get_for_model(obj), f"{name}_id": str(obj.pk)}
 
 
-_BALANCES = ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired")
+_BALANCES = ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "debt")
+
+
+def _balances(account: Account, defer_debt: bool) -> dict:
+    """The account's figures as ``_record`` writes them (see its ``defer_debt``)."""
+    values = {field: getattr(account, field) for field in _BALANCES}
+    if defer_debt:
+        values["debt"] = 0
+    return values
 
 
 def _copy_balances(source: Account, target: Account) -> None:
@@ -1155,6 +1304,14 @@ def _check_memo(code: str, params: dict | None) -> dict:
     params = params or {}
     memos.memo_check(code, params)
     return params
+
+
+def _check_spend(spend_amount: Decimal, counts: bool) -> None:
+    """A spend is a ``Decimal`` of the program's currency, zero or more, and only beside points that count."""
+    if not isinstance(spend_amount, Decimal) or not spend_amount.is_finite() or spend_amount < 0:
+        raise ValidationError("A spend is an amount of money, zero or more.", field="spend_amount")
+    if spend_amount and not counts:
+        raise ValidationError("Only points that count towards tiers carry a spend.", field="spend_amount")
 
 
 def _check_text(*, memo: str, idempotency_key: str | None) -> None:

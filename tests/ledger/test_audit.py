@@ -61,7 +61,7 @@ def test_the_audit_reports_an_account_whose_balance_was_changed_by_hand(sound_le
     # then exactly that account is reported, with its numbers
     assert problems == [
         f"account {second.pk}: balance 5 + pending 20; entries sum to 20; available lots hold 0, pending lots 20; "
-        "earned 70 - spent 0 - expired 50"
+        "earned 70 - spent 0 - expired 50; debt 0, entries change it by 0"
     ]
     with pytest.raises(CommandError, match=r"found 1 problem\(s\)"):
         call_command("ledger_audit")

@@ -33,7 +33,7 @@ CAUSES = {"expiryrun": ExpiryRun, "adjustment": Adjustment}
 
 def run_scenario():
     """Credits pending and not, debits across lots, reversals both ways, expiry (run and settling), a forfeit,
-    a gift and a merge (pending lots included)."""
+    a gift and a merge (pending lots included), a debt repaid three ways and a shortfall written off."""
     shop = PartnerFactory(name="Golden shop")
     first, second = MemberFactory().account, MemberFactory().account
     ledger.credit(first, 100, expires_on=date(2027, 1, 10), cause=shop, actor=shop, idempotency_key="o-1", now=DAY[0])
@@ -58,6 +58,20 @@ def run_scenario():
     ledger.transfer(first, third, 12, "gift", cause=sender, actor=sender, idempotency_key="g-1", now=DAY[22])
     merged = Member.objects.get(pk=third.member_id)
     ledger.transfer(third, first, None, "merge", cause=merged, memo="Duplicate", now=DAY[23])
+    # Debt: a return of spent points leaves 70 owed, paid by a pending credit, a debit's reversal
+    # and a gift received; a second return's shortfall is written off.
+    fourth = MemberFactory().account
+    earned = ledger.credit(fourth, 80, expires_on=None, cause=shop, spend_amount=Decimal("80.00"), now=DAY[24])
+    spent = ledger.debit(fourth, 70, cause=shop, now=DAY[24])
+    ledger.reverse(
+        earned, shortfall="debt", spend_amount=Decimal("80.00"), actor=shop, idempotency_key="ret-1", now=DAY[25]
+    )
+    ledger.credit(fourth, 30, available_at=DAY[28], expires_on=date(2027, 3, 31), cause=shop, now=DAY[25])
+    ledger.reverse(spent, points=20, now=DAY[26])
+    ledger.transfer(first, fourth, 25, "gift", cause=sender, now=DAY[26])
+    bonus = ledger.credit(fourth, 40, "bonus", expires_on=None, cause=shop, now=DAY[27])
+    ledger.debit(fourth, 45, cause=shop, now=DAY[27])
+    ledger.reverse(bonus, shortfall="write_off", actor=shop, now=DAY[27])
 
 
 def rows() -> dict:

@@ -1,0 +1,202 @@
+"""Reads of the earning rules, turned into the engine's dataclasses (``campaigns/engine.py``).
+
+Each runs a fixed number of queries, whatever the number of campaigns, rules or overrides:
+the purchase path pins its statements (``tests/api/test_transactions.py``).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from loyalty.clock import program_date
+
+from . import engine
+from .models import (
+    AwardSource,
+    Campaign,
+    CampaignStatus,
+    EarningPolicy,
+    Outcome,
+    Purchase,
+    RateOverride,
+    Rule,
+)
+
+
+def earning_policy_get() -> EarningPolicy:
+    """The program's earning policy: row 1, or the model's defaults if the row is missing (one query)."""
+    policy = EarningPolicy.objects.filter(pk=1).first()
+    if policy is None:
+        policy = EarningPolicy(pk=1)
+        for name in ("points_per_unit", "amount_tolerance"):  # the defaults as the database would return them
+            setattr(policy, name, EarningPolicy._meta.get_field(name).to_python(getattr(policy, name)))
+    return policy
+
+
+def earning_program_get(*, policy: EarningPolicy | None = None) -> engine.Program:
+    """The base rate, the program's time zone and the active rate overrides, as the engine reads them.
+
+    Two queries (one when ``policy`` is given): the policy row and the active overrides.
+    """
+    policy = policy or earning_policy_get()
+    overrides = tuple(
+        engine.RateOverride(
+            id=row.pk,
+            points_per_unit=row.points_per_unit,
+            partner_id=row.partner_id,
+            category=row.category,
+            sku=row.sku,
+        )
+        for row in RateOverride.objects.filter(active=True).order_by("pk")
+    )
+    return engine.Program(points_per_unit=policy.points_per_unit, time_zone=settings.TIME_ZONE, overrides=overrides)
+
+
+def campaigns_live_get(*, at) -> tuple[engine.Campaign, ...]:
+    """The active campaigns whose dates include ``at``, with their rules, tiers and partners, in id order.
+
+    Four queries whatever their number (the campaigns, their rules, their tiers, their
+    partners). Days of week, hours, audience and channels are the engine's to check
+    (``engine.campaign_applies``); a campaign with a member list comes with
+    ``member_in_list=False`` until ``services.campaigns_prepare`` looks the member up, and
+    ``member_cap_used``/``budget_left`` are filled there too, under the locks.
+    """
+    rows = list(
+        Campaign.objects.filter(status=CampaignStatus.ACTIVE)
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at), Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+        .order_by("pk")
+    )
+    ids = [row.pk for row in rows]
+    rules: dict[int, list[engine.Rule]] = {}
+    for rule in Rule.objects.filter(campaign_id__in=ids).select_related("event_type").order_by("-priority", "pk"):
+        rules.setdefault(rule.campaign_id, []).append(rule_for_engine(rule))
+    tiers = _links(Campaign.tiers.through, "tier_id", ids)
+    partners = _links(Campaign.partners.through, "partner_id", ids)
+    return tuple(
+        campaign_for_engine(row, rules=rules[row.pk], tier_ids=tiers.get(row.pk), partner_ids=partners.get(row.pk))
+        for row in rows
+        if row.pk in rules
+    )
+
+
+def campaign_for_engine(
+    row: Campaign, *, rules, tier_ids=None, partner_ids=None, member_in_list: bool | None = None
+) -> engine.Campaign:
+    """One campaign row as the engine reads it (``member_in_list``: ``False`` for a listed campaign unless said)."""
+    if row.uses_member_list and member_in_list is None:
+        member_in_list = False
+    return engine.Campaign(
+        id=row.pk,
+        name=row.name,
+        rules=tuple(rules),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        weekdays=frozenset(row.weekdays or ()),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        tier_ids=frozenset(tier_ids or ()),
+        partner_ids=frozenset(partner_ids or ()),
+        channels=frozenset(row.channels or ()),
+        joined_after=row.joined_after,
+        joined_before=row.joined_before,
+        member_in_list=member_in_list if row.uses_member_list else None,
+        member_cap=row.member_cap,
+        cap_period=row.cap_period,
+        budget_left=None if row.budget is None else max(row.budget - row.points_awarded, 0),
+    )
+
+
+def rule_for_engine(rule: Rule) -> engine.Rule:
+    return engine.Rule(
+        id=rule.pk,
+        kind=rule.kind,
+        priority=rule.priority,
+        exclusive=rule.exclusive,
+        multiplier=Decimal(rule.multiplier),
+        points=rule.points,
+        skus=frozenset(rule.skus or ()),
+        categories=frozenset(rule.categories or ()),
+        min_amount=Decimal(rule.min_amount),
+        min_quantity=Decimal(rule.min_quantity),
+        event_type=rule.event_type.code if rule.event_type_id else "",
+    )
+
+
+def _links(through, column: str, campaign_ids: list[int]) -> dict[int, set[int]]:
+    links: dict[int, set[int]] = {}
+    for campaign_id, other_id in through.objects.filter(campaign_id__in=campaign_ids).values_list(
+        "campaign_id", column
+    ):
+        links.setdefault(campaign_id, set()).add(other_id)
+    return links
+
+
+def member_facts_get(*, member) -> engine.MemberFacts:
+    """What the engine knows of a member: its tier (and multiplier), its join day, whether a purchase of it
+    already earned (one query).
+
+    Read under the member's account lock on the purchase path, so two purchases at once
+    cannot both be a first purchase.
+    """
+    earned = Purchase.objects.filter(member_id=OuterRef("pk"), outcome=Outcome.EARNED)
+    row = (
+        type(member)
+        .objects.filter(pk=member.pk)
+        .annotate(
+            facts_tier_id=F("tier_state__tier_id"),
+            facts_tier_name=F("tier_state__tier__name"),
+            facts_tier_multiplier=F("tier_state__tier__earning_multiplier"),
+            facts_earned=Exists(earned),
+        )
+        .values("joined_at", "facts_tier_id", "facts_tier_name", "facts_tier_multiplier", "facts_earned")
+        .get()
+    )
+    multiplier = row["facts_tier_multiplier"]
+    return engine.MemberFacts(
+        tier_id=row["facts_tier_id"],
+        tier_name=row["facts_tier_name"] or "",
+        tier_multiplier=Decimal(1) if multiplier is None else Decimal(multiplier),
+        joined_on=program_date(row["joined_at"]),
+        first_purchase=not row["facts_earned"],
+    )
+
+
+# Transactions as partners read them.
+
+
+def purchases_for_partner(*, partner) -> QuerySet[Purchase]:
+    """The partner's own purchases, newest first, with what their outputs read joined or prefetched."""
+    return (
+        Purchase.objects.filter(partner_id=partner.pk)
+        .select_related("member__account")
+        .prefetch_related("awards__campaign", "awards__rule", "returns")
+        .order_by("-created_at", "-id")
+    )
+
+
+def purchase_breakdown(purchase: Purchase) -> list[dict]:
+    """The purchase's awards summed per source and rule, in the engine's order: base, campaign rules
+    (highest priority first), tier. Reads the prefetched ``awards``."""
+    order = {AwardSource.BASE: 0, AwardSource.CAMPAIGN: 1, AwardSource.TIER: 2}
+    lines: dict[tuple, dict] = {}
+    for award in purchase.awards.all():
+        key = (award.source, award.rule_id if award.source == AwardSource.CAMPAIGN else None, award.campaign_id)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = {
+                "source": award.source,
+                "rule": award.rule,
+                "campaign": award.campaign,
+                "points": 0,
+                "returned_points": 0,
+                "reason": award.reason,
+                "params": award.params,
+                "_order": (order[award.source], -(award.rule.priority if award.rule else 0), award.rule_id or 0),
+            }
+        line["points"] += award.points
+        line["returned_points"] += award.returned_points
+    return [
+        {name: value for name, value in line.items() if name != "_order"}
+        for line in sorted(lines.values(), key=lambda line: line["_order"])
+    ]
