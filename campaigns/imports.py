@@ -30,41 +30,50 @@ pays the debt first) and a member with an open referral (the first purchase may 
 referral). A suspended or closed member's purchase is recorded, with why it earned nothing.
 """
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from loyalty import bulk
 from loyalty.clock import program_date
-from loyalty.exceptions import InvalidMemberNumber, ValidationError
+from loyalty.exceptions import (
+    ExternalIdConflict,
+    InvalidMemberNumber,
+    LoyaltyError,
+    MemberMerged,
+    NotFound,
+    ValidationError,
+)
 from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import services as ledger
+from loyalty.ledger.models import EntryKind
+from loyalty.partners import lock_objects as partner_locks
 from members.models import Member, MemberStatus
 from members.numbers import member_number_clean
+from members.referrals.models import Referral
+from members.referrals.services import OPEN_STATUSES as REFERRAL_OPEN_STATUSES
 from members.tiers import rules as tier_rules
 from members.tiers.models import MemberTier, QualifyingDay, Tier, TierPolicy
+from members.tiers.services import qualifying_record_many
 
-from . import engine
+from . import engine, lock_objects, selectors, services
 from .models import (
     Award,
     Campaign,
     CampaignMember,
     CampaignStatus,
     CampaignUsage,
-    EarningPolicy,
     Outcome,
     Purchase,
     PurchaseLine,
-    RateOverride,
+    Rule,
 )
 
 COLUMNS = (
@@ -73,8 +82,8 @@ COLUMNS = (
 )  # fmt: skip
 PURCHASE_COLUMNS = ("member", "occurred_at", "amount", "currency", "channel", "store")
 BATCH_SIZE = 1000
-CAMPAIGN_PERIOD_START = date(2000, 1, 1)  # CampaignUsage.period_start of a cap per campaign
 CENT = Decimal("0.01")
+ZERO_MONEY = Decimal("0.00")
 MILLI = Decimal("0.001")
 
 
@@ -201,6 +210,7 @@ def _parse(first: int, group: list[Mapping[str, str]], *, now: datetime, toleran
             items.append((_text(row, "sku", 64, required=True), _text(row, "category", 64), quantity, unit_price))
         line = first
         total = sum((quantity * price for _sku, _category, quantity, price in items), Decimal(0))
+        total = total.quantize(CENT, ROUND_HALF_UP)  # as the API rounds it
         if abs(total - amount) > tolerance:
             raise _RowInvalid("amount_mismatch", f"The items add up to {total.quantize(CENT)}, not {amount}.")
     except _RowInvalid as error:
@@ -210,17 +220,24 @@ def _parse(first: int, group: list[Mapping[str, str]], *, now: datetime, toleran
 
 
 def _body_hash(purchase: _Purchase) -> str:
-    body = {
-        "external_id": purchase.external_id,
-        "member": purchase.member_number,
-        "occurred_at": purchase.occurred_at.isoformat(),
-        "amount": str(purchase.amount),
-        "currency": purchase.currency,
-        "channel": purchase.channel,
-        "store": purchase.store,
-        "items": [[sku, category, str(quantity), str(price)] for sku, category, quantity, price in purchase.items],
-    }
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """The hash the API stores for the same purchase (``services.purchase_record``): a purchase imported and
+    then posted again is a repeat, not a conflict."""
+    return services._hash(
+        {
+            "member": purchase.member_number,
+            "occurred_at": purchase.occurred_at.astimezone(UTC).isoformat(),
+            "amount": str(purchase.amount),
+            "currency": purchase.currency,
+            "channel": purchase.channel,
+            "store": purchase.store,
+            "discount_amount": str(ZERO_MONEY),
+            "points_amount": str(ZERO_MONEY),
+            "items": [
+                [sku, category, str(quantity), str(price), str(ZERO_MONEY)]
+                for sku, category, quantity, price in purchase.items
+            ],
+        }
+    )
 
 
 # The rules, loaded once per import.
@@ -230,89 +247,46 @@ def _body_hash(purchase: _Purchase) -> str:
 class _Rules:
     program: engine.Program
     campaigns: list[engine.Campaign]
+    periods: dict[int, str]  # campaign id -> cap period (every campaign: awards record their period)
     budgeted: list[int]  # campaign ids with a budget
     listed: list[int]  # campaign ids with a member list
-    capped: dict[int, str]  # campaign id -> cap period
+    capped: list[int]  # campaign ids with a member cap
     policy: TierPolicy
     tiers: list[Tier]
 
 
 def _rules_load(partner) -> _Rules:
-    earning = EarningPolicy.objects.filter(pk=1).first() or EarningPolicy(pk=1)
-    overrides = tuple(
-        engine.RateOverride(id=o.pk, points_per_unit=o.points_per_unit, partner_id=o.partner_id, category=o.category,
-                            sku=o.sku)
-        for o in RateOverride.objects.filter(active=True).order_by("pk")
-    )  # fmt: skip
-    program = engine.Program(
-        points_per_unit=earning.points_per_unit, time_zone=settings.TIME_ZONE, overrides=overrides
-    )
-    campaigns = []
-    for campaign in (
-        Campaign.objects.filter(status=CampaignStatus.ACTIVE)
-        .prefetch_related("rules__event_type", "tiers", "partners")
-        .order_by("pk")
-    ):
-        partner_ids = frozenset(p.pk for p in campaign.partners.all())
-        rules = tuple(_engine_rule(rule) for rule in campaign.rules.all())
-        if (partner_ids and partner.pk not in partner_ids) or not rules:
-            continue  # it can give this partner's purchases nothing
-        campaigns.append(
-            engine.Campaign(
-                id=campaign.pk,
-                name=campaign.name,
-                rules=rules,
-                starts_at=campaign.starts_at,
-                ends_at=campaign.ends_at,
-                weekdays=frozenset(campaign.weekdays or ()),
-                start_time=campaign.start_time,
-                end_time=campaign.end_time,
-                tier_ids=frozenset(t.pk for t in campaign.tiers.all()),
-                partner_ids=partner_ids,
-                channels=frozenset(campaign.channels or ()),
-                joined_after=campaign.joined_after,
-                joined_before=campaign.joined_before,
-                member_in_list=False if campaign.uses_member_list else None,
-                member_cap=campaign.member_cap,
-                cap_period=campaign.cap_period,
-                budget_left=None if campaign.budget is None else campaign.budget - campaign.points_awarded,
-            )
-        )
-    tier_policy = TierPolicy.objects.filter(pk=1).first() or TierPolicy(pk=1)
+    """The program, the active campaigns that may give this partner's purchases points, the tiers.
+
+    The API's converters (``selectors``); every active campaign whatever its dates: the engine
+    checks each purchase's moment (``engine.campaign_applies``), as it checks days, hours,
+    audience and channels.
+    """
+    program = selectors.earning_program_get()
+    rows = list(Campaign.objects.filter(status=CampaignStatus.ACTIVE).order_by("pk"))
+    ids = [row.pk for row in rows]
+    rules: dict[int, list[engine.Rule]] = {}
+    for rule in Rule.objects.filter(campaign_id__in=ids).select_related("event_type").order_by("-priority", "pk"):
+        rules.setdefault(rule.campaign_id, []).append(selectors.rule_for_engine(rule))
+    tiers = selectors._links(Campaign.tiers.through, "tier_id", ids)
+    partners = selectors._links(Campaign.partners.through, "partner_id", ids)
+    campaigns = [
+        selectors.campaign_for_engine(row, rules=rules[row.pk], tier_ids=tiers.get(row.pk),
+                                      partner_ids=partners.get(row.pk))
+        for row in rows
+        if row.pk in rules and (not partners.get(row.pk) or partner.pk in partners[row.pk])
+    ]  # fmt: skip
+    periods = {row.pk: row.cap_period for row in rows}
     return _Rules(
         program=program,
         campaigns=campaigns,
+        periods={c.id: periods[c.id] for c in campaigns},
         budgeted=[c.id for c in campaigns if c.budget_left is not None],
         listed=[c.id for c in campaigns if c.member_in_list is not None],
-        capped={c.id: c.cap_period for c in campaigns if c.member_cap is not None},
-        policy=tier_policy,
+        capped=[c.id for c in campaigns if c.member_cap],
+        policy=TierPolicy.objects.filter(pk=1).first() or TierPolicy(pk=1),
         tiers=list(Tier.objects.all()),
     )
-
-
-def _engine_rule(rule) -> engine.Rule:
-    return engine.Rule(
-        id=rule.pk,
-        kind=rule.kind,
-        priority=rule.priority,
-        exclusive=rule.exclusive,
-        multiplier=rule.multiplier,
-        points=rule.points,
-        skus=frozenset(rule.skus or ()),
-        categories=frozenset(rule.categories or ()),
-        min_amount=rule.min_amount,
-        min_quantity=rule.min_quantity,
-        event_type=rule.event_type.code if rule.event_type_id else "",
-    )
-
-
-def period_start(cap_period: str, day: date) -> date:
-    """The first day of the cap period of ``day`` (``CampaignUsage.period_start``)."""
-    if cap_period == engine.PER_DAY:
-        return day
-    if cap_period == engine.PER_WEEK:
-        return day - timedelta(days=day.weekday())
-    return CAMPAIGN_PERIOD_START
 
 
 # The import.
@@ -326,15 +300,13 @@ def purchases_import(
     Each batch of ``batch_size`` purchases is one transaction: all of it or none. Bad
     purchases are skipped and reported (``ImportResult.errors``), never half-written;
     purchases already imported are skipped, so a run can be repeated. Locks the partner,
-    the batch's accounts (id order) and the budgeted campaigns (id order). Campaign budgets
-    are never exceeded.
+    the batch's accounts (id order), then the budgeted campaigns (id order): the API's order.
+    Campaign budgets are never exceeded.
     """
     now = now or timezone.now()
     if timezone.is_naive(now):
         raise ValidationError("Give a time with its time zone.", field="now")
-    tolerance = (EarningPolicy.objects.filter(pk=1).values_list("amount_tolerance", flat=True).first()) or Decimal(
-        "0.05"
-    )
+    tolerance = selectors.earning_policy_get().amount_tolerance
     rules = _rules_load(partner)
     result = ImportResult()
     seen: set[str] = set()
@@ -362,17 +334,24 @@ def purchases_import(
     return result
 
 
+@dataclass
+class _Batch:
+    """What one batch writes, gathered while the engine runs."""
+
+    purchases: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)  # with "purchase_index"
+    awards: list[tuple[int, int, dict]] = field(default_factory=list)  # (purchase index, line index, row)
+    credits: list[tuple] = field(default_factory=list)  # (purchase index, account id, points, available_at, spend)
+    spends: list[tuple[int, int, Decimal]] = field(default_factory=list)  # (member, 0, spend): earned nothing
+    usage: dict[tuple[int, int, date], int] = field(default_factory=dict)
+    awarded: dict[int, int] = field(default_factory=dict)  # campaign id -> points
+
+
 def _batch_import(partner, batch: list[_Purchase], rules: _Rules, now: datetime, result: ImportResult) -> None:
     one_by_one: list[_Purchase] = []
     with transaction.atomic():
-        _partner_lock(partner)
-        done = set(
-            Purchase.objects.filter(partner=partner, external_id__in=[p.external_id for p in batch]).values_list(
-                "external_id", flat=True
-            )
-        )
-        result.already_imported += sum(p.external_id in done for p in batch)
-        batch = [p for p in batch if p.external_id not in done]
+        partner_locks.partner_for_update(partner.pk)
+        batch = _not_imported(partner, batch, result)
         members = {
             number: (member_id, joined_at, merged_into, account_id)
             for number, member_id, joined_at, merged_into, account_id in Member.objects.filter(
@@ -383,10 +362,10 @@ def _batch_import(partner, batch: list[_Purchase], rules: _Rules, now: datetime,
         for purchase in batch:
             found = members.get(purchase.member_number)
             if found is None:
-                result.errors.append(RowError(purchase.line, "not_found", "No member has this number.",
+                result.errors.append(RowError(purchase.line, NotFound.code, "No member has this number.",
                                               purchase.external_id))  # fmt: skip
             elif found[2] is not None:
-                result.errors.append(RowError(purchase.line, "member_merged", "This member was merged into another.",
+                result.errors.append(RowError(purchase.line, MemberMerged.code, "This member was merged into another.",
                                               purchase.external_id))  # fmt: skip
             else:
                 known.append(purchase)
@@ -395,43 +374,51 @@ def _batch_import(partner, batch: list[_Purchase], rules: _Rules, now: datetime,
         apart = _members_apart(member_ids, accounts)
         budgets = _budgets_lock(rules.budgeted)
         facts = _facts(member_ids, rules, now)
-        purchase_rows, line_rows, award_rows, credits, usage = [], [], [], [], {}
+        out = _Batch()
         for purchase in known:
             member_id, joined_at, _merged, account_id = members[purchase.member_number]
-            status = accounts[account_id].member_status
             if member_id in apart:
                 one_by_one.append(purchase)
                 continue
-            outcome, evaluated = _evaluate(purchase, partner, member_id, joined_at, status, rules, facts, budgets)
-            _rows_add(purchase, partner, member_id, account_id, outcome, evaluated, rules, now,
-                      purchase_rows, line_rows, award_rows, credits, usage)  # fmt: skip
-        _write(purchase_rows, line_rows, award_rows, credits, usage, budgets, rules, now)
+            status = accounts[account_id].member_status
+            _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules, facts, budgets, now, out)
+        _write(partner, out, now)
         result.batches += 1
-        result.purchases += len(purchase_rows)
-        result.earned += sum(row["outcome"] == Outcome.EARNED for row in purchase_rows)
+        result.purchases += len(out.purchases)
+        result.earned += sum(row["outcome"] == Outcome.EARNED for row in out.purchases)
         result.not_earning += sum(row["outcome"] in (Outcome.MEMBER_SUSPENDED, Outcome.MEMBER_CLOSED)
-                                  for row in purchase_rows)  # fmt: skip
-        result.points += sum(row["points"] for row in purchase_rows)
+                                  for row in out.purchases)  # fmt: skip
+        result.points += sum(row["points"] for row in out.purchases)
     for purchase in one_by_one:
         _import_one(partner, purchase, now, result)
 
 
-def _partner_lock(partner) -> None:
-    from loyalty.partners import lock_objects as partner_locks
-
-    partner_locks.partner_for_update(partner.pk)
+def _not_imported(partner, batch: list[_Purchase], result: ImportResult) -> list[_Purchase]:
+    """The batch less the purchases already imported (counted) and the external ids taken by other content."""
+    hashes = dict(
+        Purchase.objects.filter(partner=partner, external_id__in=[p.external_id for p in batch]).values_list(
+            "external_id", "body_hash"
+        )
+    )
+    kept = []
+    for purchase in batch:
+        if purchase.external_id not in hashes:
+            kept.append(purchase)
+        elif hashes[purchase.external_id] == _body_hash(purchase):
+            result.already_imported += 1
+        else:
+            result.errors.append(
+                RowError(purchase.line, ExternalIdConflict.code, "A purchase with this external id and other "
+                         "content is recorded already.", purchase.external_id)
+            )  # fmt: skip
+    return kept
 
 
 def _members_apart(member_ids: list[int], accounts: dict) -> set[int]:
-    """Members whose purchases take the API's path: an account in debt, an open referral."""
-    from members.referrals.models import Referral
-    from members.referrals.services import OPEN_STATUSES
-
-    apart = {
-        a.member_id for a in accounts.values() if getattr(a, "debt", 0) and a.member_status == MemberStatus.ACTIVE
-    }
+    """Members whose purchases take the API's path: an active member in debt, an open referral."""
+    apart = {a.member_id for a in accounts.values() if a.debt and a.member_status == MemberStatus.ACTIVE}
     apart.update(
-        Referral.objects.filter(referee_id__in=member_ids, status__in=OPEN_STATUSES).values_list(
+        Referral.objects.filter(referee_id__in=member_ids, status__in=REFERRAL_OPEN_STATUSES).values_list(
             "referee_id", flat=True
         )
     )
@@ -439,11 +426,9 @@ def _members_apart(member_ids: list[int], accounts: dict) -> set[int]:
 
 
 def _budgets_lock(campaign_ids: list[int]) -> dict[int, int]:
-    """Lock the budgeted campaigns in id order; what each has left."""
-    from . import lock_objects
-
+    """Lock the budgeted campaigns in id order; the points each has left."""
     locked = lock_objects.campaigns_for_update(campaign_ids)
-    return {pk: budget - awarded for pk, (budget, awarded) in locked.items() if budget is not None}
+    return {pk: max(budget - awarded, 0) for pk, (budget, awarded) in locked.items() if budget is not None}
 
 
 @dataclass
@@ -451,10 +436,11 @@ class _Facts:
     tiers: dict[int, tuple[Tier | None, Decimal]]  # member -> (tier, qualifying value in the window)
     earned_before: set[int]  # members with an earlier purchase that earned
     listed: set[tuple[int, int]]  # (campaign, member) of the member lists
-    usage: dict[tuple[int, int, date], int]  # (campaign, member, period start) -> points
+    usage: dict[tuple[int, int, date], int]  # (campaign, member, period start) -> points, capped campaigns
 
 
 def _facts(member_ids: list[int], rules: _Rules, now: datetime) -> _Facts:
+    """What ``selectors.member_facts_get`` and ``campaigns_prepare`` read, for the batch's members at once."""
     tiers_by_id = {tier.pk: tier for tier in rules.tiers}
     tiers = dict.fromkeys(member_ids, (None, Decimal(0)))
     for member_id, tier_id in MemberTier.objects.filter(member_id__in=member_ids).values_list("member_id", "tier_id"):
@@ -484,32 +470,28 @@ def _facts(member_ids: list[int], rules: _Rules, now: datetime) -> _Facts:
         usage = {
             (c, m, day): points
             for c, m, day, points in CampaignUsage.objects.filter(
-                campaign_id__in=list(rules.capped), member_id__in=member_ids
+                campaign_id__in=rules.capped, member_id__in=member_ids
             ).values_list("campaign_id", "member_id", "period_start", "points")
         }
     return _Facts(tiers=tiers, earned_before=earned, listed=listed, usage=usage)
 
 
-def _evaluate(purchase, partner, member_id, joined_at, status, rules: _Rules, facts: _Facts, budgets: dict):
-    """The outcome and the engine's result of one purchase; updates the batch's facts with what it earned."""
-    if status == MemberStatus.SUSPENDED:
-        return Outcome.MEMBER_SUSPENDED, None
-    if status == MemberStatus.CLOSED:
-        return Outcome.MEMBER_CLOSED, None
+def _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules, facts, budgets, now, out) -> None:
+    """Run the engine on one purchase and gather its rows; carry what it changes to the member's next purchase."""
+    earns = status == MemberStatus.ACTIVE
     tier, value = facts.tiers[member_id]
-    day = program_date(purchase.occurred_at)
     campaigns = []
-    for campaign in rules.campaigns:
-        changes = {}
-        if campaign.member_in_list is not None:
-            changes["member_in_list"] = (campaign.id, member_id) in facts.listed
-        if campaign.member_cap is not None:
-            changes["member_cap_used"] = facts.usage.get(
-                (campaign.id, member_id, period_start(campaign.cap_period, day)), 0
-            )
-        if campaign.budget_left is not None:
-            changes["budget_left"] = budgets.get(campaign.id, 0)
-        campaigns.append(replace(campaign, **changes) if changes else campaign)
+    if earns:
+        for campaign in rules.campaigns:
+            changes = {}
+            if campaign.member_in_list is not None:
+                changes["member_in_list"] = (campaign.id, member_id) in facts.listed
+            if campaign.member_cap:
+                start = services.cap_period_start(campaign.cap_period, purchase.occurred_at)
+                changes["member_cap_used"] = facts.usage.get((campaign.id, member_id, start), 0)
+            if campaign.budget_left is not None:
+                changes["budget_left"] = budgets.get(campaign.id, 0)
+            campaigns.append(replace(campaign, **changes) if changes else campaign)
     basket = engine.Basket(
         lines=tuple(engine.Line(sku=sku, category=category, quantity=quantity, unit_price=price)
                     for sku, category, quantity, price in purchase.items),
@@ -520,40 +502,19 @@ def _evaluate(purchase, partner, member_id, joined_at, status, rules: _Rules, fa
     member = engine.MemberFacts(
         tier_id=tier.pk if tier else None,
         tier_name=tier.name if tier else "",
-        tier_multiplier=tier.earning_multiplier if tier else Decimal(1),
+        tier_multiplier=Decimal(tier.earning_multiplier) if tier else Decimal(1),
         joined_on=program_date(joined_at),
         first_purchase=member_id not in facts.earned_before,
     )
-    evaluated = engine.evaluate_purchase(basket, program=rules.program, member=member, campaigns=tuple(campaigns))
-    points = evaluated.points
-    if points <= 0:
-        return Outcome.NOTHING, evaluated
-    # What the next purchase of the member in this batch sees, as it would after this one's transaction.
-    facts.earned_before.add(member_id)
-    for campaign_id, campaign_points in evaluated.campaign_points().items():
-        if campaign_id in budgets:
-            budgets[campaign_id] -= campaign_points
-        if campaign_id in rules.capped:
-            key = (campaign_id, member_id, period_start(rules.capped[campaign_id], day))
-            facts.usage[key] = facts.usage.get(key, 0) + campaign_points
-    value += purchase.amount if tier_rules.uses_spend(rules.policy) else points
-    reached = tier_rules.tier_for(rules.tiers, value)
-    if reached is not None and (tier is None or reached.rank > tier.rank):
-        tier = reached
-    facts.tiers[member_id] = (tier, value)
-    return Outcome.EARNED, evaluated
-
-
-def _rows_add(purchase, partner, member_id, account_id, outcome, evaluated, rules, now,
-              purchase_rows, line_rows, award_rows, credits, usage) -> None:  # fmt: skip
-    points = evaluated.points if outcome == Outcome.EARNED else 0
-    available_at = None
-    pending = 0
-    if points and partner.return_window_days:
-        available_at = purchase.occurred_at + timedelta(days=partner.return_window_days)
-        pending = points if available_at > now else 0
-    index = len(purchase_rows)
-    purchase_rows.append(
+    result = engine.evaluate_purchase(basket, program=rules.program, member=member, campaigns=tuple(campaigns))
+    points = result.points if earns else 0
+    outcome = {MemberStatus.SUSPENDED: Outcome.MEMBER_SUSPENDED, MemberStatus.CLOSED: Outcome.MEMBER_CLOSED}.get(
+        status, Outcome.EARNED if points > 0 else Outcome.NOTHING
+    )
+    window = partner.return_window_days
+    available_at = now + timedelta(days=window) if window and points > 0 else None
+    index = len(out.purchases)
+    out.purchases.append(
         {
             "partner_id": partner.pk,
             "external_id": purchase.external_id,
@@ -566,40 +527,40 @@ def _rows_add(purchase, partner, member_id, account_id, outcome, evaluated, rule
             "store": purchase.store,
             "outcome": outcome,
             "points": points,
-            "pending_points": pending,
+            "pending_points": points if available_at else 0,
             "available_at": available_at,
             "entry_id": None,
             "created_at": now,
         }
     )
     line_points = [0] * len(purchase.items)
-    day = program_date(purchase.occurred_at)
-    if evaluated is not None and points:
-        for award in evaluated.awards:
+    if earns and points > 0:
+        for award in result.awards:
+            if award.points <= 0:
+                continue
             line_points[award.line] += award.points
-            cap = rules.capped.get(award.campaign_id) if award.campaign_id is not None else None
-            award_rows.append(
-                (
-                    index,
-                    award.line,
-                    {
-                        "source": award.source,
-                        "campaign_id": award.campaign_id,
-                        "rule_id": award.rule_id,
-                        "points": award.points,
-                        "reason": award.reason,
-                        "params": award.params,
-                        "cap_period_start": period_start(cap, day) if cap else None,
-                    },
-                )
-            )
-            if cap:
-                key = (award.campaign_id, member_id, period_start(cap, day))
-                usage[key] = usage.get(key, 0) + award.points
-        credits.append((index, account_id, points, available_at, purchase.amount))
+            start = None
+            if award.campaign_id is not None:
+                start = services.cap_period_start(rules.periods[award.campaign_id], purchase.occurred_at)
+                key = (award.campaign_id, member_id, start)
+                out.usage[key] = out.usage.get(key, 0) + award.points
+                out.awarded[award.campaign_id] = out.awarded.get(award.campaign_id, 0) + award.points
+                if award.campaign_id in budgets:
+                    budgets[award.campaign_id] -= award.points
+                if award.campaign_id in rules.capped:
+                    facts.usage[key] = facts.usage.get(key, 0) + award.points
+            row = {
+                "source": award.source,
+                "campaign_id": award.campaign_id,
+                "rule_id": award.rule_id,
+                "points": award.points,
+                "reason": award.reason[:32],
+                "params": award.params,
+                "cap_period_start": start,
+            }
+            out.awards.append((index, award.line, row))
     for position, (sku, category, quantity, price) in enumerate(purchase.items):
-        paid = evaluated.paid_amounts[position] if evaluated is not None else quantity * price
-        line_rows.append(
+        out.lines.append(
             {
                 "purchase_index": index,
                 "position": position + 1,
@@ -607,90 +568,122 @@ def _rows_add(purchase, partner, member_id, account_id, outcome, evaluated, rule
                 "category": category,
                 "quantity": quantity,
                 "unit_price": price,
-                "paid_amount": Decimal(paid).quantize(CENT),
+                "paid_amount": result.paid_amounts[position],
                 "points": line_points[position],
             }
         )
+    if not earns:
+        return
+    spend = sum(result.paid_amounts, Decimal(0))
+    if points > 0:
+        out.credits.append((index, account_id, points, available_at, spend))
+        facts.earned_before.add(member_id)
+    elif spend > 0:
+        out.spends.append((member_id, 0, spend))
+    # The upgrade at once that the credit makes, for the member's next purchase in this batch.
+    value += spend if tier_rules.uses_spend(rules.policy) else points
+    reached = tier_rules.tier_for(rules.tiers, value) if (points or spend) else None
+    if reached is not None and (tier is None or reached.rank > tier.rank):
+        tier = reached
+    facts.tiers[member_id] = (tier, value)
 
 
-def _write(purchase_rows, line_rows, award_rows, credits, usage, budgets, rules, now) -> None:
-    purchase_ids = bulk.insert_rows(Purchase, purchase_rows)
-    line_starts = {}
-    for number, row in enumerate(line_rows):
+def _write(partner, out: _Batch, now: datetime) -> None:
+    """The batch's rows in bulk: purchases, lines, awards, the credits, the usage and the campaigns' totals."""
+    purchase_ids = bulk.insert_rows(Purchase, out.purchases)
+    first_line = {}
+    for number, row in enumerate(out.lines):
         index = row.pop("purchase_index")
         row["purchase_id"] = purchase_ids[index]
-        line_starts.setdefault(index, number)
-    line_ids = bulk.insert_rows(PurchaseLine, line_rows)
-    awards = []
-    for index, line, row in award_rows:
+        first_line.setdefault(index, number)
+    line_ids = bulk.insert_rows(PurchaseLine, out.lines)
+    for index, line, row in out.awards:
         row["purchase_id"] = purchase_ids[index]
-        row["line_id"] = line_ids[line_starts[index] + line]
-        awards.append(row)
-    bulk.insert_rows(Award, awards)
+        row["line_id"] = line_ids[first_line[index] + line]
+    bulk.insert_rows(Award, [row for _index, _line, row in out.awards])
     specs = [
         ledger.CreditSpec(
             account_id=account_id,
             points=points,
+            kind=EntryKind.EARN,
             cause=Purchase(pk=purchase_ids[index]),
-            actor=None,
+            actor=partner,
             available_at=available_at,
-            spend_amount=amount,
+            spend_amount=spend,
         )
-        for index, account_id, points, available_at, amount in credits
+        for index, account_id, points, available_at, spend in out.credits
     ]
     entries = ledger.credit_many(specs, now=now)
     if entries:
-        pairs = [(purchase_ids[index], entry.pk) for (index, *_rest), entry in zip(credits, entries, strict=True)]
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE campaigns_purchase AS p SET entry_id = v.entry_id"
-                    " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, entry_id) WHERE p.id = v.id",
-                    [[p for p, _e in pairs], [e for _p, e in pairs]],
-                )
-        else:
-            Purchase.objects.bulk_update([Purchase(pk=p, entry_id=e) for p, e in pairs], ["entry_id"])
-    _usage_add(usage)
-    awarded: dict[int, int] = {}
-    for _index, _line, row in award_rows:
-        if row["campaign_id"] is not None:
-            awarded[row["campaign_id"]] = awarded.get(row["campaign_id"], 0) + row["points"]
-    for campaign_id, points in sorted(awarded.items()):
-        Campaign.objects.filter(pk=campaign_id).update(points_awarded=F("points_awarded") + points)
+        pairs = [(purchase_ids[credit[0]], entry.pk) for credit, entry in zip(out.credits, entries, strict=True)]
+        _entries_link(pairs)
+    if out.spends:
+        qualifying_record_many(day=program_date(now), credits=out.spends, now=now)
+    _usage_add(out.usage)
+    if out.awarded:
+        services._campaigns_awarded_add(out.awarded)
+
+
+def _entries_link(pairs: list[tuple[int, int]]) -> None:
+    """``Purchase.entry`` of the purchases credited, in one statement."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE campaigns_purchase AS p SET entry_id = v.entry_id"
+                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, entry_id) WHERE p.id = v.id",
+                [[p for p, _e in pairs], [e for _p, e in pairs]],
+            )
+    else:
+        Purchase.objects.bulk_update([Purchase(pk=p, entry_id=e) for p, e in pairs], ["entry_id"])
 
 
 def _usage_add(usage: dict) -> None:
+    """Add the batch's points to each member's usage per campaign and cap period (the API's upsert)."""
     if not usage:
         return
     rows = sorted(usage.items())
+    adapt = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO campaigns_campaignusage (campaign_id, member_id, period_start, points)"
-            " VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (campaign_id, member_id, period_start) DO UPDATE"
-            " SET points = campaigns_campaignusage.points + excluded.points",
-            [[c, m, connection.ops.adapt_datefield_value(day), points] for (c, m, day), points in rows],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO campaigns_campaignusage (campaign_id, member_id, period_start, points)"
+                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::bigint[])"
+                " ON CONFLICT (campaign_id, member_id, period_start)"
+                " DO UPDATE SET points = campaigns_campaignusage.points + excluded.points",
+                [[k[0] for k, _p in rows], [k[1] for k, _p in rows], [k[2] for k, _p in rows], [p for _k, p in rows]],
+            )
+        else:
+            cursor.executemany(
+                services._USAGE_UPSERT.format(values="(%s, %s, %s, %s)"),
+                [[c, m, adapt(day), points] for (c, m, day), points in rows],
+            )
 
 
 def _import_one(partner, purchase: _Purchase, now: datetime, result: ImportResult) -> None:
-    """A purchase through the API's own service, in its own transaction."""
-    from . import services
-
-    services.purchase_record(
-        partner=partner,
-        member_number=purchase.member_number,
-        external_id=purchase.external_id,
-        occurred_at=purchase.occurred_at,
-        amount=purchase.amount,
-        currency=purchase.currency,
-        channel=purchase.channel,
-        store=purchase.store,
-        items=[
-            {"sku": sku, "category": category, "quantity": quantity, "unit_price": price}
-            for sku, category, quantity, price in purchase.items
-        ],
-        now=now,
-    )
+    """A purchase through the API's own service, in its own transaction (a debt to pay, a referral to qualify)."""
+    try:
+        recorded = services.purchase_record(
+            partner=partner,
+            member_number=purchase.member_number,
+            external_id=purchase.external_id,
+            occurred_at=purchase.occurred_at,
+            amount=purchase.amount,
+            currency=purchase.currency,
+            channel=purchase.channel,
+            store=purchase.store,
+            items=[
+                services.PurchaseItem(sku=sku, category=category, quantity=quantity, unit_price=price)
+                for sku, category, quantity, price in purchase.items
+            ],
+            now=now,
+        )
+    except LoyaltyError as error:
+        result.errors.append(RowError(purchase.line, error.code, str(error.message), purchase.external_id))
+        return
+    if not recorded.created:
+        result.already_imported += 1
+        return
     result.purchases += 1
     result.one_by_one += 1
+    result.points += recorded.purchase.points
+    result.earned += recorded.purchase.outcome == Outcome.EARNED

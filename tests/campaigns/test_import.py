@@ -8,10 +8,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
+from campaigns import services
 from campaigns.imports import COLUMNS, columns_check, purchases_import
 from campaigns.models import Award, Campaign, CampaignStatus, CampaignUsage, Outcome, Purchase, PurchaseLine, Rule
 from loyalty.exceptions import ValidationError
+from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
 from loyalty.ledger.models import Account, Entry, Lot
 from members.models import Member, MemberStatus
@@ -240,3 +243,158 @@ def test_the_command_imports_a_file_and_reports_its_errors(shop, campaigns, tmp_
     assert "1 purchases imported (1 earned 12 points" in out
     assert "line 3: T-2: currency_mismatch" in err
     assert Purchase.objects.get().external_id == "T-1"
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _written() -> dict:
+    """What the purchases wrote, by external id and member email: comparable across two runs."""
+    email = dict(Member.objects.values_list("pk", "user__email"))
+    out = {}
+    for purchase in Purchase.objects.order_by("external_id"):
+        out[purchase.external_id] = {
+            "purchase": (purchase.outcome, purchase.points, purchase.pending_points, purchase.available_at,
+                         purchase.body_hash, purchase.amount, email[purchase.member_id]),
+            "lines": list(purchase.lines.order_by("position").values_list("position", "sku", "paid_amount", "points")),
+            "awards": sorted(
+                (a.line.position, a.source, a.campaign_id or 0, a.rule_id or 0, a.points, a.reason,
+                 sorted(a.params.items()), a.cap_period_start)
+                for a in purchase.awards.select_related("line")
+            ),
+            "entry": None if purchase.entry is None else (
+                purchase.entry.kind, purchase.entry.amount, purchase.entry.balance_after, purchase.entry.actor_id,
+                purchase.entry.memo_code, purchase.entry.lots.values_list("amount", "pending", "expires_on").get(),
+            ),
+        }  # fmt: skip
+    out["accounts"] = sorted(
+        (email[m], b, p, e)
+        for m, b, p, e in Account.objects.values_list("member", "balance", "pending", "lifetime_earned")
+    )
+    out["days"] = sorted(
+        (email[m], d, p, s)
+        for m, d, p, s in QualifyingDay.objects.values_list("member", "day", "points", "spend_amount")
+    )
+    out["tiers"] = sorted((email[m], t) for m, t in MemberTier.objects.values_list("member", "tier__name"))
+    out["usage"] = sorted(
+        (c, email[m], d, p)
+        for c, m, d, p in CampaignUsage.objects.values_list("campaign", "member", "period_start", "points")
+    )
+    out["awarded"] = sorted(Campaign.objects.values_list("name", "points_awarded"))
+    return out  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_import_writes_what_the_api_path_writes_for_the_same_purchases(shop, campaigns):
+    # given: tiers with a multiplier, a first-purchase bonus, a capped campaign, a member list, a return window
+    silver, _gold, _platinum = program_tiers()
+    silver.earning_multiplier = Decimal("1.5")
+    silver.save()
+    shop.return_window_days = 14
+    shop.save()
+    window = {
+        "status": CampaignStatus.ACTIVE,
+        "starts_at": NOW - timedelta(days=30),
+        "ends_at": NOW + timedelta(days=30),
+    }
+    first = Campaign.objects.create(name="Welcome", **window)
+    Rule.objects.create(campaign=first, kind="first_purchase_bonus", points=40)
+    capped = Campaign.objects.create(name="Bakery x3", member_cap=20, cap_period="week", **window)
+    Rule.objects.create(campaign=capped, kind="multiplier", multiplier=3, categories=["bakery"])
+    listed = Campaign.objects.create(name="VIP", uses_member_list=True, **window)
+    Rule.objects.create(campaign=listed, kind="basket_bonus", points=15, min_amount=1)
+    alice, bob, carol = MemberFactory(), MemberFactory(), MemberFactory()
+    listed.listed_members.create(member=bob)
+    purchases = [
+        ("T-1", alice, [("COF-1", "coffee", "2", "6.40"), ("BRD-1", "bakery", "3", "2.20")]),
+        ("T-2", bob, [("SOP-1", "household", "1", "25.00")]),
+        ("T-3", alice, [("TV", "electronics", "1", "480.00")]),
+        ("T-4", alice, [("BRD-1", "bakery", "4", "2.20"), ("COF-1", "coffee", "1", "6.40")]),
+        ("T-5", carol, [("BRD-1", "bakery", "1", "1.10")]),
+        ("T-6", bob, [("SOP-1", "household", "2", "12.50")]),
+    ]
+    try:
+        with transaction.atomic():
+            for external_id, member, items in purchases:
+                services.purchase_record(
+                    partner=shop, member_number=member.member_number, external_id=external_id,
+                    occurred_at=datetime.fromisoformat(AT),
+                    amount=sum(Decimal(q) * Decimal(p) for _s, _c, q, p in items),
+                    currency="EUR", channel="store", store="Paris 1",
+                    items=[services.PurchaseItem(sku=s, category=c, quantity=Decimal(q), unit_price=Decimal(p))
+                           for s, c, q, p in items],
+                    now=NOW,
+                )  # fmt: skip
+            by_api = _written()
+            raise _Rollback
+    except _Rollback:
+        pass
+    text = _csv([row for external_id, member, items in purchases for row in _purchase(external_id, member, items)])
+
+    # when
+    result = purchases_import(partner=shop, rows=_rows(text), now=NOW, batch_size=4)
+
+    # then
+    assert result.errors == []
+    assert _written() == by_api
+    assert by_api["T-3"]["purchase"][1] > 480  # the tier reached by T-3 (Silver at 500) multiplies T-4
+    assert audit(now=NOW) == []
+
+
+@pytest.mark.django_db
+def test_a_purchase_imported_then_posted_to_the_api_is_a_repeat(shop, campaigns):
+    # given
+    alice = MemberFactory()
+    purchases_import(
+        partner=shop, rows=_rows(_csv(_purchase("T-1", alice, [("COF-1", "coffee", "2", "6.40")]))), now=NOW
+    )
+
+    # when
+    recorded = services.purchase_record(
+        partner=shop, member_number=alice.member_number, external_id="T-1", occurred_at=datetime.fromisoformat(AT),
+        amount=Decimal("12.80"), currency="EUR", channel="store", store="Paris 1",
+        items=[services.PurchaseItem(sku="COF-1", category="coffee", quantity=Decimal(2), unit_price=Decimal("6.40"))],
+        now=NOW,
+    )  # fmt: skip
+
+    # then
+    assert recorded.created is False
+    assert Purchase.objects.count() == 1
+    assert Entry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_member_in_debt_takes_the_api_path_and_pays_the_debt(shop):
+    # given: alice owes 5 points (a credit of 10 spent, then reversed with the shortfall as a debt)
+    alice = MemberFactory()
+    entry = ledger.credit(alice.account, 10, cause=shop, now=NOW - timedelta(days=2))
+    ledger.debit(alice.account, 10, now=NOW - timedelta(days=2))
+    ledger.reverse(entry, points=10, shortfall="debt", now=NOW - timedelta(days=1))
+    assert Account.objects.get(member=alice).debt == 10
+    text = _csv(_purchase("T-1", alice, [("SOP-1", "household", "1", "25.00")]))
+
+    # when
+    result = purchases_import(partner=shop, rows=_rows(text), now=NOW)
+
+    # then
+    account = Account.objects.get(member=alice)
+    assert (result.purchases, result.one_by_one, result.points) == (1, 1, 25)
+    assert (account.debt, account.balance) == (0, 15)
+    assert audit(now=NOW) == []
+
+
+@pytest.mark.django_db
+def test_a_budget_is_never_exceeded_across_batches(shop, campaigns):
+    # given: the basket bonus has 70 points of budget; six baskets over 20.00 would take 180
+    _coffee, basket = campaigns
+    members = [MemberFactory() for _ in range(6)]
+    text = _csv([row for n, m in enumerate(members) for row in _purchase(f"T-{n}", m, [("X", "misc", "1", "21.00")])])
+
+    # when
+    purchases_import(partner=shop, rows=_rows(text), now=NOW, batch_size=2)
+
+    # then
+    basket.refresh_from_db()
+    assert basket.points_awarded == 70
+    assert sorted(Award.objects.filter(campaign=basket).values_list("points", flat=True)) == [10, 30, 30]
