@@ -38,6 +38,9 @@ API_CLIENTS = 4
 API_ROUNDS = 3
 API_ROUND_SECONDS = 8
 TARGET_API_RATIO = 0.5
+IMPORT_PURCHASES = int(os.environ.get("BENCH_IMPORT_PURCHASES", 100_000))  # fewer for a quick try only
+IMPORT_MEMBERS = 20_000
+TARGET_IMPORT_PER_SECOND = 5_000
 
 _begun = time.perf_counter()
 
@@ -227,6 +230,46 @@ def main() -> int:
         )
         log(f"api: {results['api']}")
 
+    # 6. The CSV import of 100,000 purchases (the management command, in this process).
+    def run_import():
+        from loyalty.partners.services import partner_create
+
+        from . import earning, imports
+
+        log(f"import: seeding {IMPORT_MEMBERS:,} members, two partners, 10 active campaigns, 3 tiers")
+        earning.reset_earning()
+        seed.seed(
+            accounts=IMPORT_MEMBERS,
+            lots_per_account=1,
+            amount=50,
+            now=now,
+            first_created=now - timedelta(days=30),
+            expires_on=today + timedelta(days=730),
+        )
+        db.execute("TRUNCATE tiers_tier RESTART IDENTITY CASCADE")
+        earning.fix_member_numbers()
+        imports.seed_tiers()
+        partner, _key = partner_create(name="Bench shop")
+        other, _key = partner_create(name="Other shop")
+        earning.seed_campaigns(partner, other, now)
+        path = report.RESULTS_DIR / "purchases.csv"
+        report.RESULTS_DIR.mkdir(exist_ok=True)
+        rows = imports.write_file(path, purchases=IMPORT_PURCHASES, members=IMPORT_MEMBERS, now=now)
+        log(f"import: {IMPORT_PURCHASES:,} purchases in {rows:,} rows written to {path}")
+        db.vacuum_analyze()
+        db.checkpoint()
+        log("import: manage.py purchases_import, then the same file again")
+        results["import"] = imports.run(path, partner_name=partner.name)
+        log(f"import: {results['import']['seconds']} s; audit")
+        started = time.perf_counter()
+        problems = audit(now=timezone.now())
+        results["import_audit"] = {
+            "problems": len(problems),
+            "first_problems": problems[:10],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        path.unlink()
+
     only = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
     for name, function in (
         ("pgbench", run_pgbench),
@@ -236,6 +279,7 @@ def main() -> int:
         ("expire_bare_update", run_bare_update),
         ("tiers", run_tiers),
         ("api", run_api),
+        ("import", run_import),
     ):
         if not only or name in only:
             phase(name, function)
@@ -419,6 +463,36 @@ def _api_rows(results: dict, report) -> list[dict]:
             )
     if statements:
         rows.append({"name": "  SQL statements per purchase (in-process)", "value": str(statements["statements"])})
+    imported, audited = results.get("import"), results.get("import_audit")
+    if imported:
+        rate = imported["purchases_per_second"]
+        rows.append(
+            {
+                "name": f"CSV import: {imported['purchases']:,} purchases ({imported['lines']:,} lines,"
+                f" {imported['awards']:,} awards, {imported['tier_changes']:,} tier changes)",
+                "value": f"{imported['seconds']:.1f} s = {rate:,.0f} purchases/s",
+                "target": f">= {TARGET_IMPORT_PER_SECOND:,}/s",
+                "verdict": report.verdict(rate >= TARGET_IMPORT_PER_SECOND and not imported["errors"]),
+            }
+        )
+        rows.append(
+            {
+                "name": "  the same file again",
+                "value": f"{imported['again_seconds']:.1f} s, {imported['again_written']} purchases written",
+                "target": "0",
+                "verdict": report.verdict(imported["again_written"] == 0),
+            }
+        )
+    if imported and audited:
+        ok = audited["problems"] == 0 and imported["points"] == imported["points_credited"]
+        rows.append(
+            {
+                "name": "  audit() after; points of the purchases = points credited",
+                "value": f"{audited['problems']} problems; {imported['points']:,} = {imported['points_credited']:,}",
+                "target": "0, equal",
+                "verdict": report.verdict(ok),
+            }
+        )
     return rows
 
 

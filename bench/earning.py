@@ -26,12 +26,12 @@ ITEMS = (
 
 
 def member_number(member_id: int) -> str:
-    body = f"1{member_id:08d}"
+    body = f"2{member_id:08d}"  # the seed's own numbers start with 1: no clash while they change
     return body + luhn_check_digit(body)
 
 
 def fix_member_numbers() -> None:
-    """Give the seeded members (``seed.seed``: ``1`` and 9 digits) numbers with a valid check digit."""
+    """Give the seeded members (``seed.seed``: ``1`` and 9 digits, no check digit) numbers with a valid check digit."""
     ids = [row[0] for row in db.rows("SELECT id FROM members_member ORDER BY id")]
     with connection.cursor() as cursor:
         cursor.execute(

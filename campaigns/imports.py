@@ -30,8 +30,9 @@ pays the debt first) and a member with an open referral (the first purchase may 
 referral). A suspended or closed member's purchase is recorded, with why it earned nothing.
 """
 
+import copy
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -70,6 +71,7 @@ from .models import (
     CampaignMember,
     CampaignStatus,
     CampaignUsage,
+    CapPeriod,
     Outcome,
     Purchase,
     PurchaseLine,
@@ -251,6 +253,7 @@ class _Rules:
     budgeted: list[int]  # campaign ids with a budget
     listed: list[int]  # campaign ids with a member list
     capped: list[int]  # campaign ids with a member cap
+    varying: set[int]  # campaign ids the engine reads per member (a list, a cap, a budget)
     policy: TierPolicy
     tiers: list[Tier]
 
@@ -284,9 +287,22 @@ def _rules_load(partner) -> _Rules:
         budgeted=[c.id for c in campaigns if c.budget_left is not None],
         listed=[c.id for c in campaigns if c.member_in_list is not None],
         capped=[c.id for c in campaigns if c.member_cap],
+        varying={c.id for c in campaigns if c.member_in_list is not None or c.member_cap or c.budget_left is not None},
         policy=TierPolicy.objects.filter(pk=1).first() or TierPolicy(pk=1),
         tiers=list(Tier.objects.all()),
     )
+
+
+_PERIODS = (CapPeriod.DAY, CapPeriod.WEEK, CapPeriod.CAMPAIGN)
+
+
+def _period_start(cap_period: str, day: date) -> date:
+    """``services.cap_period_start`` from the program day already known."""
+    if cap_period == CapPeriod.DAY:
+        return day
+    if cap_period == CapPeriod.WEEK:
+        return day - timedelta(days=day.weekday())
+    return services.CAMPAIGN_PERIOD_START
 
 
 # The import.
@@ -353,7 +369,7 @@ def _batch_import(partner, batch: list[_Purchase], rules: _Rules, now: datetime,
         partner_locks.partner_for_update(partner.pk)
         batch = _not_imported(partner, batch, result)
         members = {
-            number: (member_id, joined_at, merged_into, account_id)
+            number: (member_id, program_date(joined_at), merged_into, account_id)
             for number, member_id, joined_at, merged_into, account_id in Member.objects.filter(
                 member_number__in={p.member_number for p in batch}
             ).values_list("member_number", "pk", "joined_at", "merged_into_id", "account__id")
@@ -369,19 +385,20 @@ def _batch_import(partner, batch: list[_Purchase], rules: _Rules, now: datetime,
                                               purchase.external_id))  # fmt: skip
             else:
                 known.append(purchase)
-        accounts = {a.pk: a for a in ledger_locks.accounts_for_update({members[p.member_number][3] for p in known})}
+        account_ids = {members[p.member_number][3] for p in known}
+        accounts = {a.pk: a for a in ledger_locks.account_rows_for_update(account_ids)}
         member_ids = sorted({members[p.member_number][0] for p in known})
         apart = _members_apart(member_ids, accounts)
         budgets = _budgets_lock(rules.budgeted)
         facts = _facts(member_ids, rules, now)
         out = _Batch()
         for purchase in known:
-            member_id, joined_at, _merged, account_id = members[purchase.member_number]
+            member_id, joined_on, _merged, account_id = members[purchase.member_number]
             if member_id in apart:
                 one_by_one.append(purchase)
                 continue
             status = accounts[account_id].member_status
-            _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules, facts, budgets, now, out)
+            _evaluate(purchase, partner, member_id, joined_on, account_id, status, rules, facts, budgets, now, out)
         _write(partner, out, now)
         result.batches += 1
         result.purchases += len(out.purchases)
@@ -476,22 +493,27 @@ def _facts(member_ids: list[int], rules: _Rules, now: datetime) -> _Facts:
     return _Facts(tiers=tiers, earned_before=earned, listed=listed, usage=usage)
 
 
-def _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules, facts, budgets, now, out) -> None:
+def _evaluate(purchase, partner, member_id, joined_on, account_id, status, rules, facts, budgets, now, out) -> None:
     """Run the engine on one purchase and gather its rows; carry what it changes to the member's next purchase."""
     earns = status == MemberStatus.ACTIVE
     tier, value = facts.tiers[member_id]
+    day = program_date(purchase.occurred_at)
+    starts = {period: _period_start(period, day) for period in _PERIODS}
     campaigns = []
     if earns:
         for campaign in rules.campaigns:
-            changes = {}
+            if campaign.id not in rules.varying:
+                campaigns.append(campaign)
+                continue
+            campaign = copy.copy(campaign)  # replace() of a frozen dataclass costs several times more
             if campaign.member_in_list is not None:
-                changes["member_in_list"] = (campaign.id, member_id) in facts.listed
+                object.__setattr__(campaign, "member_in_list", (campaign.id, member_id) in facts.listed)
             if campaign.member_cap:
-                start = services.cap_period_start(campaign.cap_period, purchase.occurred_at)
-                changes["member_cap_used"] = facts.usage.get((campaign.id, member_id, start), 0)
+                used = facts.usage.get((campaign.id, member_id, starts[campaign.cap_period]), 0)
+                object.__setattr__(campaign, "member_cap_used", used)
             if campaign.budget_left is not None:
-                changes["budget_left"] = budgets.get(campaign.id, 0)
-            campaigns.append(replace(campaign, **changes) if changes else campaign)
+                object.__setattr__(campaign, "budget_left", budgets.get(campaign.id, 0))
+            campaigns.append(campaign)
     basket = engine.Basket(
         lines=tuple(engine.Line(sku=sku, category=category, quantity=quantity, unit_price=price)
                     for sku, category, quantity, price in purchase.items),
@@ -503,7 +525,7 @@ def _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules
         tier_id=tier.pk if tier else None,
         tier_name=tier.name if tier else "",
         tier_multiplier=Decimal(tier.earning_multiplier) if tier else Decimal(1),
-        joined_on=program_date(joined_at),
+        joined_on=joined_on,
         first_purchase=member_id not in facts.earned_before,
     )
     result = engine.evaluate_purchase(basket, program=rules.program, member=member, campaigns=tuple(campaigns))
@@ -541,7 +563,7 @@ def _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules
             line_points[award.line] += award.points
             start = None
             if award.campaign_id is not None:
-                start = services.cap_period_start(rules.periods[award.campaign_id], purchase.occurred_at)
+                start = starts[rules.periods[award.campaign_id]]
                 key = (award.campaign_id, member_id, start)
                 out.usage[key] = out.usage.get(key, 0) + award.points
                 out.awarded[award.campaign_id] = out.awarded.get(award.campaign_id, 0) + award.points
@@ -589,8 +611,24 @@ def _evaluate(purchase, partner, member_id, joined_at, account_id, status, rules
 
 
 def _write(partner, out: _Batch, now: datetime) -> None:
-    """The batch's rows in bulk: purchases, lines, awards, the credits, the usage and the campaigns' totals."""
-    purchase_ids = bulk.insert_rows(Purchase, out.purchases)
+    """The batch's rows in bulk: purchases, lines, awards, the credits, the usage and the campaigns' totals.
+
+    On PostgreSQL the purchases' ids are reserved first, so the credits name them and the
+    purchases are written once, with their entries; elsewhere they are linked after.
+    """
+    reserved = connection.vendor == "postgresql"
+    if reserved:
+        purchase_ids = bulk.reserve_ids(Purchase, len(out.purchases))
+        entries = _credit(partner, out, purchase_ids, now)
+        for (index, *_rest), entry in zip(out.credits, entries, strict=True):
+            out.purchases[index]["entry_id"] = entry.pk
+        bulk.insert_rows(Purchase, out.purchases, ids=purchase_ids)
+    else:
+        purchase_ids = bulk.insert_rows(Purchase, out.purchases)
+        entries = _credit(partner, out, purchase_ids, now)
+        if entries:
+            pairs = [(purchase_ids[credit[0]], entry.pk) for credit, entry in zip(out.credits, entries, strict=True)]
+            Purchase.objects.bulk_update([Purchase(pk=p, entry_id=e) for p, e in pairs], ["entry_id"])
     first_line = {}
     for number, row in enumerate(out.lines):
         index = row.pop("purchase_index")
@@ -601,22 +639,6 @@ def _write(partner, out: _Batch, now: datetime) -> None:
         row["purchase_id"] = purchase_ids[index]
         row["line_id"] = line_ids[first_line[index] + line]
     bulk.insert_rows(Award, [row for _index, _line, row in out.awards])
-    specs = [
-        ledger.CreditSpec(
-            account_id=account_id,
-            points=points,
-            kind=EntryKind.EARN,
-            cause=Purchase(pk=purchase_ids[index]),
-            actor=partner,
-            available_at=available_at,
-            spend_amount=spend,
-        )
-        for index, account_id, points, available_at, spend in out.credits
-    ]
-    entries = ledger.credit_many(specs, now=now)
-    if entries:
-        pairs = [(purchase_ids[credit[0]], entry.pk) for credit, entry in zip(out.credits, entries, strict=True)]
-        _entries_link(pairs)
     if out.spends:
         qualifying_record_many(day=program_date(now), credits=out.spends, now=now)
     _usage_add(out.usage)
@@ -624,17 +646,21 @@ def _write(partner, out: _Batch, now: datetime) -> None:
         services._campaigns_awarded_add(out.awarded)
 
 
-def _entries_link(pairs: list[tuple[int, int]]) -> None:
-    """``Purchase.entry`` of the purchases credited, in one statement."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE campaigns_purchase AS p SET entry_id = v.entry_id"
-                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, entry_id) WHERE p.id = v.id",
-                [[p for p, _e in pairs], [e for _p, e in pairs]],
-            )
-    else:
-        Purchase.objects.bulk_update([Purchase(pk=p, entry_id=e) for p, e in pairs], ["entry_id"])
+def _credit(partner, out: _Batch, purchase_ids: list[int], now: datetime) -> list:
+    """One ``earn`` credit per purchase that earned (cause the purchase, actor the partner), as the API's."""
+    specs = [
+        ledger.CreditSpec(
+            account_id=account_id,
+            points=points,
+            kind=EntryKind.EARN,
+            cause=ledger.reference(Purchase, purchase_ids[index]),
+            actor=partner,
+            available_at=available_at,
+            spend_amount=spend,
+        )
+        for index, account_id, points, available_at, spend in out.credits
+    ]
+    return ledger.credit_many(specs, now=now)
 
 
 def _usage_add(usage: dict) -> None:

@@ -30,16 +30,57 @@ def _columns(model: type[models.Model]) -> tuple[tuple[str, str, object, bool], 
     return tuple(out)
 
 
-def _value(row: dict, attname: str, default, is_json: bool):
-    if attname in row:
-        value = row[attname]
-    elif default is NOT_PROVIDED:
-        raise KeyError(f"No value for {attname} and the field has no default.")
-    else:
-        value = default() if callable(default) else default
-    if is_json and value is not None:
-        return json.dumps(value)
-    return value
+_JSON_CACHE: dict = {}
+
+
+def _json(value):
+    """JSON text of a column's value; small flat dicts (an award's parameters) are encoded once."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and len(value) <= 4:
+        try:
+            key = tuple(value.items())
+            text = _JSON_CACHE.get(key)
+        except TypeError:  # an unhashable value
+            return json.dumps(value)
+        if text is None:
+            if len(_JSON_CACHE) > 10_000:
+                _JSON_CACHE.clear()
+            text = _JSON_CACHE[key] = json.dumps(value)
+        return text
+    return json.dumps(value)
+
+
+def _missing(attname: str):
+    raise KeyError(f"No value for {attname} and the field has no default.")
+
+
+@cache
+def _row_builder(model: type[models.Model]):
+    """A function of a row dict that returns the COPY tuple of its columns: each missing column takes its
+    default, JSON columns their text. Built once per model (a generic loop per value costs too much)."""
+    names = {"_json": _json, "_missing": _missing}
+    parts = []
+    for number, (attname, _column, default, is_json) in enumerate(_columns(model)):
+        if default is NOT_PROVIDED:
+            value = f"(row[{attname!r}] if {attname!r} in row else _missing({attname!r}))"
+        elif callable(default):
+            names[f"d{number}"] = default
+            value = f"(row[{attname!r}] if {attname!r} in row else d{number}())"
+        else:
+            names[f"d{number}"] = default
+            value = f"row.get({attname!r}, d{number})"
+        parts.append(f"_json({value})" if is_json else value)
+    source = f"def build(pk, row):\n    return (pk, {', '.join(parts)})\n"
+    exec(source, names)  # noqa: S102 - code built from the model's own field names
+    return names["build"]
+
+
+@cache
+def _sequence(table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        return cursor.fetchone()[0]
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -48,29 +89,33 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence(model._meta.db_table), count]
         )
         return [row[0] for row in cursor.fetchall()]
 
 
-def insert_rows(model: type[models.Model], rows: Sequence[dict]) -> list[int]:
-    """Insert ``rows`` into ``model``'s table; return their new ids in the rows' order."""
+def insert_rows(model: type[models.Model], rows: Sequence[dict], *, ids: Sequence[int] | None = None) -> list[int]:
+    """Insert ``rows`` into ``model``'s table; return their new ids in the rows' order.
+
+    ``ids``: ids reserved before with ``reserve_ids`` (PostgreSQL only), when other rows
+    must name these before they are written.
+    """
     if not rows:
         return []
-    columns = _columns(model)
     if connection.vendor != "postgresql":
+        if ids is not None:
+            raise ValueError("Ids are reserved on PostgreSQL only.")
         instances = [model(**row) for row in rows]
         model.objects.bulk_create(instances)
         return [instance.pk for instance in instances]
-    ids = reserve_ids(model, len(rows))
+    ids = list(ids) if ids is not None else reserve_ids(model, len(rows))
     quote = connection.ops.quote_name
-    names = ", ".join(["id", *(quote(column) for _attname, column, _default, _json in columns)])
+    names = ", ".join(["id", *(quote(column) for _attname, column, _default, _json in _columns(model))])
+    build = _row_builder(model)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: COPY is not in the DB-API
         with raw.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+            write = copy.write_row
             for pk, row in zip(ids, rows, strict=True):
-                copy.write_row(
-                    (pk, *(_value(row, attname, default, is_json) for attname, _c, default, is_json in columns))
-                )
+                write(build(pk, row))
     return ids

@@ -1335,8 +1335,8 @@ class CreditSpec:
     account_id: int
     points: int
     kind: str = EntryKind.EARN
-    cause: models.Model | None = None
-    actor: models.Model | None = None
+    cause: "models.Model | _Reference | None" = None  # an instance, or ``reference(model, pk)``
+    actor: "models.Model | _Reference | None" = None
     memo_code: str = ""
     memo_params: dict | None = None
     available_at: datetime | None = None
@@ -1373,13 +1373,13 @@ def credit_many(credits: Sequence[CreditSpec], *, now: datetime) -> list[Entry]:
         return []
 
     with transaction.atomic():
-        locked = {account.pk: account for account in lock_objects.accounts_for_update({c.account_id for c in credits})}
+        locked = {a.pk: a for a in lock_objects.account_rows_for_update({c.account_id for c in credits})}
         for spec in credits:
             if spec.account_id not in locked:
                 raise Account.DoesNotExist(f"Account {spec.account_id} does not exist.")
         for account in locked.values():
             _require_member(account, MemberStatus.ACTIVE)
-            if getattr(account, "debt", 0):
+            if account.debt:
                 raise ValidationError("An account in debt is credited alone: its points pay the debt.", field="debt")
         entry_rows, lot_rows, qualifying = [], [], []
         for spec, memo_params, available_at, expires_on in prepared:
@@ -1431,18 +1431,24 @@ def credit_many(credits: Sequence[CreditSpec], *, now: datetime) -> list[Entry]:
     return entries
 
 
-def _reference_ids(name: str, obj: models.Model | None) -> dict:
+def reference(model: type[models.Model], pk) -> "_Reference":
+    """A cause or actor of ``CreditSpec`` named by its model and id, without an instance (bulk work)."""
+    return _Reference(_content_type_id(model), str(pk))
+
+
+def _reference_ids(name: str, obj: "models.Model | _Reference | None") -> dict:
     if obj is None:
         return {f"{name}_type_id": None, f"{name}_id": ""}
+    if isinstance(obj, _Reference):
+        return {f"{name}_type_id": obj.type_id, f"{name}_id": obj.id}
     return {f"{name}_type_id": _content_type_id(type(obj)), f"{name}_id": str(obj.pk)}
 
 
-def _accounts_update(accounts: list[Account], now: datetime) -> None:
-    """Write the new balances of locked accounts in one statement."""
-    for account in accounts:
-        account.updated_at = now
+def _accounts_update(accounts: list, now: datetime) -> None:
+    """Write the new balances of locked accounts (``lock_objects.LockedAccount``) in one statement."""
     if connection.vendor != "postgresql":
-        Account.objects.bulk_update(accounts, [*_BALANCES, "updated_at"])
+        rows = [Account(pk=a.pk, updated_at=now, **{name: getattr(a, name) for name in _BALANCES}) for a in accounts]
+        Account.objects.bulk_update(rows, [*_BALANCES, "updated_at"])
         return
     sets = ", ".join(f"{field} = v.{field}" for field in _BALANCES)
     arrays = ", ".join(f"%({field})s::bigint[]" for field in ("id", *_BALANCES))

@@ -186,11 +186,32 @@ def _upgrade_many(credits: list, totals: dict, *, today: date, now: datetime) ->
     if created:
         MemberTier.objects.bulk_create(created.values())
     if updated:
-        MemberTier.objects.bulk_update(
-            updated.values(), ["tier_id", "qualified_on", "manual_until", "manual_reason", "updated_at"]
-        )
+        _member_tiers_update(list(updated.values()), now)
     if changes:
         TierChange.objects.bulk_create(changes)
+
+
+def _member_tiers_update(states: list[MemberTier], now: datetime) -> None:
+    """Write the tier rows of many members in one statement (``bulk_update``'s CASE grows with each row)."""
+    if connection.vendor != "postgresql":
+        fields = ["tier_id", "qualified_on", "manual_until", "manual_reason", "updated_at"]
+        MemberTier.objects.bulk_update(states, fields)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tiers_membertier AS mt SET tier_id = v.tier_id, qualified_on = v.qualified_on,"
+            " manual_until = v.manual_until, manual_reason = v.manual_reason, updated_at = %s"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::date[], %s::varchar[])"
+            " AS v(member_id, tier_id, qualified_on, manual_until, manual_reason) WHERE mt.member_id = v.member_id",
+            [
+                now,
+                [state.member_id for state in states],
+                [state.tier_id for state in states],
+                [state.qualified_on for state in states],
+                [state.manual_until for state in states],
+                [state.manual_reason for state in states],
+            ],
+        )
 
 
 def _policy_and_tiers() -> tuple[TierPolicy, list[Tier]]:

@@ -53,18 +53,18 @@ def _given_members():
 def _credits(shop, first, second, third) -> list[dict]:
     """Running past two tiers in one batch, a member already in a tier, pending points, explicit expiries."""
     return [
-        {"account": first, "points": 300},
+        {"account": first, "points": 300, "spend_amount": Decimal("30.10")},
         {"account": second, "points": 1500, "kind": "bonus"},
         {"account": first, "points": 250, "expires_on": date(2027, 12, 31)},
         {"account": third, "points": 100, "available_at": NOW + timedelta(days=14), "expires_on": None},
         {"account": first, "points": 1600},
-        {"account": third, "points": 40},
+        {"account": third, "points": 40, "spend_amount": Decimal("4.05")},
     ]
 
 
 def _with_credit(shop, credits):
     for c in credits:
-        options = {key: c[key] for key in ("expires_on", "available_at") if key in c}
+        options = {key: c[key] for key in ("expires_on", "available_at", "spend_amount") if key in c}
         ledger.credit(c["account"], c["points"], c.get("kind", "earn"), cause=shop, actor=shop, now=NOW, **options)
 
 
@@ -76,7 +76,7 @@ def _with_credit_many(shop, credits):
             kind=c.get("kind", "earn"),
             cause=shop,
             actor=shop,
-            **{key: c[key] for key in ("expires_on", "available_at") if key in c},
+            **{key: c[key] for key in ("expires_on", "available_at", "spend_amount") if key in c},
         )
         for c in credits
     ]
