@@ -1,4 +1,5 @@
 import csv
+import gc
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -23,6 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         partner = _partner(options["partner"])
         started = time.perf_counter()
+        # The import makes and drops millions of small objects: a full collection each few thousand of them
+        # walked every object of the process (a third of the import's time). Objects alive now are frozen
+        # out of the collections and the young generation collected less often, for this run only.
+        gc.freeze()
+        thresholds = gc.get_threshold()
+        gc.set_threshold(100_000, 50, 100)
         try:
             with open(options["file"], newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)
@@ -30,6 +37,9 @@ class Command(BaseCommand):
                 result = purchases_import(partner=partner, rows=reader, batch_size=options["batch_size"])
         except (OSError, UnicodeDecodeError, csv.Error, LoyaltyError) as error:
             raise CommandError(str(getattr(error, "message", error))) from error
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
         seconds = time.perf_counter() - started
         for error in result.errors:
             self.stderr.write(f"line {error.line}: {error.external_id or '-'}: {error.code}: {error.message}")
