@@ -13,10 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial, reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from loyalty.clock import program_date
@@ -26,6 +28,7 @@ from loyalty.exceptions import (
     ExternalIdConflict,
     MemberMerged,
     NotFound,
+    NotReversible,
     ReturnExceedsPurchase,
     ValidationError,
 )
@@ -147,20 +150,25 @@ def awards_record(
     purchase: Purchase | None = None,
     lines: Sequence[PurchaseLine] | None = None,
     event=None,
+    campaigns: Sequence[engine.Campaign] | None = None,
 ) -> list[Award]:
     """Write the engine's awards (one ``Award`` per line and source), add the campaigns' points to the
     member's usage of their cap period and to the campaigns' ``points_awarded``.
 
     Runs in the caller's transaction, which holds the member's account lock and the
     campaigns' (``campaigns_prepare``). ``lines`` are the purchase's lines in the engine's
-    order. Three statements at most: the awards, the usages (an upsert), the campaigns (one
+    order; ``campaigns`` the ones the engine was given (their cap periods; else read, one query).
+    Three statements more at most: the awards, the usages (an upsert), the campaigns (one
     UPDATE with ``F()``); a budget overspent by a broken caller is refused by the database's
     CHECK. Returns the awards.
     """
     awards = [award for award in result.awards if award.points > 0]
     if not awards:
         return []
-    periods = _cap_periods(awards, at)
+    if campaigns is not None:
+        periods = {campaign.id: cap_period_start(campaign.cap_period, at) for campaign in campaigns}
+    else:
+        periods = _cap_periods(awards, at)
     rows = [
         Award(
             purchase=purchase,
@@ -204,7 +212,7 @@ _USAGE_UPSERT = (
 
 
 def _usage_add(member_id: int, points: dict[tuple[int, date], int]) -> None:
-    """Add (or, negative, take back) points to a member's usage per (campaign, period start): one statement."""
+    """Add points to a member's usage per (campaign, period start): one statement (an upsert)."""
     adapt = connection.ops.adapt_datefield_value
     params: list = []
     for (campaign_id, start), value in sorted(points.items()):
@@ -212,6 +220,15 @@ def _usage_add(member_id: int, points: dict[tuple[int, date], int]) -> None:
     values = ", ".join(["(%s, %s, %s, %s)"] * len(points))
     with connection.cursor() as cursor:
         cursor.execute(_USAGE_UPSERT.format(values=values), params)
+
+
+def _usage_take_back(member_id: int, points: dict[tuple[int, date], int]) -> None:
+    """Take points back from a member's usage per (campaign, period start): one UPDATE (an upsert's CHECK would
+    refuse the negative row it proposes)."""
+    matches = [(Q(campaign_id=campaign, period_start=start), value) for (campaign, start), value in points.items()]
+    CampaignUsage.objects.filter(reduce(or_, (match for match, _value in matches)), member_id=member_id).update(
+        points=F("points") - Case(*(When(match, then=Value(value)) for match, value in matches), default=0)
+    )
 
 
 def _campaigns_awarded_add(points: dict[int, int]) -> None:
@@ -234,10 +251,12 @@ class PurchaseItem:
 
 @dataclass(frozen=True)
 class PurchaseRecorded:
-    """What ``purchase_record`` did: the purchase (new, or the first one for a repeat) and whether it is new."""
+    """What ``purchase_record`` did: the purchase (new, or the first one for a repeat), whether it is new, and
+    for a new one its awards (``None`` for a repeat: read them)."""
 
     purchase: Purchase
     created: bool
+    awards: list[Award] | None = None
 
 
 def purchase_record(
@@ -319,15 +338,14 @@ def purchase_record(
             ],
         }
     )
-    if found := _purchase_repeat(partner, external_id, body_hash):
-        return PurchaseRecorded(found, created=False)
-
     with transaction.atomic():
         referred, referrer_account_id = _waiting_referral(member)
         locked = ledger_locks.accounts_for_update([member.account.pk, *filter(None, [referrer_account_id])])
-        if found := _purchase_repeat(partner, external_id, body_hash):  # a racing repeat committed first
+        account = next(account for account in locked if account.pk == member.account.pk)
+        member.account = account  # the locked row: its balances are current
+        if found := _purchase_repeat(partner, external_id, body_hash):  # after the lock: a racing repeat is seen
             return PurchaseRecorded(found, created=False)
-        status = next(account.member_status for account in locked if account.pk == member.account.pk)
+        status = account.member_status
         basket = engine.Basket(
             lines=tuple(
                 engine.Line(
@@ -408,15 +426,18 @@ def purchase_record(
             for position, item in enumerate(items, start=1)
         ]
         PurchaseLine.objects.bulk_create(lines)
+        awards: list[Award] = []
         if not earns:
-            return PurchaseRecorded(purchase, created=True)
+            return PurchaseRecorded(purchase, created=True, awards=awards)
         spend = sum(result.paid_amounts, Decimal(0))
         if points > 0:
             purchase.entry = _credit(
                 member.account, points, purchase=purchase, partner=partner, spend=spend, at=available_at, now=now
             )
             Purchase.objects.filter(pk=purchase.pk).update(entry=purchase.entry)
-            awards_record(result=result, member=member, at=occurred_at, purchase=purchase, lines=lines)
+            awards = awards_record(
+                result=result, member=member, at=occurred_at, purchase=purchase, lines=lines, campaigns=campaigns
+            )
         else:
             _spend_record(member, spend, now=now)
         if referred:
@@ -427,7 +448,7 @@ def purchase_record(
                 purchase_ref=f"{partner.pk}:{external_id}",
                 now=now,
             )
-    return PurchaseRecorded(purchase, created=True)
+    return PurchaseRecorded(purchase, created=True, awards=awards)
 
 
 def _items_check(items: Sequence[PurchaseItem]) -> list[PurchaseItem]:
@@ -539,7 +560,11 @@ class ReturnItem:
 
 @dataclass(frozen=True)
 class ReturnRecorded:
+    """What ``purchase_return`` did: the return (new, or the first one for a repeat), its lines, whether it is
+    new. ``purchase_return.purchase.member.account`` holds the member's balances after it."""
+
     purchase_return: PurchaseReturn
+    lines: list[ReturnLine]
     created: bool
 
 
@@ -583,17 +608,21 @@ def purchase_return(
     else:
         amount = _money(amount, "amount", positive=True)
         content = {"amount": str(amount)}
-    purchase = Purchase.objects.filter(pk=purchase_id, partner_id=partner.pk).select_related("member__account").first()
+    purchase = (
+        Purchase.objects.filter(pk=purchase_id, partner_id=partner.pk)
+        .select_related("member__account", "entry")
+        .first()
+    )
     if purchase is None:
         raise NotFound("This partner has no transaction with this id.")
     body_hash = _hash({"purchase": purchase.pk, **content})
     if found := _return_repeat(partner, external_id, body_hash):
-        return ReturnRecorded(found, created=False)
+        return _return_replayed(found, purchase)
 
     with transaction.atomic():
-        ledger_locks.accounts_for_update([purchase.member.account.pk])
+        (purchase.member.account,) = ledger_locks.accounts_for_update([purchase.member.account.pk])
         if found := _return_repeat(partner, external_id, body_hash):
-            return ReturnRecorded(found, created=False)
+            return _return_replayed(found, purchase)
         lines = list(purchase.lines.order_by("position"))
         back = _shares_of_items(lines, items) if items is not None else _shares_of_amount(lines, amount)
         total_amount = sum((share_amount for _quantity, share_amount in back.values()), Decimal(0))
@@ -623,7 +652,7 @@ def purchase_return(
                 if award.campaign_id is not None:
                     campaigns[award.campaign_id] = campaigns.get(award.campaign_id, 0) - given
                     key = (award.campaign_id, award.cap_period_start or CAMPAIGN_PERIOD_START)
-                    usage[key] = usage.get(key, 0) - given
+                    usage[key] = usage.get(key, 0) + given
             line.returned_points += line_points
             return_lines.append(ReturnLine(line=line, quantity=quantity, amount=share_amount, points=line_points))
         points = sum(return_line.points for return_line in return_lines)
@@ -632,17 +661,21 @@ def purchase_return(
         reversal = None
         counted_spend = purchase.outcome in (Outcome.EARNED, Outcome.NOTHING)
         if points > 0 and purchase.entry_id is not None:
-            reversible = ledger.reversible_points(purchase.entry)
-            if reversible > 0:
-                reversal = ledger.reverse(
-                    purchase.entry,
-                    points=min(points, reversible),
-                    shortfall=policy.return_policy,
-                    spend_amount=total_amount,
-                    actor=partner,
-                    idempotency_key=f"purchase-return:{external_id}",
-                    now=now,
-                )
+            purchase.entry.account = purchase.member.account  # the ledger keeps it in step with the reversal
+            reverse = partial(
+                ledger.reverse,
+                purchase.entry,
+                shortfall=policy.return_policy,
+                spend_amount=total_amount,
+                actor=partner,
+                idempotency_key=f"purchase-return:{external_id}",
+                now=now,
+            )
+            try:
+                reversal = reverse(points=points)
+            except NotReversible as refused:  # some of the purchase's points expired: they are not taken twice
+                if refused.details.get("reversible"):
+                    reversal = reverse(points=refused.details["reversible"])
         if reversal is None and counted_spend:
             qualifying_record(
                 member_id=purchase.member_id,
@@ -672,9 +705,14 @@ def purchase_return(
         if changed_awards:
             Award.objects.bulk_update(changed_awards, ["returned_points"])
         if campaigns:
-            _usage_add(purchase.member_id, usage)
+            _usage_take_back(purchase.member_id, usage)
             _campaigns_awarded_add(campaigns)
-    return ReturnRecorded(returned, created=True)
+    return ReturnRecorded(returned, return_lines, created=True)
+
+
+def _return_replayed(found: PurchaseReturn, purchase: Purchase) -> ReturnRecorded:
+    found.purchase = purchase
+    return ReturnRecorded(found, list(found.lines.select_related("line").order_by("line__position")), created=False)
 
 
 def _return_items_check(items: Sequence[ReturnItem]) -> list[ReturnItem]:

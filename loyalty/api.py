@@ -10,6 +10,7 @@ from loyalty.partners.rest import not_found
 
 v1 = [
     path("members/", include("members.api")),
+    path("transactions/", include("campaigns.api")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from our static files (drf-spectacular-sidecar), its init script at ?script: no inline code (CSP).
     path(

@@ -31,7 +31,10 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.response import Response
 
 from loyalty.exceptions import (
+    AmountMismatch,
     Conflict,
+    CurrencyMismatch,
+    ExternalIdConflict,
     IdempotencyConflict,
     IdempotencyKeyRequired,
     InsufficientPoints,
@@ -47,6 +50,7 @@ from loyalty.exceptions import (
     PresenceCodeLocked,
     PresenceCodeRequired,
     PresenceCodeUsed,
+    ReturnExceedsPurchase,
 )
 from loyalty.partners.parsers import PayloadTooLarge, too_large_message
 from loyalty.partners.services import idempotent_run
@@ -140,7 +144,11 @@ ERRORS = {
         "too many wrong codes: the member must show a new one",
         lambda: PresenceCodeLocked(),
     ),
-    "not_found": (404, "no member has this number", lambda: NotFound("No member has this number.")),
+    "not_found": (
+        404,
+        "no member has this number (or, for a transaction, this partner has none with this id)",
+        lambda: NotFound("No member has this number."),
+    ),
     "conflict": (
         409,
         "a member with this e-mail exists (nothing more is said about it)",
@@ -158,6 +166,31 @@ ERRORS = {
         409,
         "the number was merged into another member's: `details.merged_into` is the survivor's",
         lambda: MemberMerged(merged_into="2345678907"),
+    ),
+    "currency_mismatch": (
+        400,
+        "`currency` is not the program's",
+        lambda: CurrencyMismatch("The program counts in EUR, not USD.", field="currency", expected="EUR"),
+    ),
+    "amount_mismatch": (
+        400,
+        "the items do not add up to `amount` within the program's rounding tolerance",
+        lambda: AmountMismatch(
+            "The items add up to 84.50, not 85.00 (tolerance 0.05).",
+            field="amount",
+            items_total="84.50",
+            tolerance="0.05",
+        ),
+    ),
+    "external_id_conflict": (
+        409,
+        "this `external_id` was already posted by this partner with other content",
+        lambda: ExternalIdConflict(field="external_id"),
+    ),
+    "return_exceeds_purchase": (
+        409,
+        "the return gives back more than is left of the transaction (nothing is written)",
+        lambda: ReturnExceedsPurchase("Line 2 (MUG-BLUE) has 0 left to return.", field="items"),
     ),
     "payload_too_large": (
         413,

@@ -8,6 +8,7 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
+from loyalty.partners.models import SCOPES
 from loyalty.wsgi import application
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory, partner_key
@@ -18,6 +19,10 @@ OPERATIONS = {
     ("/api/v1/members/{member_number}/entries/", "get"),
     ("/api/v1/members/{member_number}/entries/{entry_id}/", "get"),
     ("/api/v1/members/{member_number}/adjustments/", "post"),
+    ("/api/v1/transactions/", "post"),
+    ("/api/v1/transactions/", "get"),
+    ("/api/v1/transactions/{transaction_id}/", "get"),
+    ("/api/v1/transactions/{transaction_id}/returns/", "post"),
 }
 
 
@@ -80,6 +85,30 @@ ERROR_CODES = {
         "member_suspended",
         "member_closed",
         "member_merged",
+        "idempotency_conflict",
+    },
+    ("/api/v1/transactions/", "post"): {
+        *BODY,
+        "currency_mismatch",
+        "amount_mismatch",
+        "invalid_member_number",
+        *AUTH,
+        "not_found",
+        "member_suspended",
+        "member_closed",
+        "member_merged",
+        "external_id_conflict",
+        "idempotency_conflict",
+    },
+    ("/api/v1/transactions/", "get"): {"invalid", "invalid_member_number", *AUTH},
+    ("/api/v1/transactions/{transaction_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/transactions/{transaction_id}/returns/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "return_exceeds_purchase",
+        "member_closed",
+        "external_id_conflict",
         "idempotency_conflict",
     },
 }
@@ -189,7 +218,7 @@ def bearer(db):
     """A key with every scope, and a member enrolled by its partner so paths can name one."""
     partner = PartnerFactory()
     member = MemberFactory(enrolled_by=partner)
-    return {"Authorization": f"Bearer {partner_key(partner)[1]}"}, member
+    return {"Authorization": f"Bearer {partner_key(partner, scopes=list(SCOPES))[1]}"}, member
 
 
 def test_the_app_answers_as_its_schema_says_and_never_with_a_5xx(app_schema, bearer):
