@@ -462,7 +462,15 @@ def _api_rows(results: dict, report) -> list[dict]:
                 }
             )
     if statements:
-        rows.append({"name": "  SQL statements per purchase (in-process)", "value": str(statements["statements"])})
+        rows.append(
+            {
+                "name": f"  SQL statements per purchase, {statements['campaigns']} campaigns / the 2 matching only",
+                "value": f"{statements['statements']} / {statements['statements_matching_only']}"
+                + ("" if statements["status"] == 201 else f" (answered {statements['status']})"),
+                "target": "equal",
+                "verdict": report.verdict(statements["statements"] == statements["statements_matching_only"]),
+            }
+        )
     imported, audited = results.get("import"), results.get("import_audit")
     if imported:
         rate = imported["purchases_per_second"]

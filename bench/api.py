@@ -212,7 +212,9 @@ def statements_per_purchase(*, now: datetime, members: list[str], key: str) -> d
 
     client = Client()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
-    with override_settings(ROOT_URLCONF="bench.urls", API_RATE_LIMIT="", SECURE_SSL_REDIRECT=False):
+    with override_settings(
+        ROOT_URLCONF="bench.urls", API_RATE_LIMIT="", SECURE_SSL_REDIRECT=False, ALLOWED_HOSTS=["testserver"]
+    ):
         for n, member in enumerate(members[:3]):  # warm: caches of content types, the key's last use
             client.post(PURCHASES_PATH, purchase_body(10**6 + n, member, now), content_type="application/json",
                         HTTP_IDEMPOTENCY_KEY=f"warm-{uuid.uuid4().hex}", **auth)  # fmt: skip
@@ -224,4 +226,33 @@ def statements_per_purchase(*, now: datetime, members: list[str], key: str) -> d
                 HTTP_IDEMPOTENCY_KEY=f"count-{uuid.uuid4().hex}",
                 **auth,
             )
-    return {"status": response.status_code, "statements": len(counted), "sql": [sql[:160] for sql in counted]}
+    result = {"status": response.status_code, "statements": len(counted), "sql": [sql[:160] for sql in counted]}
+    # The same with only the campaigns that match: the eight others must cost no statement.
+    from campaigns.models import Campaign, CampaignStatus
+
+    others = list(
+        Campaign.objects.filter(status=CampaignStatus.ACTIVE)
+        .exclude(name__in=earning.MATCHING)
+        .values_list("pk", flat=True)
+    )
+    Campaign.objects.filter(pk__in=others).update(status=CampaignStatus.PAUSED)
+    counted.clear()
+    try:
+        with (
+            override_settings(
+                ROOT_URLCONF="bench.urls", API_RATE_LIMIT="", SECURE_SSL_REDIRECT=False, ALLOWED_HOSTS=["testserver"]
+            ),
+            connection.execute_wrapper(count),
+        ):
+            client.post(
+                PURCHASES_PATH,
+                purchase_body(3 * 10**6, members[4], now),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY=f"count-{uuid.uuid4().hex}",
+                **auth,
+            )
+    finally:
+        Campaign.objects.filter(pk__in=others).update(status=CampaignStatus.ACTIVE)
+    result["statements_matching_only"] = len(counted)
+    result["campaigns"] = len(others) + len(earning.MATCHING)
+    return result

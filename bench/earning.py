@@ -25,6 +25,9 @@ ITEMS = (
 )
 
 
+MATCHING = ("Double coffee", "Basket of 15")  # the two campaigns the baskets match
+
+
 def member_number(member_id: int) -> str:
     body = f"2{member_id:08d}"  # the seed's own numbers start with 1: no clash while they change
     return body + luhn_check_digit(body)
