@@ -18,7 +18,13 @@ def presence_code_for_update(code_id: int, member_id: int) -> PresenceCode:
 
 
 def partner_for_update(partner_id: int) -> None:
-    """Lock a partner's row: what runs one import of the partner's purchases at a time."""
+    """Lock a partner's row: what runs one import of the partner's purchases at a time.
+
+    ``FOR NO KEY UPDATE``: the rows that name the partner (a purchase posted meanwhile, its
+    stored response) take ``FOR KEY SHARE`` on it for their foreign keys, which this lock
+    lets through; a plain ``FOR UPDATE`` would hold them until the batch commits (and
+    deadlock with a purchase holding an account of the batch).
+    """
     from .models import Partner
 
-    list(Partner.objects.filter(pk=partner_id).select_for_update().values_list("pk", flat=True))
+    list(Partner.objects.filter(pk=partner_id).select_for_update(no_key=True).values_list("pk", flat=True))

@@ -398,3 +398,33 @@ def test_a_budget_is_never_exceeded_across_batches(shop, campaigns):
     basket.refresh_from_db()
     assert basket.points_awarded == 70
     assert sorted(Award.objects.filter(campaign=basket).values_list("points", flat=True)) == [10, 30, 30]
+
+
+@pytest.mark.django_db
+def test_a_batch_takes_the_same_statements_whatever_its_size(shop, campaigns):
+    # given: coffee under the x2 campaign (usage and totals written by both batches), no basket bonus
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    program_tiers()
+    members = [MemberFactory() for _ in range(9)]
+    for member in members:  # the content types and the rules' caches warm
+        ledger.credit(member.account, 1, cause=shop, now=NOW - timedelta(days=1))
+
+    def statements(external_ids: list[str], buyers: list[Member]) -> int:
+        rows = [
+            row
+            for e, m in zip(external_ids, buyers, strict=True)
+            for row in _purchase(e, m, [("C", "coffee", "1", "12")])
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            result = purchases_import(partner=shop, rows=_rows(_csv(rows)), now=NOW)
+        assert result.purchases == len(buyers)
+        return len(queries)
+
+    # when
+    three = statements(["A-1", "A-2", "A-3"], members[:3])
+    six = statements([f"B-{n}" for n in range(6)], members[3:])
+
+    # then
+    assert three == six
