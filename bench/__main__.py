@@ -1,7 +1,7 @@
 """``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0.
 
 ``BENCH_ONLY=tiers`` (a comma-separated list of phases: pgbench, writes, expire_naive,
-expire_due, expire_bare_update, tiers) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
+expire_due, expire_bare_update, tiers, api, import) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
 lets the tiers phase keep the ledger seeded by an earlier run of it (the other phases
 seed their own, smaller ledgers over it).
 """
@@ -33,6 +33,14 @@ TARGET_NAIVE_FACTOR = 50
 TARGET_FLOOR_FACTOR = 3
 TARGET_TIERS_SECONDS = 60
 TARGET_TIERS_NAIVE_FACTOR = 20
+API_MEMBERS = 2_000
+API_CLIENTS = 4
+API_ROUNDS = 3
+API_ROUND_SECONDS = 8
+TARGET_API_RATIO = 0.5
+IMPORT_PURCHASES = int(os.environ.get("BENCH_IMPORT_PURCHASES", 100_000))  # fewer for a quick try only
+IMPORT_MEMBERS = 20_000
+TARGET_IMPORT_PER_SECOND = 5_000
 
 _begun = time.perf_counter()
 
@@ -183,6 +191,85 @@ def main() -> int:
         results["tiers_recalculate_again"] = tiers.recalculate(now)
         log(f"tiers: second run {results['tiers_recalculate_again']['seconds']:.1f} s")
 
+    # 5. Purchases through the API (gunicorn, 2 workers) against a bare endpoint.
+    def run_api():
+        from loyalty.partners.services import partner_create
+
+        from . import api, earning
+
+        log(f"api: seeding {API_MEMBERS:,} members, two partners, 10 active campaigns")
+        earning.reset_earning()  # first: a partner's rows cascade to the members it enrolled
+        seed.seed(
+            accounts=API_MEMBERS,
+            lots_per_account=1,
+            amount=1_000,
+            now=now,
+            first_created=now - timedelta(days=30),
+            expires_on=today + timedelta(days=730),
+        )
+        earning.fix_member_numbers()
+        scopes = ["transactions:write", "transactions:read", "points:adjust", "members:read"]
+        partner, key = partner_create(name="Bench shop", scopes=scopes)
+        other, _key = partner_create(name="Other shop", scopes=scopes)
+        earning.seed_campaigns(partner, other, now)
+        members = [earning.member_number(member_id) for member_id in range(1, API_MEMBERS + 1)]
+        results["api_statements"] = api.statements_per_purchase(now=now, members=members, key=key)
+        log(
+            f"api: gunicorn {WORKERS} workers, {API_CLIENTS} clients, {API_ROUNDS} rounds of"
+            f" {API_ROUND_SECONDS} s on each endpoint"
+        )
+        db.checkpoint()
+        results["api"] = api.run(
+            now=now,
+            members=members,
+            key=key,
+            workers=WORKERS,
+            clients=API_CLIENTS,
+            rounds=API_ROUNDS,
+            seconds=API_ROUND_SECONDS,
+        )
+        log(f"api: {results['api']}")
+
+    # 6. The CSV import of 100,000 purchases (the management command, in this process).
+    def run_import():
+        from loyalty.partners.services import partner_create
+
+        from . import earning, imports
+
+        log(f"import: seeding {IMPORT_MEMBERS:,} members, two partners, 10 active campaigns, 3 tiers")
+        earning.reset_earning()
+        seed.seed(
+            accounts=IMPORT_MEMBERS,
+            lots_per_account=1,
+            amount=50,
+            now=now,
+            first_created=now - timedelta(days=30),
+            expires_on=today + timedelta(days=730),
+        )
+        db.execute("TRUNCATE tiers_tier RESTART IDENTITY CASCADE")
+        earning.fix_member_numbers()
+        imports.seed_tiers()
+        partner, _key = partner_create(name="Bench shop")
+        other, _key = partner_create(name="Other shop")
+        earning.seed_campaigns(partner, other, now)
+        path = report.RESULTS_DIR / "purchases.csv"
+        report.RESULTS_DIR.mkdir(exist_ok=True)
+        rows = imports.write_file(path, purchases=IMPORT_PURCHASES, members=IMPORT_MEMBERS, now=now)
+        log(f"import: {IMPORT_PURCHASES:,} purchases in {rows:,} rows written to {path}")
+        db.vacuum_analyze()
+        db.checkpoint()
+        log("import: manage.py purchases_import, then the same file again")
+        results["import"] = imports.run(path, partner_name=partner.name)
+        log(f"import: {results['import']['seconds']} s; audit")
+        started = time.perf_counter()
+        problems = audit(now=timezone.now())
+        results["import_audit"] = {
+            "problems": len(problems),
+            "first_problems": problems[:10],
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        path.unlink()
+
     only = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
     for name, function in (
         ("pgbench", run_pgbench),
@@ -191,6 +278,8 @@ def main() -> int:
         ("expire_due", run_expire_due),
         ("expire_bare_update", run_bare_update),
         ("tiers", run_tiers),
+        ("api", run_api),
+        ("import", run_import),
     ):
         if not only or name in only:
             phase(name, function)
@@ -340,6 +429,78 @@ def _rows(results: dict, report) -> list[dict]:
             }
         )
     rows.extend(_tier_rows(results, report))
+    rows.extend(_api_rows(results, report))
+    return rows
+
+
+def _api_rows(results: dict, report) -> list[dict]:
+    rows = []
+    measured, statements = results.get("api"), results.get("api_statements")
+    if measured:
+        bare, purchases = measured["bare"], measured["purchases"]
+        rows.append(
+            {
+                "name": f"API: bare endpoint, {measured['workers']} gunicorn workers, {measured['clients']} clients",
+                "value": f"{bare.get('requests_per_second', 0):.0f} req/s, p50 {bare.get('p50_ms')} ms,"
+                f" p99 {bare.get('p99_ms')} ms ({bare['errors']} errors)",
+            }
+        )
+        rows.append(
+            {
+                "name": f"API: purchases, {measured['endpoint']}",
+                "value": f"{purchases.get('requests_per_second', 0):.0f} req/s, p50 {purchases.get('p50_ms')} ms,"
+                f" p99 {purchases.get('p99_ms')} ms ({purchases['errors']} errors)",
+            }
+        )
+        if "ratio" in measured:
+            rows.append(
+                {
+                    "name": "  ratio purchases / bare",
+                    "value": f"{measured['ratio']:.2f}",
+                    "target": f">= {TARGET_API_RATIO}",
+                    "verdict": report.verdict(measured["ratio"] >= TARGET_API_RATIO and not purchases["errors"]),
+                }
+            )
+    if statements:
+        rows.append(
+            {
+                "name": f"  SQL statements per purchase, {statements['campaigns']} campaigns / the 2 matching only",
+                "value": f"{statements['statements']} / {statements['statements_matching_only']}"
+                + ("" if statements["status"] == 201 else f" (answered {statements['status']})"),
+                "target": "equal",
+                "verdict": report.verdict(statements["statements"] == statements["statements_matching_only"]),
+            }
+        )
+    imported, audited = results.get("import"), results.get("import_audit")
+    if imported:
+        rate = imported["purchases_per_second"]
+        rows.append(
+            {
+                "name": f"CSV import: {imported['purchases']:,} purchases ({imported['lines']:,} lines,"
+                f" {imported['awards']:,} awards, {imported['tier_changes']:,} tier changes)",
+                "value": f"{imported['seconds']:.1f} s = {rate:,.0f} purchases/s",
+                "target": f">= {TARGET_IMPORT_PER_SECOND:,}/s",
+                "verdict": report.verdict(rate >= TARGET_IMPORT_PER_SECOND and not imported["errors"]),
+            }
+        )
+        rows.append(
+            {
+                "name": "  the same file again",
+                "value": f"{imported['again_seconds']:.1f} s, {imported['again_written']} purchases written",
+                "target": "0",
+                "verdict": report.verdict(imported["again_written"] == 0),
+            }
+        )
+    if imported and audited:
+        ok = audited["problems"] == 0 and imported["points"] == imported["points_credited"]
+        rows.append(
+            {
+                "name": "  audit() after; points of the purchases = points credited",
+                "value": f"{audited['problems']} problems; {imported['points']:,} = {imported['points_credited']:,}",
+                "target": "0, equal",
+                "verdict": report.verdict(ok),
+            }
+        )
     return rows
 
 

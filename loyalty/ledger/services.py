@@ -29,6 +29,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty import bulk
 from loyalty.clock import program_date
 from loyalty.exceptions import (
     IdempotencyConflict,
@@ -1319,3 +1320,145 @@ def _check_text(*, memo: str, idempotency_key: str | None) -> None:
         raise ValidationError("The memo is too long (255 characters at most).", field="memo")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
         raise ValidationError("An idempotency key has 1 to 255 characters.", field="idempotency_key")
+
+
+# Many credits at once: the set-based verb of imports.
+
+
+@dataclass(frozen=True)
+class CreditSpec:
+    """One credit of ``credit_many``: what ``credit`` takes, less idempotency keys and adjustments.
+
+    ``spend_amount`` is the money the credit's purchase paid, added to the member's
+    qualifying day beside the points (the tiers' spend basis).
+    """
+
+    account_id: int
+    points: int
+    kind: str = EntryKind.EARN
+    cause: "models.Model | _Reference | None" = None  # an instance, or ``reference(model, pk)``
+    actor: "models.Model | _Reference | None" = None
+    memo_code: str = ""
+    memo_params: dict | None = None
+    available_at: datetime | None = None
+    expires_on: date | None | _FromPolicy = FROM_POLICY
+    spend_amount: Decimal = Decimal(0)
+
+
+_MANY_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
+
+
+def credit_many(credits: Sequence[CreditSpec], *, now: datetime) -> list[Entry]:
+    """Write many credits at once: the same entries, lots, balances and qualifying days as ``credit``
+    called once per spec in order, in a few statements (the entries, the lots, the accounts, the
+    qualifying days and the upgrades at once of the tiers).
+
+    Locks the accounts in id order. Every member must be active (else ``MemberSuspended`` /
+    ``MemberClosed``, and nothing is written); an account in debt is refused (its credit pays
+    the debt first: credit it alone). Earn and bonus kinds only; no idempotency keys (the
+    caller's own rows, e.g. a purchase's external id, make it safe to run again). Returns the
+    entries in the order of ``credits``.
+    """
+    now = _aware(now, "now")
+    prepared = []
+    for spec in credits:
+        _check_points(spec.points)
+        _check_choice(spec.kind, _MANY_KINDS, "kind")
+        memo_params = _check_memo(spec.memo_code, spec.memo_params)
+        available_at = max(_aware(spec.available_at or now, "available_at"), now)
+        expires_on = policy.expiry_date(available_at) if spec.expires_on is FROM_POLICY else spec.expires_on
+        if expires_on is not None and expires_on < program_date(available_at):
+            raise ValidationError("Points cannot expire before they become available.", field="expires_on")
+        prepared.append((spec, memo_params, available_at, expires_on))
+    if not prepared:
+        return []
+
+    with transaction.atomic():
+        locked = {a.pk: a for a in lock_objects.account_rows_for_update({c.account_id for c in credits})}
+        for spec in credits:
+            if spec.account_id not in locked:
+                raise Account.DoesNotExist(f"Account {spec.account_id} does not exist.")
+        for account in locked.values():
+            _require_member(account, MemberStatus.ACTIVE)
+            if account.debt:
+                raise ValidationError("An account in debt is credited alone: its points pay the debt.", field="debt")
+        entry_rows, lot_rows, qualifying = [], [], []
+        for spec, memo_params, available_at, expires_on in prepared:
+            account = locked[spec.account_id]
+            pending = available_at > now
+            if pending:
+                account.pending += spec.points
+            else:
+                account.balance += spec.points
+            account.lifetime_earned += spec.points
+            entry_rows.append(
+                {
+                    "account_id": account.pk,
+                    "kind": spec.kind,
+                    "amount": spec.points,
+                    "balance_after": account.balance,
+                    "created_at": now,
+                    "memo": "",
+                    "memo_code": spec.memo_code,
+                    "memo_params": memo_params,
+                    "idempotency_key": "",
+                    "reverses_id": None,
+                    **_reference_ids("actor", spec.actor),
+                    **_reference_ids("cause", spec.cause),
+                }
+            )
+            lot_rows.append(
+                {
+                    "account_id": account.pk,
+                    "amount": spec.points,
+                    "remaining": spec.points,
+                    "pending": pending,
+                    "available_at": available_at,
+                    "expires_on": expires_on,
+                }
+            )
+            qualifying.append((account.member_id, spec.points, spec.spend_amount))
+        entry_ids = bulk.insert_rows(Entry, entry_rows)
+        for lot, entry_id in zip(lot_rows, entry_ids, strict=True):
+            lot["entry_id"] = entry_id
+        bulk.insert_rows(Lot, lot_rows)
+        _accounts_update(list(locked.values()), now)
+        _tiers().qualifying_record_many(day=program_date(now), credits=qualifying, now=now)
+    entries = []
+    for row, entry_id in zip(entry_rows, entry_ids, strict=True):
+        entry = Entry(pk=entry_id, **row)
+        entry._state.adding, entry._state.db = False, connection.alias
+        entries.append(entry)
+    return entries
+
+
+def reference(model: type[models.Model], pk) -> "_Reference":
+    """A cause or actor of ``CreditSpec`` named by its model and id, without an instance (bulk work)."""
+    return _Reference(_content_type_id(model), str(pk))
+
+
+def _reference_ids(name: str, obj: "models.Model | _Reference | None") -> dict:
+    if obj is None:
+        return {f"{name}_type_id": None, f"{name}_id": ""}
+    if isinstance(obj, _Reference):
+        return {f"{name}_type_id": obj.type_id, f"{name}_id": obj.id}
+    return {f"{name}_type_id": _content_type_id(type(obj)), f"{name}_id": str(obj.pk)}
+
+
+def _accounts_update(accounts: list, now: datetime) -> None:
+    """Write the new balances of locked accounts (``lock_objects.LockedAccount``) in one statement."""
+    if connection.vendor != "postgresql":
+        rows = [Account(pk=a.pk, updated_at=now, **{name: getattr(a, name) for name in _BALANCES}) for a in accounts]
+        Account.objects.bulk_update(rows, [*_BALANCES, "updated_at"])
+        return
+    sets = ", ".join(f"{field} = v.{field}" for field in _BALANCES)
+    arrays = ", ".join(f"%({field})s::bigint[]" for field in ("id", *_BALANCES))
+    params = {field: [getattr(account, field) for account in accounts] for field in _BALANCES}
+    params["id"] = [account.pk for account in accounts]
+    params["now"] = now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE ledger_account AS a SET {sets}, updated_at = %(now)s"
+            f" FROM unnest({arrays}) AS v(id, {', '.join(_BALANCES)}) WHERE a.id = v.id",
+            params,
+        )

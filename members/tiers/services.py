@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from loyalty.clock import add_months, program_date
@@ -21,7 +22,7 @@ from loyalty.ledger import lock_objects as ledger_locks
 from members.models import MemberStatus
 
 from . import rules
-from .models import MemberTier, Tier, TierChange, TierChangeReason, TierPolicy
+from .models import MemberTier, QualifyingDay, Tier, TierChange, TierChangeReason, TierPolicy
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,139 @@ def qualifying_record(
             _upgrade_at_once(member_id, today=program_date(now), now=now)
         else:
             cursor.execute(_TAKE_BACK_SQL, [points, points, spend, spend, member_id, day_value])
+
+
+_ADD_MANY_SQL = """
+INSERT INTO tiers_qualifyingday (member_id, day, points, spend_amount)
+SELECT member_id, %s::date, points, spend_amount
+FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS added(member_id, points, spend_amount)
+ON CONFLICT (member_id, day) DO UPDATE
+SET points = tiers_qualifyingday.points + excluded.points,
+    spend_amount = tiers_qualifyingday.spend_amount + excluded.spend_amount
+"""
+
+
+def qualifying_record_many(*, day: date, credits: list[tuple[int, int, Decimal]], now: datetime) -> None:
+    """``qualifying_record`` for many credits of one program ``day``: ``(member_id, points, spend_amount)``
+    each, in the order they were credited (added amounts only).
+
+    Writes what one call per credit would: the days summed per member, then each member's
+    upgrades at once in order (a member who passes two tiers in the batch gets both
+    ``TierChange`` rows) and its refreshed ``qualified_on``. A few statements whatever the
+    number of members. Runs in the caller's transaction, which holds the members' account locks.
+    """
+    credits = [(member_id, points, Decimal(spend)) for member_id, points, spend in credits if points or spend]
+    if not credits:
+        return
+    if any(points < 0 or spend < 0 for _member, points, spend in credits):
+        raise ValueError("qualifying_record_many only adds.")
+    totals: dict[int, list] = {}
+    for member_id, points, spend in credits:
+        total = totals.setdefault(member_id, [0, Decimal(0)])
+        total[0] += points
+        total[1] += spend
+    ops = connection.ops
+    members = sorted(totals)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _ADD_MANY_SQL,
+                [day, members, [totals[m][0] for m in members], [totals[m][1] for m in members]],
+            )
+        else:
+            cursor.executemany(
+                _ADD_SQL,
+                [
+                    [
+                        m,
+                        ops.adapt_datefield_value(day),
+                        totals[m][0],
+                        ops.adapt_decimalfield_value(totals[m][1], 14, 2),
+                    ]
+                    for m in members
+                ],
+            )
+        _upgrade_many(credits, totals, today=program_date(now), now=now)
+
+
+def _upgrade_many(credits: list, totals: dict, *, today: date, now: datetime) -> None:
+    """``_upgrade_at_once`` after each of ``credits`` in turn, read and written set-based."""
+    policy, tiers = _policy_and_tiers()
+    if not tiers:
+        return
+    spend = rules.uses_spend(policy)
+    start = rules.window_start(today, policy)
+    members = sorted(totals)
+    values = dict.fromkeys(members, Decimal(0))
+    days = QualifyingDay.objects.filter(member_id__in=members)
+    if start is not None:
+        days = days.filter(day__gte=start)
+    for member_id, value in (
+        days.values("member_id").annotate(value=Sum(_basis_column(policy))).values_list("member_id", "value")
+    ):
+        values[member_id] = Decimal(str(value))
+    states = {state.pk: state for state in MemberTier.objects.filter(member_id__in=members)}
+    ranks = {tier.pk: tier.rank for tier in tiers}
+    # The value before the batch: each credit then adds its own, as one call per credit would see.
+    for member_id in members:
+        values[member_id] -= totals[member_id][1] if spend else totals[member_id][0]
+    changes, created, updated = [], {}, {}
+    for member_id, points, amount in credits:
+        values[member_id] += amount if spend else points
+        qualified = rules.tier_for(tiers, values[member_id])
+        if qualified is None:
+            continue
+        state = states.get(member_id)
+        current_rank = ranks.get(state.tier_id if state else None, -1)
+        if qualified.rank > current_rank:
+            if state is None:
+                state = states[member_id] = created[member_id] = MemberTier(member_id=member_id)
+            elif member_id not in created:
+                updated[member_id] = state
+            changes.append(
+                TierChange(
+                    member_id=member_id,
+                    from_tier_id=state.tier_id,
+                    to_tier_id=qualified.pk,
+                    reason=TierChangeReason.QUALIFIED,
+                    created_at=now,
+                )
+            )
+            state.tier_id, state.qualified_on, state.manual_until, state.manual_reason = qualified.pk, today, None, ""
+            state.updated_at = now
+        elif qualified.rank == current_rank and (state.qualified_on is None or state.qualified_on < today):
+            state.qualified_on, state.updated_at = today, now
+            if member_id not in created:
+                updated[member_id] = state
+    if created:
+        MemberTier.objects.bulk_create(created.values())
+    if updated:
+        _member_tiers_update(list(updated.values()), now)
+    if changes:
+        TierChange.objects.bulk_create(changes)
+
+
+def _member_tiers_update(states: list[MemberTier], now: datetime) -> None:
+    """Write the tier rows of many members in one statement (``bulk_update``'s CASE grows with each row)."""
+    if connection.vendor != "postgresql":
+        fields = ["tier_id", "qualified_on", "manual_until", "manual_reason", "updated_at"]
+        MemberTier.objects.bulk_update(states, fields)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tiers_membertier AS mt SET tier_id = v.tier_id, qualified_on = v.qualified_on,"
+            " manual_until = v.manual_until, manual_reason = v.manual_reason, updated_at = %s"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::date[], %s::varchar[])"
+            " AS v(member_id, tier_id, qualified_on, manual_until, manual_reason) WHERE mt.member_id = v.member_id",
+            [
+                now,
+                [state.member_id for state in states],
+                [state.tier_id for state in states],
+                [state.qualified_on for state in states],
+                [state.manual_until for state in states],
+                [state.manual_reason for state in states],
+            ],
+        )
 
 
 def _policy_and_tiers() -> tuple[TierPolicy, list[Tier]]:
