@@ -158,11 +158,6 @@ ERRORS = {
         lambda: Conflict("This e-mail is already registered.", field="email"),
     ),
     "idempotency_conflict": (409, "this `Idempotency-Key` was used with another body", lambda: IdempotencyConflict()),
-    "external_id_conflict": (
-        409,
-        "this `external_id` was already posted with another body",
-        lambda: ExternalIdConflict(field="external_id"),
-    ),
     "event_not_awaiting_approval": (
         409,
         "the event was already approved or declined, or never needed approval",

@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('partners', '0002_presence_code'),
+        ("partners", "0002_presence_code"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='partner',
-            name='return_window_days',
-            field=models.PositiveSmallIntegerField(default=0, help_text="Points of this partner's purchases stay pending this many days (its return window)."),
+            model_name="partner",
+            name="return_window_days",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Points of this partner's purchases stay pending this many days (its return window).",
+            ),
         ),
     ]
