@@ -36,6 +36,8 @@ ENTRY_CAUSES = [
     "members.memberstatuschange",
     "members.gift",
     "referrals.referral",
+    "campaigns.purchase",
+    "campaigns.event",
 ]
 
 

@@ -83,9 +83,12 @@ def test_the_cause_filter_offers_the_causes_not_every_table(admin_client, member
         "None",
         "Adjustment",
         "Expiry run",
+        "Entry",
         "Member status change",
         "Gift",
         "Referral",
+        "Purchase",
+        "Event",
     ]
 
 

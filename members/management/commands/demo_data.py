@@ -1,9 +1,13 @@
 from datetime import timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignStatus, CapPeriod, Purchase, RateOverride, Rule, RuleKind
+from campaigns.services import PurchaseItem, purchase_record
 from loyalty.clock import program_date
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
@@ -44,9 +48,9 @@ class Command(BaseCommand):
         today = program_date()
         alice = self._member("alice@example.com", "Alice", "Martin")
         bob = self._member("bob@example.com", "Bob", "Durand")
-        # Until the earning engine records purchases, the demo shop that posted them is their
-        # cause (every entry names one: ledger_audit checks it). Idempotency keys make every
-        # write happen once, however often this runs.
+        # Older history from the demo shop, which is its cause (every entry names one:
+        # ledger_audit checks it). Idempotency keys make every write happen once, however often
+        # this runs; the purchases below go through the earning engine.
         shop, _ = Partner.objects.get_or_create(name="Demo café")
         by_shop = {"actor": shop, "cause": shop}
         ledger.credit(alice.account, 500, memo="Welcome purchase", **by_shop, idempotency_key="demo:alice:1")
@@ -68,6 +72,28 @@ class Command(BaseCommand):
             **by_shop,
             idempotency_key="demo:alice:4",
         )
+        self._campaigns()
+        # Two purchases through the earning engine: their history lines open a breakdown.
+        cafe = [PurchaseItem(sku="ESPRESSO-BEANS", category="coffee", quantity=Decimal(2), unit_price=Decimal("9.50"))]
+        basket = [
+            *cafe,
+            PurchaseItem(sku="CROISSANT", category="bakery", quantity=Decimal(3), unit_price=Decimal("1.50")),
+        ]
+        for number, (external_id, items, amount) in enumerate(
+            [("demo-till-1", cafe, Decimal("19.00")), ("demo-till-2", basket, Decimal("23.50"))]
+        ):
+            if Purchase.objects.filter(partner=shop, external_id=external_id).exists():
+                continue  # posted by an earlier run, at its own time
+            purchase_record(
+                partner=shop,
+                member_number=alice.member_number,
+                external_id=external_id,
+                occurred_at=timezone.now() - timedelta(hours=2 - number),
+                amount=amount,
+                currency=settings.LOYALTY_CURRENCY,
+                items=items,
+                channel="store",
+            )
         ledger.credit(bob.account, 80, expires_on=today + timedelta(days=10), **by_shop, idempotency_key="demo:bob:1")
         ledger.adjust(bob.account, 25, reason="Apology for a late delivery", idempotency_key="demo:bob:2")
         # Bob shows a tier set by hand (a status match); he gets it again only once it has ended.
@@ -80,6 +106,35 @@ class Command(BaseCommand):
                 actor=users.get(username="admin"),
             )
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+
+    def _campaigns(self) -> None:
+        """A double-points offer on coffee, a basket bonus with a budget, a rate for bakery; staff edits are kept."""
+        RateOverride.objects.get_or_create(category="bakery", partner=None, sku="", defaults={"points_per_unit": 2})
+        coffee, created = Campaign.objects.get_or_create(
+            name="Coffee lovers",
+            defaults={
+                "name_fr": "Amateurs de café",
+                "description": "Double points on coffee beans.",
+                "description_fr": "Points doublés sur le café en grains.",
+                "status": CampaignStatus.ACTIVE,
+                "member_cap": 500,
+                "cap_period": CapPeriod.WEEK,
+            },
+        )
+        if created:
+            Rule.objects.create(campaign=coffee, kind=RuleKind.MULTIPLIER, multiplier=2, categories=["coffee"])
+        basket, created = Campaign.objects.get_or_create(
+            name="Big basket bonus",
+            defaults={
+                "name_fr": "Bonus grand panier",
+                "description": "50 points on a basket of 20.00 or more.",
+                "description_fr": "50 points pour un panier de 20,00 ou plus.",
+                "status": CampaignStatus.ACTIVE,
+                "budget": 10000,
+            },
+        )
+        if created:
+            Rule.objects.create(campaign=basket, kind=RuleKind.BASKET_BONUS, points=50, min_amount=20)
 
     def _tiers(self) -> dict[str, Tier]:
         """Silver, Gold and Platinum on the default policy (points in 12 months); staff edits are kept."""
