@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
 from loyalty.clock import program_date
@@ -140,10 +141,10 @@ def entry_breakdowns_get(*, entry_ids: list[int]) -> dict[int, list[str]]:
     (the awards, their campaigns' names, their tiers' French names), none without entries."""
     if not entry_ids:
         return {}
-    tier_fr = Tier.objects.filter(name=OuterRef("params__tier")).values("name_fr")[:1]
+    tier_fr = Tier.objects.filter(name=OuterRef("tier_key")).values("name_fr")[:1]
     awards = (
         Award.objects.filter(Q(purchase__entry_id__in=entry_ids) | Q(event__entry_id__in=entry_ids))
-        .annotate(entry_key=Coalesce("purchase__entry_id", "event__entry_id"))
+        .annotate(entry_key=Coalesce("purchase__entry_id", "event__entry_id"), tier_key=KT("params__tier"))
         .annotate(tier_name_fr=Subquery(tier_fr))
         .select_related("campaign")
         .order_by("pk")

@@ -104,3 +104,10 @@ def test_a_bad_idempotency_key_gets_400(api, key):
         "Idempotency-Key": ["An idempotency key has 1 to 200 printable ASCII characters without spaces."]
     }
     assert Member.objects.count() == 0
+
+
+def test_a_path_with_a_newline_gets_the_json_404(client):
+    response = client.get("/api/v1/no%0Asuch/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
