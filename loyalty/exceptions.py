@@ -179,3 +179,43 @@ class UnknownEventType(ValidationError):
 class EventNotAwaitingApproval(Conflict):
     code = "event_not_awaiting_approval"
     default_message = "This event is not awaiting approval."
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = "This reward is out of stock."
+
+
+class LimitReached(Conflict):
+    code = "limit_reached"
+    default_message = "The member has reached this reward's limit for now."
+
+
+class NotEligible(Conflict):
+    code = "not_eligible"
+    default_message = "The member may not redeem this reward."
+
+
+class AlreadyUsed(Conflict):
+    code = "already_used"
+    default_message = "This voucher was already used."
+
+
+class VoucherNotUsable(Conflict):
+    code = "voucher_not_usable"
+    default_message = "This voucher has expired or was cancelled."
+
+
+class NotCancellable(Conflict):
+    code = "not_cancellable"
+    default_message = "This voucher can no longer be cancelled."
+
+
+class HoldNotOpen(Conflict):
+    code = "hold_not_open"
+    default_message = "This hold was already captured, voided or released."
+
+
+class HoldOutOfRange(ValidationError):
+    code = "hold_out_of_range"
+    default_message = "These points are outside the share of the basket that points may pay."

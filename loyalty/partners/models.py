@@ -31,6 +31,9 @@ SCOPES = {
     "transactions:read": _("Read the partner's own purchases and returns"),
     "transactions:write": _("Post purchases and returns"),
     "events:write": _("Post members' events and approve or decline them"),
+    "rewards:read": _("Read the rewards catalog"),
+    "rewards:redeem": _("Redeem rewards and hold points for a member who is present"),
+    "vouchers:use": _("Validate and use vouchers that members show"),
 }
 
 

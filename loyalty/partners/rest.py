@@ -31,21 +31,28 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.response import Response
 
 from loyalty.exceptions import (
+    AlreadyUsed,
     AmountMismatch,
     Conflict,
     CurrencyMismatch,
     EventNotAwaitingApproval,
     ExternalIdConflict,
+    HoldNotOpen,
+    HoldOutOfRange,
     IdempotencyConflict,
     IdempotencyKeyRequired,
     InsufficientPoints,
     InvalidMemberNumber,
     InvalidReferralCode,
+    LimitReached,
     LoyaltyError,
     MemberClosed,
     MemberMerged,
     MemberSuspended,
+    NotCancellable,
+    NotEligible,
     NotFound,
+    OutOfStock,
     PresenceCodeExpired,
     PresenceCodeInvalid,
     PresenceCodeLocked,
@@ -53,6 +60,7 @@ from loyalty.exceptions import (
     PresenceCodeUsed,
     ReturnExceedsPurchase,
     UnknownEventType,
+    VoucherNotUsable,
 )
 from loyalty.partners.parsers import PayloadTooLarge, too_large_message
 from loyalty.partners.services import idempotent_run
@@ -199,6 +207,38 @@ ERRORS = {
         409,
         "the return gives back more than is left of the transaction (nothing is written)",
         lambda: ReturnExceedsPurchase("Line 2 (MUG-BLUE) has 0 left to return.", field="items"),
+    ),
+    "out_of_stock": (409, "no unit (or no code of its pool) of the reward is left", lambda: OutOfStock()),
+    "limit_reached": (
+        409,
+        "the member already redeemed this reward as often as its limit allows in the period",
+        lambda: LimitReached("This reward can be redeemed 1 time per month.", limit=1, period="month"),
+    ),
+    "not_eligible": (
+        409,
+        "the reward is not for this member now (tier, dates, inactive, or not accepted by this partner)",
+        lambda: NotEligible("This reward is for Gold members.", reason="tier"),
+    ),
+    "already_used": (409, "the voucher was used already", lambda: AlreadyUsed(used_at="2026-12-01T10:15:00Z")),
+    "voucher_not_usable": (
+        409,
+        "the voucher expired or was cancelled",
+        lambda: VoucherNotUsable("This voucher expired on 2026-11-30.", status="expired"),
+    ),
+    "not_cancellable": (
+        409,
+        "the voucher was used, or its cancellation window is over",
+        lambda: NotCancellable("This voucher could be cancelled until 2026-12-01 10:15."),
+    ),
+    "hold_not_open": (
+        409,
+        "the hold was captured, voided or released already",
+        lambda: HoldNotOpen(status="captured"),
+    ),
+    "hold_out_of_range": (
+        400,
+        "the points are outside the share of the basket points may pay (`details.min_points`, `details.max_points`)",
+        lambda: HoldOutOfRange(field="points", min_points=0, max_points=2500),
     ),
     "payload_too_large": (
         413,
