@@ -25,6 +25,7 @@ MERGED_FROM = "merged_from"
 DEBT_REPAID = "debt_repaid"
 DEBT_WRITTEN_OFF = "debt_written_off"
 EVENT_BONUS = "event_bonus"
+REWARD_REDEEMED = "reward_redeemed"
 
 
 def _points(points: int) -> str:
@@ -92,6 +93,15 @@ def _event_bonus(*, name: str, name_fr: str = "") -> str:
     return gettext("Points for an event: %(event)s") % {"event": name_fr if language == "fr" and name_fr else name}
 
 
+def _reward_redeemed(*, name: str, name_fr: str = "", quantity: int = 1) -> str:
+    """A redemption (``rewards.services``): the reward's name as staff wrote it in the reader's language."""
+    language = (get_language() or "").split("-")[0]
+    reward = name_fr if language == "fr" and name_fr else name
+    if quantity == 1:
+        return gettext("Redeemed: %(reward)s") % {"reward": reward}
+    return gettext("Redeemed: %(quantity)s × %(reward)s") % {"quantity": quantity, "reward": reward}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -103,6 +113,7 @@ MEMOS: dict[str, Callable[..., str]] = {
     DEBT_REPAID: _debt_repaid,
     DEBT_WRITTEN_OFF: _debt_written_off,
     EVENT_BONUS: _event_bonus,
+    REWARD_REDEEMED: _reward_redeemed,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 
