@@ -255,7 +255,6 @@ class GiftForm(OneTimeTokenForm):
         return f"portal:{self.cleaned_data['token']}"
 
 
-
 class RewardFilterForm(forms.Form):
     """The catalog's filters (a GET form: they work without script, and htmx swaps the results)."""
 

@@ -104,7 +104,8 @@ def rewards(request: HttpRequest, member: Member) -> HttpResponse:
     """The catalog with the member's balance; the filters are a GET form, swapped in place by htmx."""
     form = RewardFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    items = reward_catalog_get(member=member, affordable=filters.get("affordable", False), kind=filters.get("kind", ""))
+    affordable, kind = filters.get("affordable", False), filters.get("kind", "")
+    items = reward_catalog_get(member=member, affordable=affordable, kind=kind)
     context = {"member": member, "nav": "rewards", "form": form, "items": items, "filtered": bool(request.GET)}
     partial = request.htmx and request.htmx.target == "reward-results"
     return render(request, "portal/_reward_results.html" if partial else "portal/rewards.html", context)

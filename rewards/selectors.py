@@ -124,12 +124,7 @@ def reward_for_member_get(*, member, code: str, now: datetime | None = None) -> 
     """One reward offered now, by its code, as ``member`` sees it, with the partners that accept it
     (``reward.partners.all()``); ``None`` if no such reward is offered. Four queries."""
     now = now or timezone.now()
-    reward = (
-        _with_pool(_offered(now))
-        .prefetch_related(_tiers_prefetch(), "partners")
-        .filter(code=code)
-        .first()
-    )
+    reward = _with_pool(_offered(now)).prefetch_related(_tiers_prefetch(), "partners").filter(code=code).first()
     if reward is None:
         return None
     return _catalog_item(reward, balance=member.account.balance, tier_id=member_tier_id_get(member=member), now=now)

@@ -292,9 +292,7 @@ def test_the_limit_is_a_form_error(member_client, funded):
     reward = RewardFactory(code="five-off", points_cost=100, limit_per_member=1, limit_period="week")
     redeem(member_client, reward)
 
-    assert refused(member_client, funded, reward) == {
-        "quantity": ["You can redeem this reward 1 time a week."]
-    }
+    assert refused(member_client, funded, reward) == {"quantity": ["You can redeem this reward 1 time a week."]}
 
 
 def test_a_reward_of_another_tier_is_a_form_error(member_client, funded):
@@ -380,7 +378,8 @@ def test_the_vouchers_list_is_newest_first_with_status_and_expiry(member_client,
     assert [voucher.pk for voucher, _ in response.context["rows"]] == [second.pk, first.pk]
     assert [state.status for _, state in response.context["rows"]] == ["issued", "expired"]  # past its expiry
     assert html.index("New one") < html.index("Old one")
-    assert second.code in html and first.code in html
+    assert second.code in html
+    assert first.code in html
     assert reverse("portal:voucher_cancel", args=[second.pk]) in html
     assert reverse("portal:voucher_cancel", args=[first.pk]) not in html
     assert "No expiry date" in html
@@ -407,7 +406,7 @@ def test_a_voucher_page_shows_its_code_qr_status_expiry_and_value(member_client,
     response = member_client.get(reverse("portal:voucher", args=[voucher.pk]))
 
     html = response.content.decode()
-    assert "<h1 id=\"voucher-title\">5 euros off</h1>" in html
+    assert '<h1 id="voucher-title">5 euros off</h1>' in html
     assert "5.00\xa0EUR off your purchase" in html
     assert f'<p class="voucher-code" data-testid="voucher-code">{voucher.code}</p>' in html
     assert 'data-testid="voucher-qr"><svg' in html
@@ -475,9 +474,10 @@ def test_outside_the_window_a_voucher_cannot_be_cancelled(member_client, funded)
     assert response.status_code == 200
     assert response.context["errors"] == ["This voucher can no longer be cancelled."]
     assert (voucher.status, balance_of(funded)) == (VoucherStatus.ISSUED, 700)
-    assert reverse("portal:voucher_cancel", args=[voucher.pk]) not in member_client.get(
-        reverse("portal:voucher", args=[voucher.pk])
-    ).content.decode()
+    assert (
+        reverse("portal:voucher_cancel", args=[voucher.pk])
+        not in member_client.get(reverse("portal:voucher", args=[voucher.pk])).content.decode()
+    )
 
 
 def test_the_nav_links_to_rewards_and_vouchers(member_client, funded):
@@ -520,10 +520,13 @@ def test_a_french_member_reads_the_rewards_names_descriptions_and_numbers_in_fre
     with translation.override("fr"):
         balance, missing = shown_points(1500), shown_points(1000)
     assert '<html lang="fr">' in catalog_html
-    assert "Café offert" in catalog_html and "Free coffee" not in catalog_html
+    assert "Café offert" in catalog_html
+    assert "Free coffee" not in catalog_html
     assert f'data-testid="balance">{balance}</p>' in catalog_html
     assert missing in catalog_html
     assert "Mes points" in catalog_html  # the portal's own words are French
-    assert "Café offert" in reward_html and "Toutes tailles." in reward_html and "Any size." not in reward_html
+    assert "Café offert" in reward_html
+    assert "Toutes tailles." in reward_html
+    assert "Any size." not in reward_html
     assert "Cinq de moins" in voucher_html
     assert "5,00\xa0EUR" in voucher_html
