@@ -13,6 +13,7 @@ from loyalty.exceptions import ValidationError as LoyaltyValidationError
 from loyalty.ledger.forms import POINTS_LIMIT, OneTimeTokenForm
 from loyalty.ledger.models import EntryKind
 from rewards.models import RewardKind
+from rewards.services import MAX_QUANTITY
 
 from .gifting import MESSAGE_MAX_LENGTH
 from .models import Member, MemberStatusChange
@@ -265,18 +266,15 @@ class RewardFilterForm(forms.Form):
 class RedeemForm(OneTimeTokenForm):
     """The confirmation step of a redemption; its one-time token makes a double click or a reload redeem once."""
 
-    field_order = ["quantity", "token"]
+    quantity = forms.IntegerField(
+        label=_("Quantity"),
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
 
-    def __init__(self, *args, max_quantity: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["quantity"] = forms.IntegerField(
-            label=_("Quantity"),
-            min_value=1,
-            max_value=max_quantity,
-            initial=1,
-            widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-        )
-        self.order_fields(self.field_order)
+    field_order = ["quantity", "token"]
 
     @property
     def idempotency_key(self) -> str:

@@ -27,7 +27,7 @@ from rewards.selectors import (
 )
 from rewards.services import MAX_QUANTITY, RedemptionResult, redemption_create
 from rewards.services import voucher_cancel as voucher_cancel_service
-from rewards.templatetags.portal_rewards import limit_words, reward_name, voucher_name
+from rewards.templatetags.portal_rewards import limit_words, localized_name, reward_name, voucher_name
 
 from .card_views import card_qr_svg
 from .forms import RedeemForm, RewardFilterForm
@@ -82,8 +82,8 @@ def _redeemed(request: HttpRequest, result: RedemptionResult) -> HttpResponse:
     if result.donations:
         messages.success(
             request,
-            _("Thank you: your gift of %(points)s points to %(reward)s is recorded.")
-            % {"points": shown_points(redemption.points), "reward": name},
+            _("Thank you: your gift of %(points)s points to %(charity)s is recorded.")
+            % {"points": shown_points(redemption.points), "charity": localized_name(redemption.reward.charity)},
         )
         return redirect("portal:vouchers")
     if len(result.vouchers) == 1:
@@ -120,7 +120,7 @@ def reward(request: HttpRequest, member: Member, code: str) -> HttpResponse:
     if item is None:
         raise Http404
     confirming = request.method == "POST" or request.GET.get("step") == "confirm"
-    form = RedeemForm(request.POST or None, max_quantity=MAX_QUANTITY) if confirming else None
+    form = RedeemForm(request.POST or None) if confirming else None
     if request.method == "POST" and form.is_valid():
         try:
             result = redemption_create(

@@ -38,8 +38,14 @@ def _number(value) -> str:
 
 
 @register.filter
+def localized_name(row) -> str:
+    """A reward's or a charity's name in the reader's language."""
+    return _localized(row.name, row.name_fr)
+
+
+@register.filter
 def reward_name(reward) -> str:
-    return _localized(reward.name, reward.name_fr)
+    return localized_name(reward)
 
 
 @register.filter

@@ -1,12 +1,15 @@
 """The portal's rewards: the catalog with its marks and filters, a reward's confirmation step, redeeming once
 per form, the member's vouchers and their cancellation, every refusal a form error."""
 
+import io
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
+from PIL import Image
 
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry
@@ -48,6 +51,24 @@ def redeem(client, reward, *, quantity=1, token=None, follow=False):
     token = token or str(uuid.uuid4())
     url = reverse("portal:reward", args=[reward.code])
     return client.post(url, {"quantity": quantity, "token": token}, follow=follow)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("portal:rewards", []),
+        ("portal:reward", ["coffee"]),
+        ("portal:vouchers", []),
+        ("portal:voucher", [1]),
+        ("portal:voucher_cancel", [1]),
+    ],
+)
+def test_the_rewards_pages_are_for_members_only(client, django_user_model, name, args):
+    url = reverse(name, args=args)
+
+    assert client.get(url)["Location"] == f"{reverse('portal:login')}?next={url}"
+    client.force_login(django_user_model.objects.create_user("staff", "staff@example.com", "x"))
+    assert client.get(url).status_code == 403  # a login without a member: the page that says so
 
 
 # --- The catalog ----------------------------------------------------------------------------------------------
@@ -190,6 +211,20 @@ def test_the_reward_page_shows_its_terms_and_a_redeem_step(member_client, funded
     assert 'name="token"' not in html
 
 
+def test_a_rewards_image_shows_in_the_catalog_and_on_its_page(member_client, funded, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    png = io.BytesIO()
+    Image.new("RGB", (4, 3), "red").save(png, format="PNG")
+    reward = RewardFactory(code="coffee", image=SimpleUploadedFile("coffee.png", png.getvalue()))
+
+    catalog_html = catalog(member_client).content.decode()
+    page_html = member_client.get(reverse("portal:reward", args=[reward.code])).content.decode()
+
+    assert f'<img class="reward-image" src="{reward.image.url}" alt="" loading="lazy">' in catalog_html
+    assert f'<img class="reward-photo" src="{reward.image.url}" alt="">' in page_html
+    assert reward.image.url == "/media/rewards/coffee.png"
+
+
 def test_the_confirm_step_carries_a_quantity_and_a_one_time_token(member_client, funded):
     reward = RewardFactory(code="five-off", points_cost=500)
 
@@ -256,7 +291,7 @@ def test_a_donation_thanks_the_member_and_issues_no_voucher(member_client, funde
 
     html = response.content.decode()
     assert response.redirect_chain == [(reverse("portal:vouchers"), 302)]
-    assert "Thank you: your gift of 500 points to Give to the Food Bank is recorded." in html
+    assert "Thank you: your gift of 500 points to Food Bank is recorded." in html
     assert "Thank you: you gave 500 points (5.00\xa0EUR) to Food Bank." in html
     assert Voucher.objects.count() == 0
 
