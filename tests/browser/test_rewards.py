@@ -17,6 +17,7 @@ from loyalty.ledger import services as ledger
 from members.services import member_email_verify
 from members.templatetags.portal import points as shown_points
 from rewards.models import Redemption, Voucher, VoucherStatus
+from rewards.services import redemption_create
 from tests.browser.test_card import decoded, screenshot
 from tests.factories.members import MemberFactory
 from tests.factories.rewards import RewardFactory
@@ -138,3 +139,23 @@ def test_a_member_browses_redeems_scans_the_voucher_cancels_it_and_gets_the_poin
     expect(rows.nth(0)).to_contain_text("Reversal" if english else "Annulation")
     expect(rows.nth(0)).to_contain_text("+500")
     page.screenshot_step(f"history-{language}")
+
+
+def test_on_a_phone_the_catalog_and_the_voucher_fit_the_screen_and_the_qr_decodes(page):
+    member = member_email_verify(member=MemberFactory(email="ada@example.com", password=PASSWORD))
+    ledger.credit(member.account, 1200)
+    for number in range(4):
+        RewardFactory(name=f"A reward with a rather long name, number {number}", points_cost=400 + 500 * number)
+    reward = RewardFactory(code="coffee", name="Free coffee", points_cost=100)
+    voucher = redemption_create(member=member, reward=reward, idempotency_key="phone").vouchers[0]
+    page.set_viewport_size({"width": 375, "height": 667})
+    log_in(page, "ada@example.com")
+
+    for url in ("/rewards/", "/rewards/coffee/?step=confirm", "/vouchers/", f"/vouchers/{voucher.pk}/"):
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, url
+    page.screenshot_step("voucher-375px")
+    box = page.get_by_test_id("voucher-qr").bounding_box()
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 375
+    assert decoded(screenshot(page.get_by_test_id("voucher-qr"))) == [("QRCode", voucher.code)]
