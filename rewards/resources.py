@@ -12,6 +12,7 @@
 The admin imports with ``rollback_on_validation_errors``: one bad row and nothing is written.
 """
 
+from collections import Counter
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -139,6 +140,16 @@ class RewardResource(resources.ModelResource):
     def get_queryset(self):
         return Reward.objects.select_related("charity").prefetch_related("tiers", "partners").order_by("code")
 
+    def before_import(self, dataset, **kwargs):
+        """A code on two rows would be imported twice, the second row over the first: the file is refused."""
+        if "code" in (dataset.headers or []):
+            counts = Counter(str(code).strip() for code in dataset["code"] if code)
+            twice = [(code, count) for code, count in sorted(counts.items()) if count > 1]
+            if twice:
+                raise ValueError(
+                    " ".join(_("The code %(code)s is on %(count)d rows.") % {"code": c, "count": n} for c, n in twice)
+                )
+
     def import_instance(self, instance, row, **kwargs):
         """Every column of the row, the many-to-many ones checked too, their errors gathered for the page."""
         instance._stock_loaded = instance.stock
@@ -163,11 +174,14 @@ class RewardResource(resources.ModelResource):
             raise ValidationError(errors)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        errors = dict(import_validation_errors or {})
-        try:
-            super().validate_instance(instance, errors, validate_unique)
+        """``Reward.full_clean`` and ``Reward.clean_tiers``; a column that could not be read keeps only its own
+        error (the kind's rule would add that the field is empty)."""
+        unread = {name: list(messages) for name, messages in (import_validation_errors or {}).items()}
+        errors = dict(unread)
+        try:  # (the library extends the lists it is given: give it copies)
+            super().validate_instance(instance, {name: list(m) for name, m in unread.items()}, validate_unique)
         except ValidationError as error:
-            errors = error.update_error_dict({})
+            errors = {**error.update_error_dict({}), **unread}
         if "tiers" not in errors and "kind" not in errors:
             tiers = instance._import_tiers
             if tiers is None:  # no tiers column: the reward keeps its tiers
@@ -217,13 +231,13 @@ class VoucherCodeResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         """The file's codes, normalized as tills type them; those already stored, looked up in batches."""
         dataset.headers = [str(header).strip().lower() for header in dataset.headers or []]
-        if "code" in dataset.headers:
-            column = dataset.headers.index("code")
-            codes = sorted({voucher_code_normalize(row[column]) for row in dataset if row[column]})
-            for start in range(0, len(codes), LOOKUP_BATCH):
-                batch = codes[start : start + LOOKUP_BATCH]
-                self._taken.update(VoucherCode.objects.filter(code__in=batch).values_list("code", flat=True))
-                self._taken.update(Voucher.objects.filter(code__in=batch).values_list("code", flat=True))
+        if "code" not in dataset.headers:
+            raise ValueError(_("The file needs a column “code”."))
+        codes = sorted({voucher_code_normalize(code) for code in dataset["code"] if code})
+        for start in range(0, len(codes), LOOKUP_BATCH):
+            batch = codes[start : start + LOOKUP_BATCH]
+            self._taken.update(VoucherCode.objects.filter(code__in=batch).values_list("code", flat=True))
+            self._taken.update(Voucher.objects.filter(code__in=batch).values_list("code", flat=True))
 
     def import_instance(self, instance, row, **kwargs):
         instance.reward = self.reward
