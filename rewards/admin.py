@@ -31,6 +31,7 @@ from members.numbers import MEMBER_NUMBER_LENGTH
 
 from . import catalog, selectors
 from .models import (
+    VOUCHER_FIELDS,
     Charity,
     Donation,
     Redemption,
@@ -195,7 +196,10 @@ class RewardAdmin(AllOrNothingImportMixin, admin.ModelAdmin):
                 },
             ),
         ]
-        if obj is None or obj.kind != RewardKind.DONATION:
+        voucher_terms_set = obj is not None and any(
+            getattr(obj, name) not in (None, 0, False) for name in VOUCHER_FIELDS
+        )
+        if obj is None or obj.kind != RewardKind.DONATION or voucher_terms_set:
             fieldsets.append(
                 (
                     _("The voucher"),
@@ -402,7 +406,7 @@ class VoucherCodeAdmin(CodeSearchMixin, AllOrNothingImportMixin, ReadOnlyAdmin):
     def masked_code(self, pool_code):
         return code_masked(pool_code.code)
 
-    @admin.display(description=_("State"), boolean=False)
+    @admin.display(description=_("State"))
     def state(self, pool_code):
         return gettext("free") if pool_code.taken_at is None else gettext("taken")
 

@@ -1,14 +1,17 @@
 """The catalog in the staff admin: each kind's rules, the pages and their query counts, the actions, the stock
 changed by difference, the masked codes, the charities' totals and who may do what."""
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from loyalty.ledger import services as ledger
 from rewards.admin import KIND_FIELDSETS
@@ -348,6 +351,41 @@ def test_a_rewards_image_is_previewed(manager, settings, tmp_path):
     html = manager.get(reverse("admin:rewards_reward_change", args=[item.pk])).content.decode()
 
     assert '<img src="/media/rewards/coffee.png" alt="" class="reward-image-preview">' in html
+
+
+def test_an_image_is_uploaded_with_the_reward(manager, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), "brown").save(picture, format="PNG")
+    upload = SimpleUploadedFile("coffee.png", picture.getvalue(), content_type="image/png")
+    not_an_image = SimpleUploadedFile("coffee.png", b"not a picture", content_type="image/png")
+
+    refused = manager.post(reverse("admin:rewards_reward_add"), reward_data(image=not_an_image))
+    added = manager.post(reverse("admin:rewards_reward_add"), reward_data(image=upload))
+
+    assert list(refused.context["adminform"].form.errors) == ["image"]
+    assert added.status_code == 302
+    assert Reward.objects.get().image.name == "rewards/coffee.png"
+    assert (tmp_path / "rewards" / "coffee.png").exists()
+
+
+def test_a_value_that_does_not_apply_to_the_kind_is_shown_so_that_it_can_be_cleared(manager):
+    gift = RewardFactory(
+        kind=RewardKind.DONATION, charity=CharityFactory(), value_amount=None, sku="OLD", validity_days=9
+    )
+    url = reverse("admin:rewards_reward_change", args=[gift.pk])
+    data = reward_data(code=gift.code, kind=None, charity=gift.charity_id, sku="OLD", validity_days="9")
+
+    refused = manager.post(url, data)
+    cleared = manager.post(url, {**data, "sku": "", "validity_days": "", "cancel_window_hours": "0"})
+
+    assert refused.context["adminform"].form.errors == {
+        "sku": ["This field does not apply to the kind “charity donation”: leave it empty."],
+        "validity_days": ["A donation issues no voucher: leave this field empty."],
+    }
+    assert cleared.status_code == 302
+    gift.refresh_from_db()
+    assert (gift.sku, gift.validity_days) == ("", None)
 
 
 def test_a_saved_stock_moves_by_the_difference_so_units_sold_meanwhile_stay_sold(manager):
