@@ -22,7 +22,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 
 from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.clock import program_timezone
@@ -62,6 +62,8 @@ class AllOrNothingImportMixin(ImportExportMixin):
 
     import_formats = [CSV]
     export_formats = [CSV]
+    import_template_name = "admin/rewards/import.html"
+    export_form_class = ExportForm  # every column; the library's column picker needs inline script (CSP)
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)

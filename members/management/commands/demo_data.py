@@ -152,6 +152,7 @@ class Command(BaseCommand):
             defaults={"name_fr": "Banque alimentaire", "description": "Meals for families in need."},
         )
         tasting_day = program_date() + timedelta(days=30)
+        tasting_at = program_day_start(tasting_day) + timedelta(hours=19)
         catalog = [
             ("coffee-free", RewardKind.FREE_PRODUCT, "A coffee", "Un café", 150,
              {"sku": "COFFEE", "validity_days": 30, "limit_per_member": 1, "limit_period": "week"}, [shop], []),
@@ -165,7 +166,7 @@ class Command(BaseCommand):
              "Le mélange d'hiver en avant-première", 300, {"sku": "WINTER-BLEND", "validity_days": 14}, [],
              [tiers["Gold"]]),
             ("tasting-evening", RewardKind.EXPERIENCE, "Coffee tasting evening", "Soirée dégustation de café", 1200,
-             {"starts_at": program_day_start(tasting_day) + timedelta(hours=19), "stock": 12, "limit_per_member": 1,
+             {"starts_at": tasting_at, "available_until": tasting_at, "stock": 12, "limit_per_member": 1,
               "valid_until": tasting_day, "cancel_window_hours": 48}, [], []),
             ("give-a-meal", RewardKind.DONATION, "Give a meal", "Offrir un repas", 200,
              {"charity": charity, "value_amount": Decimal("2.00")}, [], []),
