@@ -608,3 +608,20 @@ def test_nobody_writes_redemptions_vouchers_or_donations_in_the_admin(superuser)
         assert superuser.post(reverse(f"admin:rewards_{model}_delete", args=[pk])).status_code == 403
         assert superuser.get(reverse(f"admin:rewards_{model}_change", args=[pk])).status_code == 200
     assert superuser.get(reverse("admin:rewards_vouchercode_add")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/rewards/reward/?availability=%00",
+        "/admin/rewards/reward/?available_from__year=99999",
+        "/admin/rewards/voucher/?q=%00",
+        "/admin/rewards/vouchercode/?imported_at__year=99999",
+        "/admin/rewards/donation/?created_at__gte=%00",
+    ],
+)
+def test_a_catalog_list_filter_that_cannot_apply_sends_back_to_the_whole_list(superuser, url):
+    response = superuser.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == url.split("?")[0]
