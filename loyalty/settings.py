@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rewards",
     "campaigns",
     "loyalty.partners",
+    "loyalty.outbox",
     "loyalty.checks",
 ]
 
@@ -231,7 +232,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Birthday points (campaigns/tasks.py) in the morning of the member's birthday, program time.
     "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
+    # Outbox events whose commit hook did not run (a process died after its commit): loyalty/outbox.
+    "dispatch-outbox-events-minutely": {"task": "outbox.dispatch_pending", "schedule": crontab()},
 }
+# Who hears of outbox events (loyalty/outbox): functions taking a list of events, run in the dispatch's transaction.
+LOYALTY_OUTBOX_CONSUMERS = env.list("LOYALTY_OUTBOX_CONSUMERS", default=[])
 
 # The points program.
 LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")
