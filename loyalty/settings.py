@@ -134,6 +134,11 @@ LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 PASSWORD_RESET_EMAILS_PER_HOUR = env.int("PASSWORD_RESET_EMAILS_PER_HOUR", default=3)
+# Sign-ups and password-reset requests (form submissions) from one client address an hour
+# (loyalty/ratelimit.py; 429 with Retry-After over it, 0: no limit). Generous: an office or a
+# school shares one address.
+SIGNUP_PER_IP_PER_HOUR = env.int("SIGNUP_PER_IP_PER_HOUR", default=20)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=20)
 # The portal's e-mailed links (confirm the e-mail, activate an account): how long one works
 # (seconds), and how many such e-mails one address may receive in an hour.
 ACCOUNT_LINK_MAX_AGE = env.int("ACCOUNT_LINK_MAX_AGE", default=3 * 24 * 3600)
