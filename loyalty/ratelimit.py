@@ -27,7 +27,6 @@ from django.shortcuts import render
 
 from loyalty.proxies import client_ip
 
-
 clock = time.time  # seconds since the epoch; tests move it
 
 

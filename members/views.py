@@ -307,7 +307,10 @@ def language(request: HttpRequest) -> HttpResponse:
     return _with_language(redirect(next_url), chosen)
 
 
-@method_decorator(limit_per_client_ip(scope="password-reset-ip", setting="PASSWORD_RESET_PER_IP_PER_HOUR"), name="dispatch")
+_reset_limit = limit_per_client_ip(scope="password-reset-ip", setting="PASSWORD_RESET_PER_IP_PER_HOUR")
+
+
+@method_decorator(_reset_limit, name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetForm
     template_name = "portal/auth/password_reset_form.html"
