@@ -30,6 +30,7 @@ from loyalty.exceptions import InvalidReferralCode, LoyaltyError
 from loyalty.ledger.models import Entry
 from loyalty.proxies import client_ip
 from loyalty.ratelimit import limit_per_client_ip
+from rewards.selectors import rewards_affordable_count
 
 from . import selectors
 from .exports import entries_csv_rows, member_data_json
@@ -204,6 +205,7 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
             "member": member,
             "dashboard": selectors.member_dashboard_get(member=member),
             "tier_progress": tier_progress_get(member=member),
+            "rewards_affordable": rewards_affordable_count(member=member),
             "nav": "dashboard",
         },
     )
