@@ -3,7 +3,7 @@
 ``RequestIdMiddleware`` (first in ``MIDDLEWARE``) takes ``X-Request-ID`` from the request
 when it is a sane token (what a proxy or load balancer sets: a UUID, nginx's
 ``$request_id``), otherwise makes a new UUID4, and sends it back on the response. While
-the request runs it is in ``current`` (a context variable): every log record carries it
+the request runs, until its response is closed, it is in ``current`` (a context variable): every log record carries it
 (loyalty/logging.py), and every task published meanwhile carries it in a message header
 that the worker puts back into ``current`` while the task runs (loyalty/celery.py).
 """
@@ -11,6 +11,9 @@ that the worker puts back into ``current`` while the task runs (loyalty/celery.p
 import re
 import uuid
 from contextvars import ContextVar
+
+from django.core.signals import request_finished
+from django.dispatch import receiver
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "request_id"
@@ -32,10 +35,12 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request_id = sane(request.headers.get(HEADER)) or str(uuid.uuid4())
         request.request_id = request_id
-        token = current.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            current.reset(token)
+        current.set(request_id)  # until the response is closed: Django logs 4xx and 5xx after the middleware
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
+
+
+@receiver(request_finished)
+def _request_finished(**kwargs):
+    current.set(None)

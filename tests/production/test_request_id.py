@@ -81,6 +81,14 @@ def test_every_log_record_of_the_request_carries_its_id_and_none_after(client, d
     assert request_id.current.get() is None
 
 
+def test_django_s_log_of_a_failed_request_carries_its_id(client, db, caplog):
+    client.get("/no-such-page/", HTTP_X_REQUEST_ID="req-404")
+
+    assert [(r.getMessage(), r.request_id) for r in caplog.records if r.name == "django.request"] == [
+        ("Not Found: /no-such-page/", "req-404")
+    ]
+
+
 def test_a_task_enqueued_during_a_request_carries_its_id_in_a_header(client, db):
     published = []
 
