@@ -44,6 +44,7 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
         "handlers": {
             "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
         },
+        "root": {"handlers": ["stdout"], "level": _level},
         "loggers": {
             "gunicorn.error": {"handlers": ["stdout"], "level": _level, "propagate": False},
             "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
