@@ -43,6 +43,9 @@ _ACCESS_FIELDS = {
 }
 
 
+_MISSING = (None, "-", "")
+
+
 class JsonFormatter(logging.Formatter):
     """time (UTC, ISO 8601), level, logger, message, request_id, then any ``extra=`` fields and the exception."""
 
@@ -65,7 +68,7 @@ class JsonFormatter(logging.Formatter):
 
     @staticmethod
     def _access(atoms: Mapping) -> dict:
-        fields = {name: atoms.get(atom) for atom, name in _ACCESS_FIELDS.items() if atoms.get(atom) not in (None, "-")}
+        fields = {name: atoms.get(atom) for atom, name in _ACCESS_FIELDS.items() if atoms.get(atom) not in _MISSING}
         if "status" in fields:
             fields["status"] = int(fields["status"])
         if "bytes" in fields:

@@ -109,7 +109,8 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds the API's rate-limit counters and the password-reset cap: per process in
+# The cache holds the rate-limit counters (the API's per key, the portal's per client address,
+# the e-mails per address; loyalty/ratelimit.py): per process in
 # memory by default; production must share them between processes and machines with
 # CACHE_URL=redis://host:6379/1 (`check --deploy` refuses a local cache: loyalty/checks).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
