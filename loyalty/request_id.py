@@ -2,10 +2,11 @@
 
 ``RequestIdMiddleware`` (first in ``MIDDLEWARE``) takes ``X-Request-ID`` from the request
 when it is a sane token (what a proxy or load balancer sets: a UUID, nginx's
-``$request_id``), otherwise makes a new UUID4, and sends it back on the response. While
-the request runs, until its response is closed, it is in ``current`` (a context variable): every log record carries it
-(loyalty/logging.py), and every task published meanwhile carries it in a message header
-that the worker puts back into ``current`` while the task runs (loyalty/celery.py).
+``$request_id``), otherwise makes a new UUID4, and sends it back on the response. From the
+request's start until its response is closed it is in ``current`` (a context variable):
+every log record carries it (loyalty/logging.py), and every task published meanwhile
+carries it in a message header that the worker puts back into ``current`` while the task
+runs (loyalty/celery.py).
 """
 
 import re
