@@ -231,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Birthday points (campaigns/tasks.py) in the morning of the member's birthday, program time.
     "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
+    # Vouchers past their expiry (rewards/tasks.py), some with their points back: hourly, as they expire by the hour.
+    "expire-vouchers-hourly": {"task": "rewards.expire_vouchers", "schedule": crontab(minute=10)},
 }
 
 # The points program.
@@ -244,6 +246,8 @@ LOYALTY_POINTS_EXPIRY_PERIOD = env.int("LOYALTY_POINTS_EXPIRY_PERIOD", default=1
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=2000)
 # Members per transaction of the daily tier recalculation (members/tiers/services.py).
 LOYALTY_TIER_BATCH_SIZE = env.int("LOYALTY_TIER_BATCH_SIZE", default=10000)
+# Vouchers per transaction of the hourly voucher expiry (rewards/services.py vouchers_expire).
+REWARDS_EXPIRY_BATCH_SIZE = env.int("REWARDS_EXPIRY_BATCH_SIZE", default=1000)
 
 # The partner API (loyalty/api.py, loyalty/partners/rest.py): partner keys, JSON errors, capped bodies and pages.
 REST_FRAMEWORK = {
