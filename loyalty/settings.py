@@ -297,6 +297,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    # Two choice sets share the field name "kind" (entries, rewards): each gets its own enum.
+    "ENUM_NAME_OVERRIDES": {"RewardKindEnum": "rewards.models.RewardKind"},
 }
 
 LOGGING = {

@@ -22,43 +22,42 @@ def rewards_on_offer(*, now: datetime | None = None) -> QuerySet[Reward]:
     )
 
 
-def rewards_for_partner_catalog(
-    *,
-    partner,
-    member=None,
-    member_tier_id: int | None = None,
-    tier_id: int | None = None,
-    kind: str = "",
-    accepted: bool | None = None,
-    now: datetime | None = None,
-) -> QuerySet[Reward]:
-    """The catalog as the partner API lists it (``rewards_on_offer`` with units left), filtered.
-
-    ``member``: only what that member can redeem now: a cost within their balance and a tier that may redeem it
-    (``member_tier_id``, the member's tier; ``None``: none). ``tier_id``: rewards that tier may redeem.
-    ``accepted``: only rewards ``partner`` accepts (true) or only those it does not (false).
-    """
+def rewards_in_stock(*, now: datetime | None = None) -> QuerySet[Reward]:
+    """``rewards_on_offer`` with units left (or unlimited), cheapest first: what the partner API lists."""
     rewards = rewards_on_offer(now=now).filter(Q(stock__isnull=True) | Q(stock__gt=0))
-    if member is not None:
-        rewards = rewards.filter(points_cost__lte=member.account.balance)
-        rewards = rewards.filter(_for_tier(member_tier_id))
-    if tier_id is not None:
-        rewards = rewards.filter(_for_tier(tier_id))
-    if kind:
-        rewards = rewards.filter(kind=kind)
-    if accepted is not None:
-        named = Reward.partners.through.objects.filter(partner_id=partner.pk).values("reward_id")
-        accepting = ~Q(pk__in=Reward.partners.through.objects.values("reward_id")) | Q(pk__in=named)
-        rewards = rewards.filter(accepting) if accepted else rewards.exclude(accepting)
-    return rewards
+    return rewards.select_related("charity").order_by("points_cost", "pk")
 
 
-def _for_tier(tier_id: int | None) -> Q:
-    """Rewards open to every tier, or to ``tier_id``."""
-    open_to_all = ~Q(pk__in=Reward.tiers.through.objects.values("reward_id"))
+def rewards_affordable(rewards: QuerySet[Reward], *, member) -> QuerySet[Reward]:
+    """Of ``rewards``, what ``member`` can redeem now: a cost within the balance, and a tier that may redeem it."""
+    from members.tiers.models import MemberTier
+
+    tier_id = MemberTier.objects.filter(member_id=member.pk).values_list("tier_id", flat=True).first()
+    return rewards_for_tier(rewards.filter(points_cost__lte=member.account.balance), tier_id=tier_id)
+
+
+def rewards_for_tier(rewards: QuerySet[Reward], *, tier_id: int | None) -> QuerySet[Reward]:
+    """Of ``rewards``, those open to every tier or to ``tier_id`` (``None``: a member without a tier)."""
+    through = Reward.tiers.through.objects
+    open_to_all = ~Q(pk__in=through.values("reward_id"))
     if tier_id is None:
-        return open_to_all
-    return open_to_all | Q(pk__in=Reward.tiers.through.objects.filter(tier_id=tier_id).values("reward_id"))
+        return rewards.filter(open_to_all)
+    return rewards.filter(open_to_all | Q(pk__in=through.filter(tier_id=tier_id).values("reward_id")))
+
+
+def rewards_accepted_by(rewards: QuerySet[Reward], *, partner, accepted: bool = True) -> QuerySet[Reward]:
+    """Of ``rewards``, those whose vouchers ``partner`` accepts (no partner named: every one), or with
+    ``accepted=False`` those it does not."""
+    through = Reward.partners.through.objects
+    accepting = ~Q(pk__in=through.values("reward_id")) | Q(
+        pk__in=through.filter(partner_id=partner.pk).values("reward_id")
+    )
+    return rewards.filter(accepting) if accepted else rewards.exclude(accepting)
+
+
+def reward_accepts(reward: Reward, partner) -> bool:
+    """Whether ``partner`` accepts ``reward``'s vouchers; reads the prefetched ``accepting_partners``."""
+    return not reward.accepting_partners or any(p.pk == partner.pk for p in reward.accepting_partners)
 
 
 def redemptions_for_partner(*, partner) -> QuerySet[Redemption]:
