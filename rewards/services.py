@@ -318,34 +318,48 @@ def voucher_cancel(*, voucher: Voucher, actor=None, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         ledger_locks.account_for_update(voucher.member.account.pk)
-        locked = lock_objects.voucher_for_update(voucher.pk)
+        locked = lock_objects.vouchers_for_update([voucher.pk])[0]
         if locked.status == VoucherStatus.CANCELLED:
             return locked
-        reward, redemption = locked.reward, locked.redemption
-        if locked.status != VoucherStatus.ISSUED:
-            raise NotCancellable(f"This voucher is {locked.get_status_display().lower()}.", status=locked.status)
-        if locked.expires_at is not None and now >= locked.expires_at:  # the expiry task has not run yet
-            raise NotCancellable("This voucher has expired.", status=VoucherStatus.EXPIRED)
-        window_ends = redemption.created_at + timedelta(hours=reward.cancel_window_hours)
-        if not reward.cancel_window_hours:
-            raise NotCancellable("This reward cannot be cancelled once redeemed.", window_ends=None)
-        if now >= window_ends:
-            ends = window_ends.isoformat()
-            raise NotCancellable(f"This voucher could be cancelled until {ends}.", window_ends=ends)
-        locked.reversal = ledger.reverse(
-            redemption.entry,
-            points=locked.points,
-            actor=actor,
-            memo_code=memos.REWARD_CANCELLED,
-            memo_params=_memo_params(locked),
-            idempotency_key=f"voucher-cancel:{locked.pk}",
-            now=now,
+        _voucher_cancel_locked(
+            locked, Redemption.objects.select_related("entry").get(pk=locked.redemption_id), actor, now
         )
-        locked.status, locked.cancelled_at = VoucherStatus.CANCELLED, now
-        locked.save(update_fields=["status", "cancelled_at", "reversal"])
-        if reward.stock is not None:
-            Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + 1)
+        locked.save(update_fields=CANCEL_FIELDS)
+        _stock_give_back(locked.reward, 1)
     return locked
+
+
+CANCEL_FIELDS = ["status", "cancelled_at", "reversal"]
+
+
+def _voucher_cancel_locked(locked: Voucher, redemption: Redemption, actor, now: datetime) -> None:
+    """Refuse (``NotCancellable``) or reverse the points of a locked, issued voucher; the caller saves it."""
+    reward = locked.reward
+    if locked.status != VoucherStatus.ISSUED:
+        raise NotCancellable(f"This voucher is {locked.get_status_display().lower()}.", status=locked.status)
+    if locked.expires_at is not None and now >= locked.expires_at:  # the expiry task has not run yet
+        raise NotCancellable("This voucher has expired.", status=VoucherStatus.EXPIRED)
+    window_ends = redemption.created_at + timedelta(hours=reward.cancel_window_hours)
+    if not reward.cancel_window_hours:
+        raise NotCancellable("This reward cannot be cancelled once redeemed.", window_ends=None)
+    if now >= window_ends:
+        ends = window_ends.isoformat()
+        raise NotCancellable(f"This voucher could be cancelled until {ends}.", window_ends=ends)
+    locked.reversal = ledger.reverse(
+        redemption.entry,
+        points=locked.points,
+        actor=actor,
+        memo_code=memos.REWARD_CANCELLED,
+        memo_params=_memo_params(locked),
+        idempotency_key=f"voucher-cancel:{locked.pk}",
+        now=now,
+    )
+    locked.status, locked.cancelled_at = VoucherStatus.CANCELLED, now
+
+
+def _stock_give_back(reward: Reward, units: int) -> None:
+    if reward.stock is not None and units:
+        Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + units)
 
 
 def _memo_params(voucher: Voucher) -> dict:
@@ -372,7 +386,14 @@ def redemption_cancel(*, redemption: Redemption, partner=None, now: datetime | N
         if not ids:
             raise NotCancellable("A donation cannot be cancelled: it was given to the charity.")
         vouchers = lock_objects.vouchers_for_update(ids)
-        return [voucher_cancel(voucher=voucher, actor=partner, now=now) for voucher in vouchers]
+        debit = Redemption.objects.select_related("entry").get(pk=redemption.pk)
+        still_open = [voucher for voucher in vouchers if voucher.status != VoucherStatus.CANCELLED]
+        for voucher in still_open:
+            _voucher_cancel_locked(voucher, debit, partner, now)
+        if still_open:
+            Voucher.objects.bulk_update(still_open, CANCEL_FIELDS)
+            _stock_give_back(still_open[0].reward, len(still_open))
+        return vouchers
 
 
 def voucher_use(*, code: str, partner, now: datetime | None = None) -> Voucher:
