@@ -39,7 +39,7 @@ from members import selectors as member_selectors
 from members.api import TierRefSerializer
 
 from . import selectors, services
-from .models import LimitPeriod, Reward, RewardKind, VoucherStatus
+from .models import LimitPeriod, Reward, RewardKind
 
 EXAMPLE_HOST = "https://loyalty.example.com"
 PRESENCE_ERRORS = (
@@ -258,10 +258,8 @@ class RedemptionSerializer(serializers.Serializer):
 
 def voucher_status(voucher) -> str:
     """The voucher's status as a till must read it: an issued voucher past its expiry is expired already, whether
-    or not the hourly task has marked it."""
-    if voucher.status == VoucherStatus.ISSUED and voucher.expires_at and timezone.now() >= voucher.expires_at:
-        return VoucherStatus.EXPIRED
-    return voucher.status
+    or not the hourly task has marked it (``selectors.voucher_state``, as the portal shows it)."""
+    return selectors.voucher_state(voucher).status
 
 
 def redemption_output(redemption, *, vouchers=None, donations=None) -> dict:
