@@ -2,8 +2,21 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -11,7 +24,7 @@ from loyalty.exceptions import NotFound
 from members.tiers.models import MemberTier, Tier
 
 from . import eligibility
-from .models import Donation, Redemption, Reward, Voucher, VoucherCode, VoucherStatus
+from .models import Charity, Donation, Redemption, Reward, Voucher, VoucherCode, VoucherStatus
 
 # --- The portal: the catalog as one member sees it, and the member's own vouchers -----------------------------
 
@@ -200,6 +213,42 @@ def voucher_state(voucher: Voucher, *, now: datetime | None = None) -> VoucherSt
     if status != VoucherStatus.ISSUED or cancel_until is None or now >= cancel_until:
         cancel_until = None
     return VoucherState(status=status, cancel_until=cancel_until)
+
+
+# --- Staff: the catalog's and the charities' figures in the admin ----------------------------------------------
+
+
+def _count_per_reward(queryset: QuerySet, reward_path: str) -> Subquery:
+    counted = queryset.filter(**{reward_path: OuterRef("pk")}).order_by().values(reward_path)
+    return Subquery(counted.annotate(units=Count("pk")).values("units"), output_field=IntegerField())
+
+
+def rewards_with_redeemed(queryset: QuerySet[Reward]) -> QuerySet[Reward]:
+    """The rewards with ``redeemed_units``: the units redeemed and not cancelled (vouchers, and donations)."""
+    vouchers = _count_per_reward(Voucher.objects.exclude(status=VoucherStatus.CANCELLED), "reward")
+    donations = _count_per_reward(Donation.objects.all(), "redemption__reward")
+    return queryset.annotate(redeemed_units=Coalesce(vouchers, 0) + Coalesce(donations, 0))
+
+
+def pool_counts(*, reward: Reward) -> dict[str, int]:
+    """How many codes of the reward's pool are free and taken (one query)."""
+    return VoucherCode.objects.filter(reward=reward).aggregate(
+        free=Count("pk", filter=Q(taken_at__isnull=True)), taken=Count("pk", filter=Q(taken_at__isnull=False))
+    )
+
+
+def charities_with_totals(queryset: QuerySet[Charity]) -> QuerySet[Charity]:
+    """The charities with what members gave them: ``donated_points``, ``donated_amount`` (the program's
+    currency) and ``donation_count``, grouped in one query."""
+    return queryset.annotate(
+        donated_points=Coalesce(Sum("donations__points"), Value(0), output_field=IntegerField()),
+        donated_amount=Coalesce(
+            Sum("donations__amount"),
+            Value(Decimal("0.00")),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ),
+        donation_count=Count("donations"),
+    )
 
 
 # --- The partner API: the catalog as a till lists it, a partner's redemptions, a voucher by the code shown ---------

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from loyalty.ledger import services as ledger
+from tests.admin.conftest import staff_in  # noqa: F401  (the staff groups' users, shared with the admin's tests)
 from tests.factories.members import MemberFactory
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
