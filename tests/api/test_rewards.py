@@ -404,3 +404,21 @@ def test_an_expired_voucher_reads_expired_before_the_task_runs(other_till, vouch
     }
     voucher.refresh_from_db()
     assert voucher.status == VoucherStatus.ISSUED
+
+
+def test_names_come_in_the_requests_language(till, member):
+    reward = RewardFactory(
+        name="Free coffee", name_fr="Café offert", description="Any size", description_fr="Au choix"
+    )
+    redeem(till, member, reward)
+    code = Voucher.objects.get().code
+
+    listed = till.get("/api/v1/rewards/", HTTP_ACCEPT_LANGUAGE="fr").json()["results"][0]
+    checked = till.get(f"/api/v1/vouchers/{code}/", HTTP_ACCEPT_LANGUAGE="fr").json()
+
+    assert (listed["name"], listed["description"], checked["terms"]["name"]) == (
+        "Café offert",
+        "Au choix",
+        "Café offert",
+    )
+    assert till.get("/api/v1/rewards/").json()["results"][0]["name"] == "Free coffee"
