@@ -369,8 +369,9 @@ def _memo_params(voucher: Voucher) -> dict:
 
 
 def redemption_cancel(*, redemption: Redemption, partner=None, now: datetime | None = None) -> list[Voucher]:
-    """Cancel every voucher of ``redemption`` (``voucher_cancel`` each), all or nothing: one voucher that cannot be
-    cancelled (used, expired, outside the window) raises ``NotCancellable`` and cancels none.
+    """Cancel every voucher of ``redemption`` by ``voucher_cancel``'s rules, all or nothing: one voucher that cannot
+    be cancelled (used, expired, outside the window) raises ``NotCancellable`` and cancels none; each cancelled
+    voucher has its own reversal, and the units go back to stock in one update.
 
     ``partner``: the partner asking, which must be the one that redeemed (else ``NotFound``: a partner sees only
     its own redemptions); ``None`` for the member or staff. Idempotent: vouchers already cancelled stay as they

@@ -5,15 +5,18 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from loyalty.exceptions import AlreadyUsed, InsufficientPoints, NotCancellable, OutOfStock
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit
 from loyalty.ledger.models import Entry, EntryKind
-from rewards.models import RewardKind, Voucher, VoucherCode, VoucherStatus
+from loyalty.partners.models import IdempotentResponse
+from loyalty.partners.services import presence_code_issue
+from rewards.models import Redemption, RewardKind, Voucher, VoucherCode, VoucherStatus
 from rewards.services import redemption_create, voucher_cancel, voucher_use, vouchers_expire
 from tests.factories.members import MemberFactory
-from tests.factories.partners import PartnerFactory
+from tests.factories.partners import PartnerFactory, partner_key
 from tests.factories.rewards import RewardFactory
 from tests.helpers import run_together
 
@@ -135,3 +138,27 @@ def test_a_cancellation_racing_a_use_either_gives_the_points_back_or_the_voucher
         assert voucher.status == VoucherStatus.CANCELLED
         assert (member.account.balance, reward.stock) == (500, 3)
     assert audit() == []
+
+
+def test_a_till_retrying_a_redemption_while_the_first_runs_redeems_once(client):
+
+    member = member_with(1000)
+    reward = RewardFactory(points_cost=300, stock=5)
+    key = partner_key(PartnerFactory(), scopes=["rewards:redeem"])[1]
+    _row, code = presence_code_issue(member=member)
+
+    def post():
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        body = {"member": member.member_number, "reward": reward.pk, "presence_code": code}
+        response = api.post("/api/v1/redemptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="till-retry")
+        return response.status_code, response.json()
+
+    outcomes = run_together(*[post] * 4)
+
+    assert {status for status, _body in outcomes} == {201}
+    assert all(body == outcomes[0][1] for _status, body in outcomes)
+    assert (Redemption.objects.count(), Voucher.objects.count(), IdempotentResponse.objects.count()) == (1, 1, 1)
+    member.account.refresh_from_db()
+    reward.refresh_from_db()
+    assert (member.account.balance, reward.stock) == (700, 4)
