@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Birthday points (campaigns/tasks.py) in the morning of the member's birthday, program time.
     "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
+    # Vouchers past their expiry (rewards/tasks.py), some with their points back: hourly, as they expire by the hour.
+    "expire-vouchers-hourly": {"task": "rewards.expire_vouchers", "schedule": crontab(minute=10)},
     # Outbox events whose commit hook did not run (a process died after its commit): loyalty/outbox.
     "dispatch-outbox-events-minutely": {"task": "outbox.dispatch_pending", "schedule": crontab()},
 }
@@ -269,6 +271,8 @@ LOYALTY_POINTS_EXPIRY_PERIOD = env.int("LOYALTY_POINTS_EXPIRY_PERIOD", default=1
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=2000)
 # Members per transaction of the daily tier recalculation (members/tiers/services.py).
 LOYALTY_TIER_BATCH_SIZE = env.int("LOYALTY_TIER_BATCH_SIZE", default=10000)
+# Vouchers per transaction of the hourly voucher expiry (rewards/services.py vouchers_expire).
+REWARDS_EXPIRY_BATCH_SIZE = env.int("REWARDS_EXPIRY_BATCH_SIZE", default=1000)
 
 # The partner API (loyalty/api.py, loyalty/partners/rest.py): partner keys, JSON errors, capped bodies and pages.
 REST_FRAMEWORK = {
@@ -318,6 +322,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    # Two choice sets share the field name "kind" (entries, rewards): each gets its own enum.
+    "ENUM_NAME_OVERRIDES": {"RewardKindEnum": "rewards.models.RewardKind"},
 }
 
 # Logs on stdout: one JSON object a line with the request id (loyalty/logging.py), or text

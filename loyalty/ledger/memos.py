@@ -26,6 +26,8 @@ DEBT_REPAID = "debt_repaid"
 DEBT_WRITTEN_OFF = "debt_written_off"
 EVENT_BONUS = "event_bonus"
 REWARD_REDEEMED = "reward_redeemed"
+REWARD_CANCELLED = "reward_cancelled"
+REWARD_EXPIRED_REFUNDED = "reward_expired_refunded"
 
 
 def _points(points: int) -> str:
@@ -102,6 +104,21 @@ def _reward_redeemed(*, name: str, name_fr: str = "", quantity: int = 1) -> str:
     return gettext("Redeemed: %(quantity)s × %(reward)s") % {"quantity": quantity, "reward": reward}
 
 
+def _reward_name(name: str, name_fr: str) -> str:
+    language = (get_language() or "").split("-")[0]
+    return name_fr if language == "fr" and name_fr else name
+
+
+def _reward_cancelled(*, name: str, name_fr: str = "") -> str:
+    """A voucher cancelled (``rewards.services.voucher_cancel``): its points back."""
+    return gettext("Voucher cancelled, points back: %(reward)s") % {"reward": _reward_name(name, name_fr)}
+
+
+def _reward_expired_refunded(*, name: str, name_fr: str = "") -> str:
+    """An unused voucher of a reward that refunds on expiry (``rewards.services.vouchers_expire``)."""
+    return gettext("Voucher expired unused, points back: %(reward)s") % {"reward": _reward_name(name, name_fr)}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -114,6 +131,8 @@ MEMOS: dict[str, Callable[..., str]] = {
     DEBT_WRITTEN_OFF: _debt_written_off,
     EVENT_BONUS: _event_bonus,
     REWARD_REDEEMED: _reward_redeemed,
+    REWARD_CANCELLED: _reward_cancelled,
+    REWARD_EXPIRED_REFUNDED: _reward_expired_refunded,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

@@ -236,6 +236,8 @@ def reverse(
     shortfall: str = Shortfall.REFUSE,
     spend_amount: Decimal = Decimal(0),
     memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
@@ -257,13 +259,15 @@ def reverse(
     expiries, reversals, repayments, write-offs and what was already reversed (points
     owed count as reversed). Idempotent on ``idempotency_key`` (a repeat with other points,
     or another shortfall policy that mattered, raises ``IdempotencyConflict``). Returns the
-    reversal entry. Locks the account.
+    reversal entry. A system reversal says why in ``memo_code`` with ``memo_params`` (``memos.py``), a
+    person's in ``memo``. Locks the account.
     """
     if points is not None:
         _check_points(points)
     _check_choice(shortfall, frozenset(Shortfall.values), "shortfall")
     _check_spend(spend_amount, True)
     _check_text(memo=memo, idempotency_key=idempotency_key)
+    memo_params = _check_memo(memo_code, memo_params)
     now = _aware(now or timezone.now(), "now")
 
     with transaction.atomic():
@@ -292,6 +296,8 @@ def reverse(
             "actor": actor,
             "cause": _cause_of(entry),
             "memo": memo,
+            "memo_code": memo_code,
+            "memo_params": memo_params,
             "key": idempotency_key,
             "reverses": entry,
         }
