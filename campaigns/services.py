@@ -87,17 +87,21 @@ def campaigns_prepare(
     partner_id: int | None,
     channel: str = "",
     program: engine.Program | None = None,
+    basket: engine.Basket | None = None,
 ) -> tuple[engine.Campaign, ...]:
     """The campaigns that apply to ``member`` at ``at``, with what the engine needs filled in.
 
     Keeps those for which ``engine.campaign_applies`` holds (the member's list looked up in
-    one query for the campaigns that have one); fills ``member_cap_used`` from
+    one query for the campaigns that have one) and, given the purchase's ``basket``, that
+    ``engine.campaign_may_earn`` on it: a campaign none of whose rules matches a line gives
+    it nothing, so its cap usage and budget are not read (the statements of a purchase do
+    not grow with the campaigns that do not match it); fills ``member_cap_used`` from
     ``CampaignUsage`` for the cap period of ``at`` (one query) and ``budget_left`` from the
     campaign rows, which it LOCKS (``select_for_update``, id order, one query) until the
     caller's transaction ends: the caller must hold the member's account lock already
     (account, then campaigns), and record what the engine awarded (``awards_record``) in the
     same transaction, so concurrent purchases never spend a budget twice. At most three
-    queries, none without campaigns.
+    queries, none without campaigns that apply (and may earn).
     """
     program = program or selectors.earning_program_get()
     listed = [campaign.id for campaign in campaigns if campaign.member_in_list is not None]
@@ -117,6 +121,7 @@ def campaigns_prepare(
         if engine.campaign_applies(
             campaign, occurred_at=at, partner_id=partner_id, channel=channel, member=facts, program=program
         )
+        and (basket is None or engine.campaign_may_earn(campaign, basket))
     ]
     if not applying:
         return ()
@@ -379,6 +384,7 @@ def purchase_record(
                 partner_id=partner.pk,
                 channel=channel,
                 program=program,
+                basket=basket,
             )
         result = engine.evaluate_purchase(basket, program=program, member=facts, campaigns=campaigns)
         points = result.points if earns else 0
