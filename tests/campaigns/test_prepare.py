@@ -231,7 +231,6 @@ def test_prepare_runs_no_query_without_campaigns_and_three_with_a_list_a_cap_and
     assert len(prepared) == 5
 
 
-
 def test_given_the_basket_prepare_leaves_out_the_campaigns_that_match_no_line_and_reads_nothing_for_them(
     django_assert_num_queries,
 ):
