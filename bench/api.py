@@ -228,6 +228,7 @@ def statements_per_purchase(*, now: datetime, members: list[str], key: str) -> d
             )
     result = {"status": response.status_code, "statements": len(counted), "sql": [sql[:160] for sql in counted]}
     # The same with only the campaigns that match: the eight others must cost no statement.
+    from campaigns.campaign_services import earning_rules_changed
     from campaigns.models import Campaign, CampaignStatus
 
     others = list(
@@ -236,6 +237,7 @@ def statements_per_purchase(*, now: datetime, members: list[str], key: str) -> d
         .values_list("pk", flat=True)
     )
     Campaign.objects.filter(pk__in=others).update(status=CampaignStatus.PAUSED)
+    earning_rules_changed()  # an update() sends no signal
     counted.clear()
     try:
         with (
@@ -253,6 +255,7 @@ def statements_per_purchase(*, now: datetime, members: list[str], key: str) -> d
             )
     finally:
         Campaign.objects.filter(pk__in=others).update(status=CampaignStatus.ACTIVE)
+        earning_rules_changed()
     result["statements_matching_only"] = len(counted)
     result["campaigns"] = len(others) + len(earning.MATCHING)
     return result

@@ -377,7 +377,7 @@ def purchase_record(
         campaigns: tuple[engine.Campaign, ...] = ()
         if earns:
             campaigns = campaigns_prepare(
-                campaigns=selectors.campaigns_live_get(at=occurred_at),
+                campaigns=selectors.campaigns_live_get(at=occurred_at, policy=policy),
                 member=member,
                 facts=facts,
                 at=occurred_at,
