@@ -508,6 +508,29 @@ def test_a_purchase_runs_a_fixed_number_of_queries_whatever_the_campaigns_that_d
     assert response.json()["points"] == 100
 
 
+# The next purchase of a process whose rules did not change: the overrides and the live campaigns, their
+# rules, tiers and partners are kept (5 fewer), and the key's last use was written a moment ago (1 fewer).
+WARM_PURCHASE_QUERIES = PURCHASE_QUERIES - 6
+
+
+@pytest.mark.parametrize("unmatched", [1, 10], ids=["1-unmatched-campaign", "10-unmatched-campaigns"])
+def test_the_next_purchase_reads_the_rules_kept_whatever_the_campaigns_that_do_not_match(
+    partner, client_for, member, warm, unmatched, django_assert_num_queries
+):
+    multiplier_campaign(budget=10_000)
+    garden = {"rules": [{"kind": RuleKind.MULTIPLIER, "multiplier": 3, "categories": ["garden"]}]}
+    for index in range(unmatched):
+        CampaignFactory(**[{"channels": ["web"]}, {"member_cap": 500, "budget": 5_000, **garden}][index % 2])
+    fresh = fresh_client(partner, client_for)
+    assert post(fresh, body(member, channel="store")).status_code == 201
+
+    with django_assert_num_queries(WARM_PURCHASE_QUERIES):
+        response = post(fresh, body(member, channel="store", external_id="T-2"))
+
+    assert response.status_code == 201
+    assert response.json()["points"] == 100
+
+
 @pytest.mark.parametrize("count", [1, 20], ids=["1-transaction", "20-transactions"])
 def test_listing_and_reading_transactions_run_a_fixed_number_of_queries(
     api, partner, client_for, member, warm, count, django_assert_num_queries
