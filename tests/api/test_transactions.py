@@ -517,10 +517,20 @@ WARM_PURCHASE_QUERIES = PURCHASE_QUERIES - 6
 def test_the_next_purchase_reads_the_rules_kept_whatever_the_campaigns_that_do_not_match(
     partner, client_for, member, warm, unmatched, django_assert_num_queries
 ):
+    # given the campaigns of the test above
     multiplier_campaign(budget=10_000)
+    tier, someone = TierFactory(), MemberFactory()
+    multiplier_campaign(members=[someone])
     garden = {"rules": [{"kind": RuleKind.MULTIPLIER, "multiplier": 3, "categories": ["garden"]}]}
     for index in range(unmatched):
-        CampaignFactory(**[{"channels": ["web"]}, {"member_cap": 500, "budget": 5_000, **garden}][index % 2])
+        CampaignFactory(
+            **[
+                {"channels": ["web"], **garden},
+                {"partners": [PartnerFactory()], **garden},
+                {"tiers": [tier], **garden},
+                {"member_cap": 500, "cap_period": "week", "budget": 5_000, **garden},
+            ][index % 4]
+        )
     fresh = fresh_client(partner, client_for)
     assert post(fresh, body(member, channel="store")).status_code == 201
 
