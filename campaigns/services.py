@@ -18,7 +18,7 @@ from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from loyalty.clock import program_date
@@ -328,7 +328,9 @@ def purchase_record(
             tolerance=str(policy.amount_tolerance),
         )
 
-    member = member_get_for_partner(partner=partner, member_number=member_number)
+    member = member_get_for_partner(
+        partner=partner, member_number=member_number, annotations=_waiting_referral_annotations()
+    )
     _member_refuse_merged(member)
     body_hash = _hash(
         {
@@ -347,7 +349,7 @@ def purchase_record(
         }
     )
     with transaction.atomic():
-        referred, referrer_account_id = _waiting_referral(member)
+        referred, referrer_account_id = member.referral_waiting, member.referral_account_id
         locked = ledger_locks.accounts_for_update([member.account.pk, *filter(None, [referrer_account_id])])
         account = next(account for account in locked if account.pk == member.account.pk)
         member.account = account  # the locked row: its balances are current
@@ -518,14 +520,14 @@ def _member_refuse_merged(member) -> None:
         raise MemberMerged(merged_into=member.merged_into.member_number)
 
 
-def _waiting_referral(member) -> tuple[bool, int | None]:
-    """Whether the member has a referral waiting for its first purchase, and the referrer's account (one query)."""
-    rows = list(
-        Referral.objects.filter(referee_id=member.pk, status__in=REFERRAL_OPEN_STATUSES).values_list(
-            "referrer__account", flat=True
-        )[:1]
-    )
-    return (True, rows[0]) if rows else (False, None)
+def _waiting_referral_annotations() -> dict:
+    """Whether the member has a referral waiting for its first purchase, and the referrer's account: read with
+    the member (``member_get_for_partner``), no query of their own."""
+    waiting = Referral.objects.filter(referee_id=OuterRef("pk"), status__in=REFERRAL_OPEN_STATUSES)
+    return {
+        "referral_waiting": Exists(waiting),
+        "referral_account_id": Subquery(waiting.values("referrer__account")[:1]),
+    }
 
 
 def _points_per_line(result: engine.Result, count: int) -> list[int]:

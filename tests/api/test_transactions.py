@@ -470,14 +470,14 @@ def warm(partner):
 
 
 # Per purchase: the key (2); the idempotency key's stored answer and its savepoint (3); the policy and the
-# member (2); the purchase's savepoint (2); the referral waiting, the account lock, a repeat of the
-# external id (3); the overrides and the member's facts (2); the live campaigns, their rules, tiers and
+# member with its referral waiting (2); the purchase's savepoint (2); the account lock, a repeat of the
+# external id (2); the overrides and the member's facts (2); the live campaigns, their rules, tiers and
 # partners (4); the campaign lists and the campaigns locked (2: no cap usage, none of the capped
 # campaigns matches a line); the purchase in its
 # savepoint and its lines (4); the credit: its savepoint, the lock, its entry, lot and balances (one
 # statement on PostgreSQL, three elsewhere), the qualifying day with the tiers' two reads (2 + 3 + 3);
 # the purchase's entry, the awards, the usage, the campaigns' totals (4); the stored answer (1).
-PURCHASE_QUERIES = 38 if connection.vendor != "postgresql" else 36
+PURCHASE_QUERIES = 37 if connection.vendor != "postgresql" else 35
 
 
 @pytest.mark.parametrize("unmatched", [1, 10], ids=["1-unmatched-campaign", "10-unmatched-campaigns"])
