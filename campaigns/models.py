@@ -246,11 +246,10 @@ class Outcome(models.TextChoices):
 
 
 class Purchase(models.Model):
-    # No index of their own: ``purchase_external_id_per_partner`` and ``purchase_by_member`` lead with them.
-    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="purchases", db_index=False)
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="purchases")
     external_id = models.CharField(max_length=64, help_text=_("The partner's own id of the transaction."))
     body_hash = models.CharField(max_length=64, help_text=_("SHA-256 of what was posted: a repeat must match."))
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="purchases", db_index=False)
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="purchases")
     occurred_at = models.DateTimeField()
     amount = models.DecimalField(**MONEY, help_text=_("What the basket cost after discounts."))
     currency = models.CharField(max_length=3)
@@ -284,8 +283,7 @@ class Purchase(models.Model):
 
 
 class PurchaseLine(models.Model):
-    # No index of its own: ``purchase_line_position_unique`` leads with it.
-    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="lines")
     position = models.PositiveSmallIntegerField()
     sku = models.CharField(max_length=64)
     category = models.CharField(max_length=64, blank=True)
@@ -418,18 +416,10 @@ class Award(models.Model):
 
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="awards")
     line = models.ForeignKey(PurchaseLine, null=True, blank=True, on_delete=models.PROTECT, related_name="awards")
-    # Event, campaign and rule are indexed only where they are set (``Meta.indexes``): most awards of a
-    # purchase (its base and tier shares) have none, and an import writes ten of them a purchase.
-    event = models.ForeignKey(
-        Event, null=True, blank=True, on_delete=models.PROTECT, related_name="awards", db_index=False
-    )
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.PROTECT, related_name="awards")
     source = models.CharField(max_length=16, choices=AwardSource.choices)
-    campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="awards", db_index=False
-    )
-    rule = models.ForeignKey(
-        Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="awards", db_index=False
-    )
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="awards")
+    rule = models.ForeignKey(Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="awards")
     points = models.BigIntegerField()
     returned_points = models.BigIntegerField(default=0)
     reason = models.CharField(max_length=32, help_text=_("A code rendered in the reader's language."))
@@ -451,11 +441,7 @@ class Award(models.Model):
                 name="award_of_a_purchase_or_an_event",
             ),
         ]
-        indexes = [
-            models.Index(fields=["campaign", "source"], name="award_by_campaign", condition=Q(campaign__isnull=False)),
-            models.Index(fields=["rule"], name="award_by_rule", condition=Q(rule__isnull=False)),
-            models.Index(fields=["event"], name="award_by_event", condition=Q(event__isnull=False)),
-        ]
+        indexes = [models.Index(fields=["campaign", "source"], name="award_by_campaign")]
 
     def __str__(self):
         return f"{self.source} {self.points}"
