@@ -25,8 +25,9 @@ class PartnerView:
     TILL = "till"  # any other partner naming the member by card number: what a till needs
 
 
-def member_get_for_partner(*, partner, member_number: str) -> Member:
-    """The member with this number, its user and account joined. Raises ``InvalidMemberNumber``, ``NotFound``.
+def member_get_for_partner(*, partner, member_number: str, annotations: dict | None = None) -> Member:
+    """The member with this number, its user and account joined (and ``annotations``, expressions on the
+    member that the caller reads in the same query). Raises ``InvalidMemberNumber``, ``NotFound``.
 
     The number is checked (digits, Luhn check digit) before any lookup. A partner may name
     any member by its number (the card it scanned); what it reads of the member is decided by
@@ -34,7 +35,8 @@ def member_get_for_partner(*, partner, member_number: str) -> Member:
     ``loyalty.partners.services.partner_debit_proof_check``.
     """
     number = member_number_clean(member_number)
-    member = Member.objects.select_related("user", "account", "merged_into").filter(member_number=number).first()
+    members = Member.objects.select_related("user", "account", "merged_into").filter(member_number=number)
+    member = members.annotate(**annotations).first() if annotations else members.first()
     if member is None:
         raise NotFound("No member has this number.")
     return member
