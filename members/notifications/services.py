@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef, Sum
+from django.db.models import Exists, F, Max, OuterRef, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -306,20 +306,20 @@ def _reminders_insert(*, start: int, stop: int, today, days: int, now: datetime)
             expires_on__lte=today + timedelta(days=days),
         )
         .filter(~Exists(reminded))
-        .values("account__member_id", "expires_on")
-        .annotate(points=Sum("remaining"))
+        .values(reminder_member=F("account__member_id"), reminder_day=F("expires_on"))
+        .annotate(reminder_points=Sum("remaining"))
         .order_by()
     )
     select, params = candidates.query.sql_with_params()
     table = ExpiryReminder._meta.db_table
     sql = (
         f"INSERT INTO {table} (member_id, expires_on, points, created_at) "
-        f"SELECT candidates.member_id, candidates.expires_on, candidates.points, %s FROM ({select}) AS candidates "
-        "WHERE candidates.points > 0 "
+        "SELECT candidates.reminder_member, candidates.reminder_day, candidates.reminder_points, %s "
+        f"FROM ({select}) AS candidates WHERE candidates.reminder_points > 0 "
         "ON CONFLICT (member_id, expires_on) DO NOTHING RETURNING id, member_id, expires_on, points"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, *params])
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), *params])
         rows = cursor.fetchall()
     # SQLite returns dates as text.
     return [(pk, member_id, str(expires_on), points) for pk, member_id, expires_on, points in rows]
