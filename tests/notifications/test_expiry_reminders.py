@@ -150,3 +150,30 @@ def test_a_batch_runs_a_fixed_number_of_queries(enqueued):
     # the last member id, then per batch: its savepoint, the INSERT … SELECT … RETURNING, the notifications' insert,
     # the savepoint's release
     assert (queries_for(1), queries_for(30)) == (5, 5)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_remind_once(enqueued):
+    from threading import Barrier, Thread
+
+    member = MemberFactory()
+    ledger.credit(member.account, 100, expires_on=in_days(10))
+    barrier, written = Barrier(2), []
+
+    def run():
+        barrier.wait()
+        try:
+            written.append(expiry_reminders_create())
+        finally:
+            connection.close()
+
+    threads = [Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(written) == [0, 1]
+    assert ExpiryReminder.objects.count() == Notification.objects.count() == 1
+    assert enqueued == [Notification.objects.get().pk]
