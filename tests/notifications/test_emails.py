@@ -24,7 +24,10 @@ pytestmark = pytest.mark.django_db
 def tier_up(capture, member) -> Notification:
     tiers = program_tiers()
     dispatch(
-        capture, type=EventType.TIER_CHANGED, member=member, data={"from_tier_id": tiers[0].pk, "to_tier_id": tiers[1].pk}
+        capture,
+        type=EventType.TIER_CHANGED,
+        member=member,
+        data={"from_tier_id": tiers[0].pk, "to_tier_id": tiers[1].pk},
     )
     return Notification.objects.get(member=member)
 

@@ -102,7 +102,10 @@ def test_another_members_voucher_is_not_announced(member, enqueued, django_captu
     Notification.objects.all().delete()
 
     dispatch(
-        django_capture_on_commit_callbacks, type=EventType.VOUCHER_ISSUED, member=member, data={"voucher_id": voucher.pk}
+        django_capture_on_commit_callbacks,
+        type=EventType.VOUCHER_ISSUED,
+        member=member,
+        data={"voucher_id": voucher.pk},
     )
 
     assert (Notification.objects.count(), enqueued) == (0, [])
@@ -126,7 +129,10 @@ def test_a_referral_credited_thanks_the_referrer_or_welcomes_the_referee(
     )
 
     notification = only_notification(member)
-    assert (notification.kind, notification.params) == (NotificationKind.REFERRAL_CREDITED, {"points": 250, "role": role})
+    assert (notification.kind, notification.params) == (
+        NotificationKind.REFERRAL_CREDITED,
+        {"points": 250, "role": role},
+    )
     assert notification_texts(notification)[0] == title
     assert enqueued == [notification.pk]
 

@@ -121,7 +121,20 @@ def test_the_reminder_is_mailed_in_the_members_language(enqueued, django_capture
     send_all(enqueued)
 
     (message,) = mail.outbox
-    months = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+    months = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ]
     assert f"{day.day} {months[day.month - 1]} {day.year}" in message.subject
     assert '<html lang="fr">' in message.alternatives[0][0]
     assert "https://loyalty.example.com/rewards/" in message.body

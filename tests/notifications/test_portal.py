@@ -177,9 +177,7 @@ def test_the_preferences_show_the_defaults_and_save_the_choices(member_client, m
     ) == (True, False, True, False, True, False)
 
 
-@pytest.mark.parametrize(
-    "name", ["portal:notifications", "portal:notification_badge", "portal:notification_settings"]
-)
+@pytest.mark.parametrize("name", ["portal:notifications", "portal:notification_badge", "portal:notification_settings"])
 def test_visitors_are_sent_to_log_in(client, db, name):
     response = client.get(reverse(name))
 
