@@ -152,10 +152,21 @@ def _tier_down(*, tier: str = "", tier_fr: str = "") -> tuple[str, str]:
     return title, gettext("See what it takes to reach the next tier again.")
 
 
-def _voucher_issued(*, reward: str, reward_fr: str = "", voucher_id: int | None = None) -> tuple[str, str]:
+def _voucher_issued(
+    *, reward: str, reward_fr: str = "", count: int = 1, voucher_id: int | None = None
+) -> tuple[str, str]:
+    name = _localized(reward, reward_fr)
+    if count == 1:
+        return (
+            gettext("Your voucher for %(reward)s is ready") % {"reward": name},
+            gettext("Show it at the till: its code and its dates are in the portal."),
+        )
     return (
-        gettext("Your voucher for %(reward)s is ready") % {"reward": _localized(reward, reward_fr)},
-        gettext("Show it at the till: its code and its dates are in the portal."),
+        ngettext(
+            "Your %(count)s voucher for %(reward)s is ready", "Your %(count)s vouchers for %(reward)s are ready", count
+        )
+        % {"count": count, "reward": name},
+        gettext("Show them at the till: their codes and their dates are in the portal."),
     )
 
 

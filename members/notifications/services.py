@@ -59,12 +59,12 @@ def notifications_from_events(events: list[OutboxEvent]) -> list[Notification]:
             pk__in={event.member_id for event in events}
         )
     }
-    tiers = _tiers_by_id(events)
+    changes = _tier_changes_by_id(events)
     vouchers = _vouchers_by_id(events)
     notifications = []
     for event in events:
         member = members[event.member_id]
-        found = _KIND_OF_EVENT[event.type](event.data or {}, member=member, tiers=tiers, vouchers=vouchers)
+        found = _KIND_OF_EVENT[event.type](event.data or {}, member=member, changes=changes, vouchers=vouchers)
         if found is None:
             continue
         kind, params = found
@@ -104,21 +104,25 @@ def _points_earned(data: dict, **_) -> tuple[str, dict] | None:
     return NotificationKind.POINTS_EARNED, params
 
 
-def _tier_changed(data: dict, *, tiers: dict, **_) -> tuple[str, dict] | None:
-    before, after = tiers.get(_int(data.get("from_tier_id"))), tiers.get(_int(data.get("to_tier_id")))
-    if before == after:
+def _tier_changed(data: dict, *, changes: dict, **_) -> tuple[str, dict] | None:
+    change = changes.get(_int(data.get("change")))
+    if change is None or change.from_tier_id == change.to_tier_id:
         return None
+    before, after = change.from_tier, change.to_tier
     params = {"tier": after.name, "tier_fr": after.name_fr} if after is not None else {}
     rising = after is not None and (before is None or after.rank > before.rank)
     return (NotificationKind.TIER_UP if rising else NotificationKind.TIER_DOWN), params
 
 
 def _voucher_issued(data: dict, *, vouchers: dict, **_) -> tuple[str, dict] | None:
-    voucher = vouchers.get(_int(data.get("voucher_id")))
-    if voucher is None:
+    """One notification for the vouchers of one redemption: the voucher's page for one, the list for several."""
+    issued = [vouchers[pk] for pk in _voucher_ids(data) if pk in vouchers]
+    if not issued:
         return None
-    reward = voucher.reward
-    params = {"reward": reward.name, "reward_fr": reward.name_fr, "voucher_id": voucher.pk}
+    reward = issued[0].reward
+    params = {"reward": reward.name, "reward_fr": reward.name_fr, "count": len(issued)}
+    if len(issued) == 1:
+        params["voucher_id"] = issued[0].pk
     return NotificationKind.VOUCHER_ISSUED, params
 
 
@@ -148,28 +152,37 @@ def _int(value) -> int | None:
         return None
 
 
-def _tiers_by_id(events: list[OutboxEvent]) -> dict:
-    from members.tiers.models import Tier
+def _voucher_ids(data: dict) -> list[int]:
+    vouchers = data.get("vouchers")
+    if not isinstance(vouchers, list):
+        return []
+    ids = (_int(voucher.get("id")) for voucher in vouchers if isinstance(voucher, dict))
+    return [pk for pk in ids if pk is not None]
 
-    ids = {
-        _int((event.data or {}).get(key))
-        for event in events
-        if event.type == EventType.TIER_CHANGED
-        for key in ("from_tier_id", "to_tier_id")
-    } - {None}
-    return {tier.pk: tier for tier in Tier.objects.filter(pk__in=ids)} if ids else {}
+
+def _tier_changes_by_id(events: list[OutboxEvent]) -> dict:
+    """The ``TierChange`` rows the events name (``data["change"]``), of the events' members, tiers joined."""
+    from members.tiers.models import TierChange
+
+    wanted = [event for event in events if event.type == EventType.TIER_CHANGED]
+    ids = {_int((event.data or {}).get("change")) for event in wanted} - {None}
+    if not ids:
+        return {}
+    rows = TierChange.objects.select_related("from_tier", "to_tier").filter(
+        pk__in=ids, member_id__in={event.member_id for event in wanted}
+    )
+    return {change.pk: change for change in rows}
 
 
 def _vouchers_by_id(events: list[OutboxEvent]) -> dict:
+    """The vouchers the events name (``data["vouchers"][*]["id"]``), of the events' members, rewards joined."""
     from rewards.models import Voucher
 
-    ids = {
-        _int((event.data or {}).get("voucher_id")) for event in events if event.type == EventType.VOUCHER_ISSUED
-    } - {None}
+    wanted = [event for event in events if event.type == EventType.VOUCHER_ISSUED]
+    ids = {pk for event in wanted for pk in _voucher_ids(event.data or {})}
     if not ids:
         return {}
-    member_of = {event.member_id for event in events if event.type == EventType.VOUCHER_ISSUED}
-    rows = Voucher.objects.select_related("reward").filter(pk__in=ids, member_id__in=member_of)
+    rows = Voucher.objects.select_related("reward").filter(pk__in=ids, member_id__in={e.member_id for e in wanted})
     return {voucher.pk: voucher for voucher in rows}
 
 

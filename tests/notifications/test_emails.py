@@ -14,7 +14,7 @@ from members.notifications.models import Notification
 from members.notifications.services import notification_preferences_set
 from members.services import member_email_verify
 from tests.factories.members import MemberFactory
-from tests.factories.tiers import program_tiers
+from tests.factories.tiers import TierChangeFactory, program_tiers
 
 from .conftest import dispatch
 
@@ -23,12 +23,8 @@ pytestmark = pytest.mark.django_db
 
 def tier_up(capture, member) -> Notification:
     tiers = program_tiers()
-    dispatch(
-        capture,
-        type=EventType.TIER_CHANGED,
-        member=member,
-        data={"from_tier_id": tiers[0].pk, "to_tier_id": tiers[1].pk},
-    )
+    change = TierChangeFactory(member=member, from_tier=tiers[0], to_tier=tiers[1])
+    dispatch(capture, type=EventType.TIER_CHANGED, member=member, data={"change": change.pk, "to_tier": "Gold"})
     return Notification.objects.get(member=member)
 
 

@@ -7,18 +7,30 @@ from django.test.utils import CaptureQueriesContext
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
 from members.models import MemberStatus
-from members.notifications.kinds import notification_texts
+from members.notifications.kinds import notification_path, notification_texts
 from members.notifications.models import Notification, NotificationKind
 from members.notifications.services import notification_preferences_set, notifications_from_events
 from members.services import member_status_change
 from rewards.services import redemption_create
 from tests.factories.members import MemberFactory
 from tests.factories.rewards import RewardFactory
-from tests.factories.tiers import program_tiers
+from tests.factories.tiers import TierChangeFactory, program_tiers
 
 from .conftest import dispatch
 
 pytestmark = pytest.mark.django_db
+
+
+def tier_change(member, before, after) -> dict:
+    """A tier change as the tier services write it, and its event's data as they write it."""
+    change = TierChangeFactory(member=member, from_tier=before, to_tier=after)
+    return {
+        "member": member.member_number,
+        "from_tier": before.name if before else None,
+        "to_tier": after.name if after else None,
+        "reason": change.reason,
+        "change": change.pk,
+    }
 
 
 def only_notification(member) -> Notification:
@@ -54,10 +66,7 @@ def test_a_tier_change_says_up_or_down_by_rank(
     member, enqueued, django_capture_on_commit_callbacks, before, after, kind, title
 ):
     tiers = {tier.name: tier for tier in program_tiers()}
-    data = {
-        "from_tier_id": tiers[before].pk if before else None,
-        "to_tier_id": tiers[after].pk if after else None,
-    }
+    data = tier_change(member, tiers.get(before), tiers.get(after))
 
     dispatch(django_capture_on_commit_callbacks, type=EventType.TIER_CHANGED, member=member, data=data)
 
@@ -82,15 +91,39 @@ def test_a_voucher_issued_names_the_reward_and_links_to_the_voucher(
         django_capture_on_commit_callbacks,
         type=EventType.VOUCHER_ISSUED,
         member=member,
-        data={"voucher_id": voucher.pk, "reward_id": reward.pk},
+        data={"redemption": voucher.redemption_id, "reward": "coffee", "vouchers": [{"id": voucher.pk}]},
     )
 
     notification = only_notification(member)
     assert (notification.kind, notification.params) == (
         NotificationKind.VOUCHER_ISSUED,
-        {"reward": "Free coffee", "reward_fr": "Café offert", "voucher_id": voucher.pk},
+        {"reward": "Free coffee", "reward_fr": "Café offert", "count": 1, "voucher_id": voucher.pk},
     )
     assert notification_texts(notification)[0] == "Your voucher for Free coffee is ready"
+    assert notification_path(notification) == f"/vouchers/{voucher.pk}/"
+
+
+def test_vouchers_of_one_redemption_are_one_notification_linking_to_the_list(
+    member, enqueued, django_capture_on_commit_callbacks
+):
+    from loyalty.ledger import services as ledger
+
+    ledger.credit(member.account, 1000)
+    reward = RewardFactory(code="coffee", name="Free coffee", points_cost=100)
+    vouchers = redemption_create(member=member, reward=reward, quantity=3, idempotency_key="k1").vouchers
+    Notification.objects.all().delete()
+
+    dispatch(
+        django_capture_on_commit_callbacks,
+        type=EventType.VOUCHER_ISSUED,
+        member=member,
+        data={"vouchers": [{"id": voucher.pk} for voucher in vouchers]},
+    )
+
+    notification = only_notification(member)
+    assert notification.params == {"reward": "Free coffee", "reward_fr": "", "count": 3}
+    assert notification_texts(notification)[0] == "Your 3 vouchers for Free coffee are ready"
+    assert notification_path(notification) == "/vouchers/"
 
 
 def test_another_members_voucher_is_not_announced(member, enqueued, django_capture_on_commit_callbacks):
@@ -190,7 +223,7 @@ def test_a_kind_switched_off_writes_nothing(member, enqueued, django_capture_on_
         django_capture_on_commit_callbacks,
         type=EventType.TIER_CHANGED,
         member=member,
-        data={"from_tier_id": None, "to_tier_id": tiers[0].pk},
+        data=tier_change(member, None, tiers[0]),
     )
 
     assert (Notification.objects.count(), enqueued) == (0, [])
@@ -242,7 +275,7 @@ def test_the_consumer_runs_a_fixed_number_of_queries(enqueued, django_capture_on
                 for member in members
                 for type, data in [
                     (EventType.MEMBER_ENROLLED, {}),
-                    (EventType.TIER_CHANGED, {"from_tier_id": tiers[0].pk, "to_tier_id": tiers[1].pk}),
+                    (EventType.TIER_CHANGED, tier_change(member, tiers[0], tiers[1])),
                     (EventType.REFERRAL_CREDITED, {"points": 5}),
                 ]
             ]
@@ -250,5 +283,5 @@ def test_the_consumer_runs_a_fixed_number_of_queries(enqueued, django_capture_on
             notifications_from_events(events)
         return len(captured)
 
-    # the members with their preferences, the tiers, the insert, the ids to e-mail
+    # the members with their preferences, the tier changes, the insert, the ids to e-mail
     assert (queries_for(1), queries_for(20)) == (4, 4)
