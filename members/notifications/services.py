@@ -64,7 +64,8 @@ def notifications_from_events(events: list[OutboxEvent]) -> list[Notification]:
     notifications = []
     for event in events:
         member = members[event.member_id]
-        found = _KIND_OF_EVENT[event.type](event.data or {}, member=member, changes=changes, vouchers=vouchers)
+        data = event.data if isinstance(event.data, dict) else {}
+        found = _KIND_OF_EVENT[event.type](data, member=member, changes=changes, vouchers=vouchers)
         if found is None:
             continue
         kind, params = found
@@ -165,7 +166,7 @@ def _tier_changes_by_id(events: list[OutboxEvent]) -> dict:
     from members.tiers.models import TierChange
 
     wanted = [event for event in events if event.type == EventType.TIER_CHANGED]
-    ids = {_int((event.data or {}).get("change")) for event in wanted} - {None}
+    ids = {_int(event.data.get("change")) for event in wanted if isinstance(event.data, dict)} - {None}
     if not ids:
         return {}
     rows = TierChange.objects.select_related("from_tier", "to_tier").filter(
@@ -179,7 +180,7 @@ def _vouchers_by_id(events: list[OutboxEvent]) -> dict:
     from rewards.models import Voucher
 
     wanted = [event for event in events if event.type == EventType.VOUCHER_ISSUED]
-    ids = {pk for event in wanted for pk in _voucher_ids(event.data or {})}
+    ids = {pk for event in wanted if isinstance(event.data, dict) for pk in _voucher_ids(event.data)}
     if not ids:
         return {}
     rows = Voucher.objects.select_related("reward").filter(pk__in=ids, member_id__in={e.member_id for e in wanted})

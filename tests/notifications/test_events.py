@@ -285,3 +285,25 @@ def test_the_consumer_runs_a_fixed_number_of_queries(enqueued, django_capture_on
 
     # the members with their preferences, the tier changes, the insert, the ids to e-mail
     assert (queries_for(1), queries_for(20)) == (4, 4)
+
+
+@pytest.mark.parametrize(
+    ("type", "data"),
+    [
+        (EventType.POINTS_EARNED, {"points": "many"}),
+        (EventType.POINTS_EARNED, {"points": -5}),
+        (EventType.TIER_CHANGED, {"change": 999_999}),
+        (EventType.VOUCHER_ISSUED, {"vouchers": "all"}),
+        (EventType.REFERRAL_CREDITED, ["not", "an", "object"]),
+    ],
+    ids=["points-not-a-number", "points-negative", "unknown-change", "vouchers-not-a-list", "data-not-an-object"],
+)
+def test_data_that_does_not_fit_writes_nothing_and_fails_no_dispatch(
+    member, enqueued, django_capture_on_commit_callbacks, type, data
+):
+    notification_preferences_set(member=member, points_earned=True)
+
+    event = dispatch(django_capture_on_commit_callbacks, type=type, member=member, data=data)
+
+    event.refresh_from_db()
+    assert (Notification.objects.count(), enqueued, event.dispatched_at is not None) == (0, [], True)
