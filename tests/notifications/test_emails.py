@@ -132,3 +132,29 @@ def test_the_sweep_enqueues_what_is_still_due_after_five_minutes_and_for_two_day
 
     assert services.notification_emails_send_pending(now=now) == 1
     assert enqueued == [late.pk]
+
+
+EVERY_KIND = [
+    ("welcome", {"number": "1234567897"}, "Welcome to the loyalty program", "/"),
+    ("points_earned", {"points": 12, "balance": 40}, "You earned 12 points", "/history/"),
+    ("expiry_reminder", {"points": 5, "expires_on": "2026-12-31"}, "5 points expire on Dec. 31, 2026", "/rewards/"),
+    ("tier_up", {"tier": "Gold"}, "You reached the Gold tier", "/tier/"),
+    ("tier_down", {}, "You no longer hold a tier", "/tier/"),
+    ("voucher_issued", {"reward": "Tea", "voucher_id": 7}, "Your voucher for Tea is ready", "/vouchers/7/"),
+    ("referral_credited", {"points": 1}, "A friend you invited earned you 1 point", "/referrals/"),
+]
+
+
+@pytest.mark.parametrize(("kind", "params", "subject", "path"), EVERY_KIND, ids=[row[0] for row in EVERY_KIND])
+def test_every_kind_has_its_subject_and_its_link(member, kind, params, subject, path):
+    member.marketing_consent = True
+    member.save(update_fields=["marketing_consent"])
+    notification_preferences_set(member=member, points_earned=True)
+    notification = Notification.objects.create(member=member, kind=kind, params=params, send_email=True)
+
+    assert tasks.send_email(notification.pk) is True
+
+    (message,) = mail.outbox
+    assert message.subject == subject
+    assert f"\nhttps://loyalty.example.com{path}\n" in message.body
+    assert f'href="https://loyalty.example.com{path}"' in message.alternatives[0][0]

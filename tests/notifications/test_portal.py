@@ -183,3 +183,18 @@ def test_visitors_are_sent_to_log_in(client, db, name):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("portal:login"))
+
+
+def test_the_list_is_written_in_the_readers_language(member_client, member):
+    Notification.objects.create(member=member, kind=NotificationKind.TIER_UP, params={"tier": "Gold", "tier_fr": "Or"})
+    Notification.objects.create(
+        member=member, kind=NotificationKind.EXPIRY_REMINDER, params={"points": 1945, "expires_on": "2026-12-31"}
+    )
+    member_client.post(reverse("portal:language"), {"language": "fr"})
+
+    html = member_client.get(reverse("portal:notifications")).content.decode()
+
+    assert '<html lang="fr">' in html
+    assert "Or" in html
+    assert "Gold" not in html
+    assert "31 décembre 2026" in html
