@@ -11,6 +11,7 @@ from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Account, Entry, Lot
 
 from .models import GiftPolicy, Member
+from .notifications.selectors import notifications_unread_count
 from .numbers import member_number_clean
 
 EXPIRING_DATES = 3
@@ -53,11 +54,12 @@ def member_for_user(*, user) -> Member | None:
     """The signed-in user's member with its account joined, or ``None`` (a staff login, say)."""
     if not user.is_authenticated:
         return None
-    # Whether gifting is open rides along, so the header's *Send points* link costs no query.
+    # Whether gifting is open and the unread count ride along, so the header's *Send points* link and its
+    # notifications badge cost no query.
     gifting = Subquery(GiftPolicy.objects.filter(pk=1).values("enabled"))
     return (
         Member.objects.select_related("account", "user")
-        .annotate(gifting_enabled=gifting)
+        .annotate(gifting_enabled=gifting, notifications_unread=notifications_unread_count())
         .filter(user_id=user.pk)
         .first()
     )
