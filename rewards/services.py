@@ -295,7 +295,7 @@ def _donations_record(redemption: Redemption, reward: Reward, now: datetime) -> 
     return Donation.objects.bulk_create(
         Donation(
             redemption=redemption,
-            charity_id=reward.charity_id,
+            charity=reward.charity,  # read once, not once per donation when the answer names it
             member_id=redemption.member_id,
             points=reward.points_cost,
             amount=amount,
