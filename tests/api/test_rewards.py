@@ -64,6 +64,7 @@ def test_the_catalog_lists_rewards_on_offer_cheapest_first(till):
     RewardFactory(name="Sold out", stock=0)
     RewardFactory(name="Later", available_from=timezone.now() + timedelta(days=1))
     RewardFactory(name="Over", available_until=timezone.now())
+    RewardFactory(name="Vouchers over", valid_until=timezone.now().date() - timedelta(days=2))
     cheap = RewardFactory(name="Coffee", points_cost=100, stock=4)
     dear = RewardFactory(name="Mug", points_cost=900)
 
