@@ -218,11 +218,11 @@ def _limit_check(member, reward: Reward, quantity: int, now: datetime) -> None:
 
 def _stock_take(reward: Reward, quantity: int) -> None:
     """Take units from stock in one conditional UPDATE: the row's lock orders racing redemptions, and a unit is sold
-    once (the CHECK ``stock >= 0`` too)."""
-    if reward.stock is None:
-        return
+    once (the CHECK ``stock >= 0`` too). The stock is the row's now, not ``reward``'s as the request read it (staff
+    may have limited it, or made it unlimited, meanwhile); an unlimited reward's row is matched by no UPDATE, so
+    its redemptions lock nothing, and one more read tells it from a sold-out one."""
     taken = Reward.objects.filter(pk=reward.pk, stock__gte=quantity).update(stock=F("stock") - quantity)
-    if not taken:
+    if not taken and Reward.objects.filter(pk=reward.pk, stock__isnull=False).exists():
         raise OutOfStock()
 
 
