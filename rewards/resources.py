@@ -252,6 +252,8 @@ class VoucherCodeResource(resources.ModelResource):
         code = instance.code
         if not code:
             errors["code"] = _("The code is empty.")
+        elif "/" in code or not code.isprintable():  # the API's path carries the code: a "/" would split it
+            errors["code"] = _("A code cannot hold “/” nor control characters: a till could not send it.")
         elif code in self._seen:
             errors["code"] = _("This code is in the file twice (first on row %(row)d).") % {"row": self._seen[code]}
         elif code in self._taken:

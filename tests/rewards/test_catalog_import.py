@@ -337,6 +337,14 @@ def test_a_pool_code_twice_in_the_file_or_already_stored_is_a_row_error_and_noth
     assert list(VoucherCode.objects.values_list("code", flat=True)) == ["IN-OTHER-POOL"]
 
 
+def test_a_pool_code_a_till_could_not_send_in_the_api_path_is_a_row_error(manager, card):
+    preview = import_post(manager, "vouchercode", "code", "GC-0001", "GC/0002", "GC\x000003", reward=card.pk)
+
+    message = "A code cannot hold “/” nor control characters: a till could not send it."
+    assert invalid_rows(preview) == [(2, {"code": [message]}), (3, {"code": [message]})]
+    assert not VoucherCode.objects.exists()
+
+
 def test_codes_go_only_into_a_gift_cards_pool(manager, card):
     fixed = RewardFactory()
 
