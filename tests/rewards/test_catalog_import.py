@@ -133,6 +133,18 @@ def test_a_row_with_a_known_code_updates_that_reward_and_moves_its_stock_by_the_
     assert (Reward.objects.count(), five.name, five.stock) == (1, "5 EUR off", 100)
 
 
+def test_a_row_cannot_change_a_known_rewards_kind_as_the_admins_form_cannot(manager, names):
+    known = RewardFactory(code="ten-percent", kind=RewardKind.FIXED_DISCOUNT, value_amount="5.00")
+
+    preview = import_post(manager, "reward", HEADER, TEN_PERCENT)
+
+    assert invalid_rows(preview) == [
+        (1, {"kind": ["A reward's kind cannot change once it exists (its vouchers and pool were issued for it)."]})
+    ]
+    known.refresh_from_db()
+    assert (known.kind, known.percent) == (RewardKind.FIXED_DISCOUNT, None)
+
+
 def test_every_bad_row_is_listed_before_anything_is_written(manager, names):
     preview = import_post(
         manager,
