@@ -301,7 +301,13 @@ class RewardFilter(django_filters.FilterSet):
         help_text="A member's card number: only what that member can redeem now (the cost within the balance, "
         "the member's tier among the reward's).",
     )
-    tier = django_filters.NumberFilter(method="filter_tier", help_text="A tier's id: only what that tier may redeem.")
+    tier = django_filters.NumberFilter(
+        method="filter_tier",
+        min_value=1,
+        max_value=2**31 - 1,  # an id in the database's range: a bigger one would not reach SQL (a 500)
+        decimal_places=0,
+        help_text="A tier's id: only what that tier may redeem.",
+    )
     kind = django_filters.ChoiceFilter(choices=RewardKind.choices, help_text="Only rewards of this kind.")
     accepted = django_filters.BooleanFilter(
         method="filter_accepted", help_text="`true`: only rewards the calling partner accepts; `false`: the others."

@@ -40,6 +40,8 @@ def reward_refusal(
         return Refusal("not_yet", _("This reward is not available yet."))
     if reward.available_until and now >= reward.available_until:
         return Refusal("ended", _("This reward is no longer available."))
+    if reward.valid_until and program_date(now) > reward.valid_until:  # its voucher would be expired at issue
+        return Refusal("ended", _("This reward is no longer available."))
     if tier_ids and tier_id not in tier_ids:
         return Refusal("tier", _("This reward is for members of other tiers."))
     if partner_id is not None and partner_ids and partner_id not in partner_ids:

@@ -152,7 +152,7 @@ class RewardResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         """Every column of the row, the many-to-many ones checked too, their errors gathered for the page."""
-        instance._stock_loaded = instance.stock
+        instance._stock_loaded, instance._kind_loaded = instance.stock, instance.kind
         errors = {}
         try:
             super().import_instance(instance, row, **kwargs)
@@ -182,6 +182,11 @@ class RewardResource(resources.ModelResource):
             super().validate_instance(instance, {name: list(m) for name, m in unread.items()}, validate_unique)
         except ValidationError as error:
             errors = {**error.update_error_dict({}), **unread}
+        if not instance._state.adding and instance.kind != instance._kind_loaded and "kind" not in errors:
+            # as the admin's form, where the kind is read only once the reward exists
+            errors["kind"] = [
+                _("A reward's kind cannot change once it exists (its vouchers and pool were issued for it).")
+            ]
         if "tiers" not in errors and "kind" not in errors:
             tiers = instance._import_tiers
             if tiers is None:  # no tiers column: the reward keeps its tiers
@@ -252,6 +257,8 @@ class VoucherCodeResource(resources.ModelResource):
         code = instance.code
         if not code:
             errors["code"] = _("The code is empty.")
+        elif "/" in code or not code.isprintable():  # the API's path carries the code: a "/" would split it
+            errors["code"] = _("A code cannot hold “/” nor control characters: a till could not send it.")
         elif code in self._seen:
             errors["code"] = _("This code is in the file twice (first on row %(row)d).") % {"row": self._seen[code]}
         elif code in self._taken:

@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty.clock import program_date
 from loyalty.exceptions import NotFound
 from members.tiers.models import MemberTier, Tier
 
@@ -68,10 +69,12 @@ def member_tier_id_get(*, member) -> int | None:
 
 
 def _offered(now: datetime) -> QuerySet[Reward]:
-    """Rewards offered at ``now``: active, within their availability dates."""
+    """Rewards offered at ``now``: active, within their availability dates, their vouchers' fixed last day not past
+    (``eligibility.reward_refusal``'s rules)."""
     return Reward.objects.filter(
         Q(available_from__isnull=True) | Q(available_from__lte=now),
         Q(available_until__isnull=True) | Q(available_until__gt=now),
+        Q(valid_until__isnull=True) | Q(valid_until__gte=program_date(now)),
         active=True,
     )
 

@@ -218,11 +218,11 @@ def _limit_check(member, reward: Reward, quantity: int, now: datetime) -> None:
 
 def _stock_take(reward: Reward, quantity: int) -> None:
     """Take units from stock in one conditional UPDATE: the row's lock orders racing redemptions, and a unit is sold
-    once (the CHECK ``stock >= 0`` too)."""
-    if reward.stock is None:
-        return
+    once (the CHECK ``stock >= 0`` too). The stock is the row's now, not ``reward``'s as the request read it (staff
+    may have limited it, or made it unlimited, meanwhile); an unlimited reward's row is matched by no UPDATE, so
+    its redemptions lock nothing, and one more read tells it from a sold-out one."""
     taken = Reward.objects.filter(pk=reward.pk, stock__gte=quantity).update(stock=F("stock") - quantity)
-    if not taken:
+    if not taken and Reward.objects.filter(pk=reward.pk, stock__isnull=False).exists():
         raise OutOfStock()
 
 
@@ -295,7 +295,7 @@ def _donations_record(redemption: Redemption, reward: Reward, now: datetime) -> 
     return Donation.objects.bulk_create(
         Donation(
             redemption=redemption,
-            charity_id=reward.charity_id,
+            charity=reward.charity,  # read once, not once per donation when the answer names it
             member_id=redemption.member_id,
             points=reward.points_cost,
             amount=amount,

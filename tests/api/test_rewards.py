@@ -64,6 +64,7 @@ def test_the_catalog_lists_rewards_on_offer_cheapest_first(till):
     RewardFactory(name="Sold out", stock=0)
     RewardFactory(name="Later", available_from=timezone.now() + timedelta(days=1))
     RewardFactory(name="Over", available_until=timezone.now())
+    RewardFactory(name="Vouchers over", valid_until=timezone.now().date() - timedelta(days=2))
     cheap = RewardFactory(name="Coffee", points_cost=100, stock=4)
     dear = RewardFactory(name="Mug", points_cost=900)
 
@@ -139,6 +140,9 @@ def test_the_catalog_filters_by_tier_kind_and_what_this_partner_accepts(till, sh
         pytest.param("member=1234567890", 400, "invalid_member_number", id="mistyped-number"),
         pytest.param("member=1234567897", 404, "not_found", id="unknown-member"),
         pytest.param("kind=bogus", 400, "invalid", id="unknown-kind"),
+        pytest.param("tier=1e30", 400, "invalid", id="tier-id-past-the-database-range"),
+        pytest.param("tier=99999999999999999999", 400, "invalid", id="tier-id-too-long"),
+        pytest.param("tier=1.5", 400, "invalid", id="tier-id-not-whole"),
     ],
 )
 def test_a_bad_filter_answers_its_error(till, query, status, code):

@@ -6,9 +6,9 @@ from django.db import connection
 
 from loyalty.ledger.models import Adjustment
 from loyalty.partners.models import Partner
-from rewards.models import Redemption, Voucher
+from rewards.models import Redemption, RewardKind, Voucher
 from tests.api.test_rewards import code_of, member, other_shop, other_till, shop, till  # noqa: F401  (fixtures)
-from tests.factories.rewards import RewardFactory
+from tests.factories.rewards import CharityFactory, RewardFactory
 from tests.factories.tiers import MemberTierFactory, TierFactory
 
 SIZES = [pytest.param(1, id="1"), pytest.param(5, id="5")]
@@ -109,3 +109,17 @@ def test_cancelling_costs_one_ledger_reversal_per_voucher(till, member, catalog,
             f"/api/v1/redemptions/{redemption.pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="c"
         )
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_redeeming_a_donation_reads_its_charity_once(till, member, n, django_assert_num_queries):  # noqa: F811
+    for model in (Partner, Redemption, Adjustment):
+        ContentType.objects.get_for_model(model)
+    reward = RewardFactory(kind=RewardKind.DONATION, charity=CharityFactory(name="Trees"), points_cost=10)
+    body = {"member": member.member_number, "reward": reward.pk, "quantity": n, "presence_code": code_of(member)}
+
+    # as a voucher's redemption, with the donations in one insert and no voucher; an unlimited reward's stock: an
+    # UPDATE that matches nothing, then a read that finds it unlimited
+    with django_assert_num_queries(AUTH + (29 if PG else 32)):
+        response = till.post("/api/v1/redemptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert [donation["charity"] for donation in response.json()["donations"]] == ["Trees"] * n

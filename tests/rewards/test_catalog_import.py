@@ -133,6 +133,18 @@ def test_a_row_with_a_known_code_updates_that_reward_and_moves_its_stock_by_the_
     assert (Reward.objects.count(), five.name, five.stock) == (1, "5 EUR off", 100)
 
 
+def test_a_row_cannot_change_a_known_rewards_kind_as_the_admins_form_cannot(manager, names):
+    known = RewardFactory(code="ten-percent", kind=RewardKind.FIXED_DISCOUNT, value_amount="5.00")
+
+    preview = import_post(manager, "reward", HEADER, TEN_PERCENT)
+
+    assert invalid_rows(preview) == [
+        (1, {"kind": ["A reward's kind cannot change once it exists (its vouchers and pool were issued for it)."]})
+    ]
+    known.refresh_from_db()
+    assert (known.kind, known.percent) == (RewardKind.FIXED_DISCOUNT, None)
+
+
 def test_every_bad_row_is_listed_before_anything_is_written(manager, names):
     preview = import_post(
         manager,
@@ -335,6 +347,14 @@ def test_a_pool_code_twice_in_the_file_or_already_stored_is_a_row_error_and_noth
         (7, {"code": ["Ensure this value has at most 64 characters (it has 65)."]}),
     ]
     assert list(VoucherCode.objects.values_list("code", flat=True)) == ["IN-OTHER-POOL"]
+
+
+def test_a_pool_code_a_till_could_not_send_in_the_api_path_is_a_row_error(manager, card):
+    preview = import_post(manager, "vouchercode", "code", "GC-0001", "GC/0002", "GC\x000003", reward=card.pk)
+
+    message = "A code cannot hold “/” nor control characters: a till could not send it."
+    assert invalid_rows(preview) == [(2, {"code": [message]}), (3, {"code": [message]})]
+    assert not VoucherCode.objects.exists()
 
 
 def test_codes_go_only_into_a_gift_cards_pool(manager, card):

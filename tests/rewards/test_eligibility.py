@@ -60,6 +60,8 @@ def test_a_tier_gated_reward_is_for_its_tiers_only(member, member_tier, reward_t
         pytest.param({"active": False}, "inactive", id="inactive"),
         pytest.param({"available_from": NOW + timedelta(seconds=1)}, "not_yet", id="not-yet"),
         pytest.param({"available_until": NOW}, "ended", id="ended"),
+        # its vouchers' fixed last day is past: a voucher issued now would be expired already, its points lost
+        pytest.param({"valid_until": NOW.date() - timedelta(days=1)}, "ended", id="vouchers-valid-until-past"),
     ],
 )
 def test_a_reward_out_of_its_dates_or_inactive_is_refused(member, fields, reason):
@@ -71,6 +73,12 @@ def test_a_reward_out_of_its_dates_or_inactive_is_refused(member, fields, reason
 
     assert error.value.details == {"reason": reason}
     assert_nothing_written(member, before, reward)
+
+
+def test_a_reward_is_redeemed_on_the_last_day_its_vouchers_are_valid(member):
+    reward = RewardFactory(points_cost=100, valid_until=NOW.date())
+
+    assert redemption_create(member=member, reward=reward, idempotency_key="k", now=NOW).created
 
 
 def test_the_last_moment_of_availability_is_still_open(member):

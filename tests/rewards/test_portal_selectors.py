@@ -41,9 +41,14 @@ def test_the_dates_bound_the_catalog_at_the_moment_asked(member):
     RewardFactory(code="until", available_until=NOW + timedelta(seconds=1))
     RewardFactory(code="ended", available_until=NOW)
     RewardFactory(code="soon", available_from=NOW + timedelta(seconds=1))
+    RewardFactory(code="valid-today", valid_until=NOW.date())
+    RewardFactory(code="vouchers-over", valid_until=NOW.date() - timedelta(days=1))
 
-    assert sorted(item.reward.code for item in reward_catalog_get(member=member, now=NOW)) == ["from", "until"]
+    codes = sorted(item.reward.code for item in reward_catalog_get(member=member, now=NOW))
+    assert codes == ["from", "until", "valid-today"]
     assert reward_for_member_get(member=member, code="ended", now=NOW) is None
+    assert reward_for_member_get(member=member, code="vouchers-over", now=NOW) is None
+    assert rewards_affordable_count(member=member, now=NOW) == 3
 
 
 def test_a_reward_with_stock_and_a_pool_has_the_lesser_left(member):

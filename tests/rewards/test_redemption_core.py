@@ -14,7 +14,8 @@ from loyalty.exceptions import (
 )
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry, EntryKind
-from rewards.models import Redemption, RewardKind, Voucher, VoucherStatus
+from rewards.catalog import reward_save
+from rewards.models import Redemption, Reward, RewardKind, Voucher, VoucherStatus
 from rewards.services import CODE_ALPHABET, redemption_create, voucher_cancel
 from tests.factories.members import MemberFactory
 from tests.factories.rewards import CharityFactory, RewardFactory
@@ -134,3 +135,22 @@ def test_a_voucher_outside_its_window_cannot_be_cancelled(member, hours):
     member.account.refresh_from_db()
     voucher.refresh_from_db()
     assert (voucher.status, member.account.balance) == (VoucherStatus.ISSUED, 1500)
+
+
+def test_a_redemption_counts_the_stock_as_staff_set_it_meanwhile_not_as_the_page_read_it(member):
+    # the reward as the member's page (or the till's request) read it, before staff saved a new stock
+    limited_now = RewardFactory(points_cost=100, stock=None)
+    unlimited_now = RewardFactory(points_cost=100, stock=2)
+    read = {reward.pk: Reward.objects.get(pk=reward.pk) for reward in (limited_now, unlimited_now)}
+    for reward, stock in ((limited_now, 1), (unlimited_now, None)):
+        loaded, reward.stock = reward.stock, stock
+        reward_save(reward=reward, stock_loaded=loaded)
+
+    redemption_create(member=member, reward=read[limited_now.pk], idempotency_key="a", now=NOW)
+    with pytest.raises(OutOfStock):
+        redemption_create(member=member, reward=read[limited_now.pk], idempotency_key="b", now=NOW)
+    assert redemption_create(member=member, reward=read[unlimited_now.pk], idempotency_key="c", now=NOW).created
+
+    limited_now.refresh_from_db()
+    unlimited_now.refresh_from_db()
+    assert (limited_now.stock, unlimited_now.stock, Voucher.objects.count()) == (0, None, 2)
