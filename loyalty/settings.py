@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_htmx",
     "django_celery_beat",
+    "import_export",
     "axes",
     "csp",
     "loyalty.ledger",
@@ -159,6 +160,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads (rewards' images). In production put them on a volume, or serve MEDIA_URL from the proxy.
+MEDIA_URL = env("MEDIA_URL", default="media/")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

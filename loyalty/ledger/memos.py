@@ -31,6 +31,7 @@ HOLD_REST_RELEASED = "hold_rest_released"
 HOLD_VOIDED = "hold_voided"
 HOLD_EXPIRED = "hold_expired"
 HOLD_REFUNDED = "hold_refunded"
+REWARD_REDEEMED = "reward_redeemed"
 
 
 def _points(points: int) -> str:
@@ -145,6 +146,15 @@ def _hold_refunded(*, points: int) -> str:
     ) % {"points": _points(points)}
 
 
+def _reward_redeemed(*, name: str, name_fr: str = "", quantity: int = 1) -> str:
+    """A redemption (``rewards.services``): the reward's name as staff wrote it in the reader's language."""
+    language = (get_language() or "").split("-")[0]
+    reward = name_fr if language == "fr" and name_fr else name
+    if quantity == 1:
+        return gettext("Redeemed: %(reward)s") % {"reward": reward}
+    return gettext("Redeemed: %(quantity)s × %(reward)s") % {"quantity": quantity, "reward": reward}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -162,6 +172,7 @@ MEMOS: dict[str, Callable[..., str]] = {
     HOLD_VOIDED: _hold_voided,
     HOLD_EXPIRED: _hold_expired,
     HOLD_REFUNDED: _hold_refunded,
+    REWARD_REDEEMED: _reward_redeemed,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 
