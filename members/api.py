@@ -39,6 +39,7 @@ from loyalty.partners.rest import (
     idempotent_post,
 )
 from loyalty.partners.services import partner_debit_proof_check, partner_points_adjust
+from rewards.payment_api import MemberHoldCreateApi
 
 from . import selectors
 from .models import MemberStatus
@@ -581,4 +582,5 @@ urlpatterns = [
     path("<str:member_number>/entries/", MemberEntriesApi.as_view(), name="api-member-entries"),
     path("<str:member_number>/entries/<int:entry_id>/", MemberEntryDetailApi.as_view(), name="api-member-entry"),
     path("<str:member_number>/adjustments/", MemberAdjustApi.as_view(), name="api-member-adjustments"),
+    path("<str:member_number>/holds/", MemberHoldCreateApi.as_view(), name="api-member-holds"),
 ]
