@@ -104,6 +104,7 @@ ENTRY_EXAMPLE = {
     "id": 42,
     "kind": "adjust",
     "amount": 100,
+    "held": 0,
     "balance_after": 1200,
     "created_at": "2026-11-23T10:00:00Z",
     "memo": "Goodwill gesture",
@@ -235,6 +236,10 @@ class EntryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The entry's id.")
     kind = serializers.ChoiceField(choices=EntryKind.choices, help_text="What kind of change this is.")
     amount = serializers.IntegerField(help_text="Signed points: positive credits, negative debits.")
+    held = serializers.IntegerField(
+        help_text="Signed change to the points set aside by holds (pay with points at a till): a `hold` sets "
+        "points aside (`amount` negative, `held` positive), a `capture` spends them, a `release` gives them back."
+    )
     balance_after = serializers.IntegerField(help_text="The spendable balance right after this entry.")
     created_at = serializers.DateTimeField(help_text="When it happened.")
     memo = serializers.SerializerMethodField(

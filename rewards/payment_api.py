@@ -324,7 +324,9 @@ class HoldVoidApi(APIView):
         parameters=[HOLD_ID_PARAMETER, IDEMPOTENCY_KEY_HEADER, *RATE_LIMIT_HEADERS],
         responses={
             200: HoldOutputSerializer,
-            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, "not_found", "hold_not_open", *HOLD_ERRORS),
+            **error_responses(
+                *BODY_ERRORS, *AUTH_ERRORS, "not_found", "hold_not_open", "member_closed", "idempotency_conflict"
+            ),
         },
         examples=[
             OpenApiExample("Void", request_only=True, value={}),

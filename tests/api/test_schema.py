@@ -27,9 +27,20 @@ OPERATIONS = {
     ("/api/v1/events/{event_id}/", "get"),
     ("/api/v1/events/{event_id}/approve/", "post"),
     ("/api/v1/events/{event_id}/decline/", "post"),
+    ("/api/v1/members/{member_number}/holds/", "post"),
+    ("/api/v1/holds/{hold_id}/", "get"),
+    ("/api/v1/holds/{hold_id}/capture/", "post"),
+    ("/api/v1/holds/{hold_id}/void/", "post"),
+    ("/api/v1/holds/{hold_id}/refund/", "post"),
 }
 # POSTs that act on what exists (200, no Location) rather than create something (201).
-ACTIONS = {("/api/v1/events/{event_id}/approve/", "post"), ("/api/v1/events/{event_id}/decline/", "post")}
+ACTIONS = {
+    ("/api/v1/events/{event_id}/approve/", "post"),
+    ("/api/v1/events/{event_id}/decline/", "post"),
+    ("/api/v1/holds/{hold_id}/capture/", "post"),
+    ("/api/v1/holds/{hold_id}/void/", "post"),
+    ("/api/v1/holds/{hold_id}/refund/", "post"),
+}
 
 
 @pytest.fixture
@@ -144,6 +155,48 @@ ERROR_CODES = {
         *AUTH,
         "not_found",
         "event_not_awaiting_approval",
+        "idempotency_conflict",
+    },
+    ("/api/v1/members/{member_number}/holds/", "post"): {
+        *BODY,
+        "invalid_member_number",
+        "currency_mismatch",
+        "hold_out_of_range",
+        *AUTH,
+        *PRESENCE,
+        "not_found",
+        "insufficient_points",
+        "member_suspended",
+        "member_closed",
+        "member_merged",
+        "external_id_conflict",
+        "idempotency_conflict",
+    },
+    ("/api/v1/holds/{hold_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/holds/{hold_id}/capture/", "post"): {
+        *BODY,
+        "hold_out_of_range",
+        *AUTH,
+        "not_found",
+        "hold_not_open",
+        "member_suspended",
+        "member_closed",
+        "idempotency_conflict",
+    },
+    ("/api/v1/holds/{hold_id}/void/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "hold_not_open",
+        "member_closed",
+        "idempotency_conflict",
+    },
+    ("/api/v1/holds/{hold_id}/refund/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "not_reversible",
+        "member_closed",
         "idempotency_conflict",
     },
 }
