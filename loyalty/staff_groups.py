@@ -5,8 +5,11 @@ accounts, sets a member's tier by hand (a status match is a program decision), m
 members (``members.merge_member``). Support agent: looks up members, adjusts points and
 reverses entries with a reason, suspends and reactivates members, helps them log in
 (``members.change_member``: a password-reset e-mail, lifting a login lock), reviews flagged
-referrals. Analyst: reads only. Nobody deletes members or partners (they are closed or
-deactivated); only periodic tasks can be deleted. After a change here, add a data
+referrals, and reads the catalog and what members redeemed (to answer a call about a
+voucher). Program managers edit and import the catalog and the gift card pools; only they
+export the pools' codes in full (``rewards.export_vouchercode``: codes are money). Analyst:
+reads only (the catalog too, and exports it; never the codes). Nobody deletes members or
+partners (they are closed or deactivated); only periodic tasks can be deleted. After a change here, add a data
 migration that runs ``sync_staff_groups`` again.
 """
 
@@ -36,6 +39,11 @@ GROUPS = {
             "campaigns.view_purchase",
             "campaigns.view_event",
             "campaigns.view_campaign",
+            "rewards.view_reward",
+            "rewards.view_charity",
+            "rewards.view_redemption",
+            "rewards.view_voucher",
+            "rewards.view_donation",
         ]
     },
     "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
@@ -49,6 +57,7 @@ EXTRA_PERMISSIONS = {
         "referrals.review_referral",
         "members.merge_member",
         "campaigns.approve_event",
+        "rewards.export_vouchercode",
     ],
     "Support agent": [
         "ledger.adjust_points",

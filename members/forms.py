@@ -12,6 +12,8 @@ from loyalty.exceptions import InvalidReferralCode
 from loyalty.exceptions import ValidationError as LoyaltyValidationError
 from loyalty.ledger.forms import POINTS_LIMIT, OneTimeTokenForm
 from loyalty.ledger.models import EntryKind
+from rewards.models import RewardKind
+from rewards.services import MAX_QUANTITY
 
 from .gifting import MESSAGE_MAX_LENGTH
 from .models import Member, MemberStatusChange
@@ -248,6 +250,31 @@ class GiftForm(OneTimeTokenForm):
     )
 
     field_order = ["recipient_number", "points", "message", "token"]
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portal:{self.cleaned_data['token']}"
+
+
+class RewardFilterForm(forms.Form):
+    """The catalog's filters (a GET form: they work without script, and htmx swaps the results)."""
+
+    affordable = forms.BooleanField(label=_("Only what I can redeem now"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All kinds")), *RewardKind.choices])
+
+
+class RedeemForm(OneTimeTokenForm):
+    """The confirmation step of a redemption; its one-time token makes a double click or a reload redeem once."""
+
+    quantity = forms.IntegerField(
+        label=_("Quantity"),
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    field_order = ["quantity", "token"]
 
     @property
     def idempotency_key(self) -> str:

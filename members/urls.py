@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from . import card_views, earn_views, gifting_views, presence_views, views
+from . import card_views, earn_views, gifting_views, presence_views, rewards_views, views
 from .referrals import views as referral_views
 from .tiers import views as tier_views
 
@@ -24,6 +24,11 @@ urlpatterns = [
     path("referrals/", referral_views.referrals, name="referrals"),
     path("join/<str:code>/", referral_views.join, name="join"),
     path("gift/", gifting_views.gift, name="gift"),
+    path("rewards/", rewards_views.rewards, name="rewards"),
+    path("rewards/<slug:code>/", rewards_views.reward, name="reward"),
+    path("vouchers/", rewards_views.vouchers, name="vouchers"),
+    path("vouchers/<int:voucher_id>/", rewards_views.voucher, name="voucher"),
+    path("vouchers/<int:voucher_id>/cancel/", rewards_views.voucher_cancel, name="voucher_cancel"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),

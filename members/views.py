@@ -29,6 +29,7 @@ from loyalty.clock import program_date
 from loyalty.exceptions import InvalidReferralCode, LoyaltyError
 from loyalty.ledger.models import Entry
 from loyalty.proxies import client_ip
+from rewards.selectors import rewards_affordable_count
 
 from . import selectors
 from .exports import entries_csv_rows, member_data_json
@@ -202,6 +203,7 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
             "member": member,
             "dashboard": selectors.member_dashboard_get(member=member),
             "tier_progress": tier_progress_get(member=member),
+            "rewards_affordable": rewards_affordable_count(member=member),
             "nav": "dashboard",
         },
     )

@@ -30,11 +30,13 @@ part of it and their value, and the ledger **Hold** that sets the points aside u
 partner captures or voids it.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.clock import add_months, program_date
 from loyalty.models import TimeStampedModel
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -49,6 +51,29 @@ class RewardKind(models.TextChoices):
     EXCLUSIVE = "exclusive", _("Exclusive offer or early access")
     EXPERIENCE = "experience", _("Experience or event")
     DONATION = "donation", _("Charity donation")
+
+
+# What each kind is: the fields it needs, and the fields of other kinds it may also carry; every other
+# kind's field must be empty (``Reward.clean``). One source for the rule, the admin's fieldsets and the guide.
+KIND_FIELDS = ["value_amount", "percent", "max_discount_amount", "sku", "charity", "starts_at"]
+KIND_REQUIRES = {
+    "fixed_discount": ["value_amount"],
+    "percent_discount": ["percent"],
+    "free_product": ["sku"],
+    "gift_card": ["value_amount"],
+    "exclusive": [],  # and at least one tier: Reward.clean_tiers
+    "experience": ["starts_at", "stock"],
+    "donation": ["charity"],
+}
+KIND_ALLOWS = {
+    "percent_discount": ["max_discount_amount"],
+    "exclusive": ["sku"],  # the product an early access is for
+    "donation": ["value_amount"],  # the gift per unit; empty: the points' value
+}
+# A donation issues no voucher: these must stay at their defaults.
+VOUCHER_FIELDS = ["validity_days", "valid_until", "cancel_window_hours", "refund_on_expiry"]
+MAX_VALIDITY_DAYS = 3650  # ten years
+MAX_VALIDITY_MONTHS = 120
 
 
 class LimitPeriod(models.TextChoices):
@@ -165,6 +190,60 @@ class Reward(TimeStampedModel):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """The kind's rules on one row: what it needs, what it must leave empty, and sane dates.
+
+        The admin's form and the CSV import both call it (``full_clean``); the tiers, a many-to-many,
+        are checked by ``clean_tiers`` with the tiers chosen."""
+        errors: dict[str, str] = {}
+        kind = self.kind
+        if kind in KIND_REQUIRES:
+            kind_label = RewardKind(kind).label.lower()
+            for name in KIND_REQUIRES[kind]:
+                if self._value(name) in (None, ""):
+                    errors[name] = _("A reward of the kind “%(kind)s” needs this field.") % {"kind": kind_label}
+            allowed = {*KIND_REQUIRES[kind], *KIND_ALLOWS.get(kind, [])}
+            for name in KIND_FIELDS:
+                if name not in allowed and self._value(name) not in (None, ""):
+                    errors[name] = _("This field does not apply to the kind “%(kind)s”: leave it empty.") % {
+                        "kind": kind_label
+                    }
+            if kind == RewardKind.DONATION:
+                for name in VOUCHER_FIELDS:
+                    if self._value(name) not in (None, 0, False):
+                        errors[name] = _("A donation issues no voucher: leave this field empty.")
+        for name in ["value_amount", "max_discount_amount", "percent"]:
+            if name not in errors and self._value(name) is not None and self._value(name) <= 0:
+                errors[name] = _("Enter an amount above zero.")
+        if self.limit_per_member == 0:
+            errors["limit_per_member"] = _("Enter at least 1, or leave it empty for no limit.")
+        errors.update(self._dates_errors())
+        if errors:
+            raise ValidationError({name: errors[name] for name in errors})
+
+    def _value(self, name: str):
+        return self.charity_id if name == "charity" else getattr(self, name)
+
+    def _dates_errors(self) -> dict[str, str]:
+        errors = {}
+        if self.validity_days is not None and not 1 <= self.validity_days <= MAX_VALIDITY_DAYS:
+            errors["validity_days"] = _("A voucher is valid 1 to %(days)d days.") % {"days": MAX_VALIDITY_DAYS}
+        if self.valid_until is not None:
+            today = program_date()
+            if self.valid_until > add_months(today, MAX_VALIDITY_MONTHS):
+                errors["valid_until"] = _("A voucher is valid at most ten years.")
+            elif self.available_from and self.valid_until < program_date(self.available_from):
+                errors["valid_until"] = _("The vouchers would expire before the reward is available.")
+        if self.available_from and self.available_until and self.available_until <= self.available_from:
+            errors["available_until"] = _("The end of the availability must come after its start.")
+        return errors
+
+    def clean_tiers(self, tiers) -> None:
+        """An exclusive offer or early access is for some tiers: ``tiers`` are the ones chosen (a form's or an
+        import row's), which a many-to-many cannot show ``clean`` before the row is saved."""
+        if self.kind == RewardKind.EXCLUSIVE and not tiers:
+            raise ValidationError({"tiers": _("An exclusive offer or early access is for at least one tier.")})
+
 
 class VoucherCode(models.Model):
     """A code of a reward's pool (gift cards bought from their issuer), taken by one voucher."""
@@ -176,6 +255,8 @@ class VoucherCode(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["reward", "id"], condition=Q(taken_at__isnull=True), name="pool_code_free")]
+        # The codes are stored value: reading them in full (an export) is a permission of its own.
+        permissions = [("export_vouchercode", _("Can export gift card codes in full"))]
 
     def __str__(self):
         return f"{self.reward_id}: {self.code[:4]}…"

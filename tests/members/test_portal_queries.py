@@ -16,7 +16,7 @@ from members.tokens import account_token_make
 # session, user, member with account, then the page's own reads; a tier progress is four
 # (tests/members/test_tier_page.py pins them with a tier history too)
 PAGES = [
-    ("portal:dashboard", {}, 10),
+    ("portal:dashboard", {}, 11),  # with the count of rewards the member can redeem now
     ("portal:card", {}, 4),
     ("portal:tier", {}, 8),
     # the count, the page, the page's awards (their breakdowns: campaigns and tiers' names joined)
@@ -65,7 +65,7 @@ def test_the_suspended_notice_costs_no_query(member_client, member):
     fill(member, 3)
     member_status_change(member=member, status=MemberStatus.SUSPENDED, reason="Check", actor=None)
 
-    assert queries_for(member_client, "portal:dashboard", {}) == 10
+    assert queries_for(member_client, "portal:dashboard", {}) == 11
 
 
 # Pages for visitors not logged in: the same queries whatever the program holds.

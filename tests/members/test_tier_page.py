@@ -126,4 +126,4 @@ def test_the_tier_pages_run_a_fixed_number_of_queries_whatever_the_tier_history(
         TierChangeFactory(member=member, from_tier=tiers[n % 3], to_tier=tiers[(n + 1) % 3])
     after = queries()
 
-    assert (before, after) == ({"portal:tier": 8, "portal:dashboard": 10}[page],) * 2
+    assert (before, after) == ({"portal:tier": 8, "portal:dashboard": 11}[page],) * 2

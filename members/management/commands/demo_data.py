@@ -1,14 +1,15 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import tablib
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, CapPeriod, Purchase, RateOverride, Rule, RuleKind
 from campaigns.services import PurchaseItem, purchase_record
-from loyalty.clock import program_date
+from loyalty.clock import program_date, program_day_start
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
 from loyalty.partners.models import Partner
@@ -16,6 +17,8 @@ from members.models import Member
 from members.services import member_email_verify, member_enroll
 from members.tiers.models import MemberTier, Tier
 from members.tiers.services import member_tier_set
+from rewards.models import Charity, Reward, RewardKind
+from rewards.resources import VoucherCodeResource
 
 DEMO_PASSWORD = "demo-password-1"
 DEMO_TIERS = [
@@ -24,6 +27,7 @@ DEMO_TIERS = [
     ("Gold", "Or", 2, 2000, "#d4a017", "1.5"),
     ("Platinum", "Platine", 3, 5000, "#4b5563", "2"),
 ]
+DEMO_GIFT_CODES = [f"DEMO-GIFT-{number:04d}" for number in range(1, 6)]  # a small pool, as if bought from the issuer
 DEMO_BENEFITS = {
     "Silver": ("Free coffee on your birthday.", "Un café offert pour votre anniversaire."),
     "Gold": (
@@ -38,7 +42,10 @@ DEMO_BENEFITS = {
 
 
 class Command(BaseCommand):
-    help = "Load demo data: a staff login, tiers and members with points. Safe to run again: nothing is doubled."
+    help = (
+        "Load demo data: a staff login, tiers, members with points, campaigns and a rewards catalog. "
+        "Safe to run again: nothing is doubled."
+    )
 
     def handle(self, *args, **options):
         users = get_user_model().objects
@@ -73,6 +80,7 @@ class Command(BaseCommand):
             idempotency_key="demo:alice:4",
         )
         self._campaigns()
+        self._catalog(tiers, shop)
         # Two purchases through the earning engine: their history lines open a breakdown.
         cafe = [PurchaseItem(sku="ESPRESSO-BEANS", category="coffee", quantity=Decimal(2), unit_price=Decimal("9.50"))]
         basket = [
@@ -135,6 +143,49 @@ class Command(BaseCommand):
         )
         if created:
             Rule.objects.create(campaign=basket, kind=RuleKind.BASKET_BONUS, points=50, min_amount=20)
+
+    def _catalog(self, tiers: dict[str, Tier], shop: Partner) -> None:
+        """One reward of each kind, checked as the admin checks them; a gift card with five imported codes.
+        A reward that exists (by code) is left as staff edited it."""
+        charity, _ = Charity.objects.get_or_create(
+            name="Food bank",
+            defaults={"name_fr": "Banque alimentaire", "description": "Meals for families in need."},
+        )
+        tasting_day = program_date() + timedelta(days=30)
+        tasting_at = program_day_start(tasting_day) + timedelta(hours=19)
+        catalog = [
+            ("coffee-free", RewardKind.FREE_PRODUCT, "A coffee", "Un café", 150,
+             {"sku": "COFFEE", "validity_days": 30, "limit_per_member": 1, "limit_period": "week"}, [shop], []),
+            ("five-off", RewardKind.FIXED_DISCOUNT, "5 EUR off", "5 EUR de remise", 500,
+             {"value_amount": Decimal("5.00"), "validity_days": 60, "cancel_window_hours": 24}, [], []),
+            ("ten-percent", RewardKind.PERCENT_DISCOUNT, "10% off (up to 20 EUR)", "10 % de remise (jusqu'à 20 EUR)",
+             800, {"percent": Decimal(10), "max_discount_amount": Decimal("20.00"), "validity_days": 30}, [], []),
+            ("gift-card-25", RewardKind.GIFT_CARD, "25 EUR gift card", "Carte cadeau de 25 EUR", 2500,
+             {"value_amount": Decimal("25.00"), "validity_days": 365}, [], []),
+            ("gold-early-access", RewardKind.EXCLUSIVE, "Winter blend, before everyone",
+             "Le mélange d'hiver en avant-première", 300, {"sku": "WINTER-BLEND", "validity_days": 14}, [],
+             [tiers["Gold"]]),
+            ("tasting-evening", RewardKind.EXPERIENCE, "Coffee tasting evening", "Soirée dégustation de café", 1200,
+             {"starts_at": tasting_at, "available_until": tasting_at, "stock": 12, "limit_per_member": 1,
+              "valid_until": tasting_day, "cancel_window_hours": 48}, [], []),
+            ("give-a-meal", RewardKind.DONATION, "Give a meal", "Offrir un repas", 200,
+             {"charity": charity, "value_amount": Decimal("2.00")}, [], []),
+        ]  # fmt: skip
+        for code, kind, name, name_fr, cost, fields, partners, reward_tiers in catalog:
+            if Reward.objects.filter(code=code).exists():
+                continue
+            reward = Reward(code=code, kind=kind, name=name, name_fr=name_fr, points_cost=cost, **fields)
+            reward.full_clean()
+            reward.clean_tiers(reward_tiers)
+            reward.save()
+            reward.partners.set(partners)
+            reward.tiers.set(reward_tiers)
+        card = Reward.objects.get(code="gift-card-25")
+        if not card.pool_codes.exists():  # through the admin's own import: the same checks
+            dataset = tablib.Dataset(*[(code,) for code in DEMO_GIFT_CODES], headers=["code"])
+            result = VoucherCodeResource(reward=card).import_data(dataset, rollback_on_validation_errors=True)
+            if result.has_errors() or result.has_validation_errors():
+                raise CommandError("The demo gift card codes could not be imported.")
 
     def _tiers(self) -> dict[str, Tier]:
         """Silver, Gold and Platinum on the default policy (points in 12 months); staff edits are kept."""
