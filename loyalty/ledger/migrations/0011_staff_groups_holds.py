@@ -8,10 +8,12 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("ledger", "0010_holds"),
-        ("rewards", "0002_points_payment"),
+        ("rewards", "0003_points_payment"),
         ("members", "0009_staff_groups_resync"),
         ("partners", "0003_partner_return_window"),
         ("campaigns", "0004_events"),
+        ("tiers", "0005_policy_limits"),
+        ("referrals", "0003_policy_limits"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

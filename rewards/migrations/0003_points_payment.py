@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
         ("ledger", "0010_holds"),
         ("members", "0009_staff_groups_resync"),
         ("partners", "0003_partner_return_window"),
-        ("rewards", "0001_catalog"),
+        ("rewards", "0002_catalog_permissions"),
     ]
 
     operations = [
