@@ -104,6 +104,8 @@ def hold_output(payment: PointsPayment) -> dict:
 
 
 def _own_payment(partner, hold_id: int) -> PointsPayment:
+    if not 0 < hold_id < 2**63:  # no row has such an id (and the database could not compare it)
+        raise NotFound("This partner placed no such hold.")
     payment = (
         PointsPayment.objects.select_related("hold", "member__account")
         .filter(partner_id=partner.pk, hold_id=hold_id)
