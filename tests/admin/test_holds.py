@@ -79,3 +79,16 @@ def test_an_analyst_sees_holds_but_cannot_void_them(client, staff_in, holds):
     assert "void_holds" not in page.content.decode()
     assert response.status_code in (200, 302)
     assert Hold.objects.filter(status=HoldStatus.OPEN).count() == 2
+
+
+def test_the_member_page_says_what_is_held_and_links_the_open_holds(client, staff_in, holds):
+    member, _, _ = holds
+    client.force_login(staff_in("Support agent"))
+
+    page = client.get(reverse("admin:members_member_change", args=[member.pk]), HTTP_ACCEPT_LANGUAGE="en")
+
+    text = page.content.decode()
+    assert "300 points held by a till (pay with points)" in text
+    assert f"/admin/ledger/hold/?status__exact=open&amp;q={member.member_number}" in text
+    listed = client.get(CHANGELIST, {"status__exact": "open", "q": member.member_number})
+    assert listed.context["cl"].result_count == 2
