@@ -14,6 +14,13 @@ An account may owe points (``Account.debt``, see models.py): a reversal of spent
 records the shortfall, and every verb by which points arrive (``credit``, the reversal of a
 debit, the target of ``transfer``) pays it first, in a ``repay`` entry of the same
 transaction (``_repay``).
+
+Points can be set aside before they are spent (pay with points at a till, models.py
+"Holds"): ``hold`` takes them from the lots as ``debit`` does and moves them to the
+account's ``held`` figure; ``hold_capture`` spends them (all or less, the rest released),
+``hold_void`` and ``holds_release_expired`` give them back to the same lots, and
+``reverse`` of a capture refunds it. Closing a member voids its holds before the forfeit;
+a merge of a member with open holds is refused.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -374,7 +381,8 @@ def forfeit(
     """Take every point of the account, available and pending, in one ``forfeit`` entry with a reason.
 
     What closing a member's account does; ``cause`` is what decided it (the status
-    change; required). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
+    change; required). Open holds are voided first (their points come back to their lots,
+    then go with the rest). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
     once the member is closed. Locks the account.
     """
     if not reason.strip():
