@@ -1,7 +1,7 @@
 """``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0.
 
 ``BENCH_ONLY=tiers`` (a comma-separated list of phases: pgbench, writes, expire_naive,
-expire_due, expire_bare_update, tiers, api, import) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
+expire_due, expire_bare_update, tiers, api, import, redemptions) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
 lets the tiers phase keep the ledger seeded by an earlier run of it (the other phases
 seed their own, smaller ledgers over it).
 """
@@ -270,6 +270,13 @@ def main() -> int:
         }
         path.unlink()
 
+    # 7. Redemptions through the API, on one reward and on 16, against purchases in the same run.
+    def run_redemptions():
+        from . import redemptions
+
+        results["redemptions"] = redemptions.run(now=now, today=today, workers=WORKERS, log=log)
+        log(f"redemptions: {results['redemptions']}")
+
     only = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
     for name, function in (
         ("pgbench", run_pgbench),
@@ -280,11 +287,14 @@ def main() -> int:
         ("tiers", run_tiers),
         ("api", run_api),
         ("import", run_import),
+        ("redemptions", run_redemptions),
     ):
         if not only or name in only:
             phase(name, function)
 
-    rows = _rows(results, report)
+    from . import redemptions
+
+    rows = _rows(results, report) + redemptions.rows(results, report)
     total = round(time.perf_counter() - _begun, 1)
     print()
     print(f"Ledger benchmarks ({total} s in all; PostgreSQL {connection.pg_version // 10000}, {WORKERS} workers)")

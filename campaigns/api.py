@@ -7,7 +7,7 @@ come from (awards summed per source and rule, their reasons in the request's lan
 returns, and the member's balances now.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import django_filters
 from django.conf import settings
@@ -283,6 +283,18 @@ class TransactionPagination(CursorPagination):
         return response
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 moment compared in UTC: ISO allows offsets up to ±23:59, PostgreSQL ±15:59 (a 500 otherwise)."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # a moment at the edge of year 9999 that UTC would put past it
+                raise serializers.ValidationError({self.field_name: ["This moment is out of range."]}) from None
+        return super().filter(qs, value)
+
+
 class TransactionFilter(django_filters.FilterSet):
     member = django_filters.CharFilter(method="filter_member", help_text="Only this member's (card number).")
     external_id = django_filters.CharFilter(help_text="Only the transaction with this external id.")
@@ -290,10 +302,10 @@ class TransactionFilter(django_filters.FilterSet):
         choices=[(value, label) for value, label in Outcome.choices if value in PURCHASE_OUTCOMES],
         help_text="Only transactions with this outcome.",
     )
-    occurred_after = django_filters.IsoDateTimeFilter(
+    occurred_after = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", help_text="Only purchases made at or after this time."
     )
-    occurred_before = django_filters.IsoDateTimeFilter(
+    occurred_before = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", help_text="Only purchases made before this time."
     )
 

@@ -254,6 +254,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Birthday points (campaigns/tasks.py) in the morning of the member's birthday, program time.
     "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
+    # Vouchers past their expiry (rewards/tasks.py), some with their points back: hourly, as they expire by the hour.
+    "expire-vouchers-hourly": {"task": "rewards.expire_vouchers", "schedule": crontab(minute=10)},
     # Outbox events whose commit hook did not run (a process died after its commit): loyalty/outbox.
     "dispatch-outbox-events-minutely": {"task": "outbox.dispatch_pending", "schedule": crontab()},
 }
@@ -276,6 +278,8 @@ LOYALTY_TIER_BATCH_SIZE = env.int("LOYALTY_TIER_BATCH_SIZE", default=10000)
 LOYALTY_HOLD_MIN_SHARE = Decimal(env.str("LOYALTY_HOLD_MIN_SHARE", default="0"))
 LOYALTY_HOLD_MAX_SHARE = Decimal(env.str("LOYALTY_HOLD_MAX_SHARE", default="1"))
 LOYALTY_HOLD_MINUTES = env.int("LOYALTY_HOLD_MINUTES", default=15)
+# Vouchers per transaction of the hourly voucher expiry (rewards/services.py vouchers_expire).
+REWARDS_EXPIRY_BATCH_SIZE = env.int("REWARDS_EXPIRY_BATCH_SIZE", default=1000)
 
 # The partner API (loyalty/api.py, loyalty/partners/rest.py): partner keys, JSON errors, capped bodies and pages.
 REST_FRAMEWORK = {
@@ -325,6 +329,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
+    # Two choice sets share the field name "kind" (entries, rewards): each gets its own enum.
+    "ENUM_NAME_OVERRIDES": {"RewardKindEnum": "rewards.models.RewardKind"},
 }
 
 # Logs on stdout: one JSON object a line with the request id (loyalty/logging.py), or text

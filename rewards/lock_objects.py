@@ -27,3 +27,14 @@ def voucher_for_update(voucher_id: int) -> Voucher:
     """Lock one voucher (after its member's account) and return it as it is now."""
     _require_transaction("A voucher")
     return Voucher.objects.select_for_update().get(pk=voucher_id)
+
+
+def vouchers_for_update(voucher_ids: list[int], *, skip_locked: bool = False) -> list[Voucher]:
+    """Lock vouchers in primary-key order (after their members' accounts), their reward joined.
+
+    ``skip_locked`` (PostgreSQL): leave out the vouchers another transaction holds (a till using one now), so a
+    batch of the expiry task never waits on a till; the next run sees them again.
+    """
+    _require_transaction("Vouchers")
+    vouchers = Voucher.objects.filter(pk__in=voucher_ids).select_related("reward").order_by("pk")
+    return list(vouchers.select_for_update(of=("self",), skip_locked=skip_locked))

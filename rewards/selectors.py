@@ -20,10 +20,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from loyalty.exceptions import NotFound
 from members.tiers.models import MemberTier, Tier
 
 from . import eligibility
-from .models import Charity, Donation, Reward, Voucher, VoucherCode, VoucherStatus
+from .models import Charity, Donation, Redemption, Reward, Voucher, VoucherCode, VoucherStatus
 
 # --- The portal: the catalog as one member sees it, and the member's own vouchers -----------------------------
 
@@ -248,3 +249,81 @@ def charities_with_totals(queryset: QuerySet[Charity]) -> QuerySet[Charity]:
         ),
         donation_count=Count("donations"),
     )
+
+
+# --- The partner API: the catalog as a till lists it, a partner's redemptions, a voucher by the code shown ---------
+
+
+def rewards_on_offer(*, now: datetime | None = None) -> QuerySet[Reward]:
+    """Rewards offered now (active, within their dates) with their tiers (by rank) and accepting partners
+    (``accepting_partners``) prefetched: two queries more, whatever the page holds."""
+    return _offered(now or timezone.now()).prefetch_related(
+        _tiers_prefetch(), Prefetch("partners", to_attr="accepting_partners")
+    )
+
+
+def rewards_in_stock(*, now: datetime | None = None) -> QuerySet[Reward]:
+    """``rewards_on_offer`` with units left (or unlimited; a gift card with a free code in its pool), cheapest first:
+    what the partner API lists."""
+    rewards = _with_pool(rewards_on_offer(now=now)).filter(Q(stock__isnull=True) | Q(stock__gt=0))
+    rewards = rewards.filter(Q(has_pool=False) | Q(pool_free__gt=0))
+    return rewards.select_related("charity").order_by("points_cost", "pk")
+
+
+def rewards_affordable(rewards: QuerySet[Reward], *, member) -> QuerySet[Reward]:
+    """Of ``rewards``, what ``member`` can redeem now: a cost within the balance, and a tier that may redeem it."""
+    tier_id = member_tier_id_get(member=member)
+    return rewards_for_tier(rewards.filter(points_cost__lte=member.account.balance), tier_id=tier_id)
+
+
+def rewards_for_tier(rewards: QuerySet[Reward], *, tier_id: int | None) -> QuerySet[Reward]:
+    """Of ``rewards``, those open to every tier or to ``tier_id`` (``None``: a member without a tier)."""
+    through = Reward.tiers.through.objects
+    open_to_all = ~Q(pk__in=through.values("reward_id"))
+    if tier_id is None:
+        return rewards.filter(open_to_all)
+    return rewards.filter(open_to_all | Q(pk__in=through.filter(tier_id=tier_id).values("reward_id")))
+
+
+def rewards_accepted_by(rewards: QuerySet[Reward], *, partner, accepted: bool = True) -> QuerySet[Reward]:
+    """Of ``rewards``, those whose vouchers ``partner`` accepts (no partner named: every one), or with
+    ``accepted=False`` those it does not."""
+    through = Reward.partners.through.objects
+    named = through.filter(partner_id=partner.pk).values("reward_id")
+    accepting = ~Q(pk__in=through.values("reward_id")) | Q(pk__in=named)
+    return rewards.filter(accepting) if accepted else rewards.exclude(accepting)
+
+
+def reward_accepts(reward: Reward, partner) -> bool:
+    """Whether ``partner`` accepts ``reward``'s vouchers; reads the prefetched ``accepting_partners``."""
+    return not reward.accepting_partners or any(p.pk == partner.pk for p in reward.accepting_partners)
+
+
+def redemptions_for_partner(*, partner) -> QuerySet[Redemption]:
+    """The redemptions ``partner`` made, with what their output needs joined and prefetched (vouchers, donations)."""
+    return (
+        Redemption.objects.filter(partner=partner)
+        .select_related("member__account", "reward")
+        .prefetch_related(
+            Prefetch("vouchers", queryset=Voucher.objects.select_related("reward").order_by("pk")),
+            Prefetch("donations", queryset=Donation.objects.select_related("charity").order_by("pk")),
+        )
+    )
+
+
+def voucher_get_by_code(*, code: str) -> Voucher:
+    """The voucher a code typed or scanned at a till stands for (``services.voucher_code_candidates``), with its
+    reward, redemption, member (and a merged member's survivor) and accounts joined. Raises ``NotFound``."""
+    from .services import voucher_code_candidates
+
+    candidates = voucher_code_candidates(code)
+    voucher = (
+        Voucher.objects.filter(code__in=candidates)
+        .select_related("reward", "redemption", "member__account", "member__merged_into__account")
+        .first()
+        if candidates
+        else None
+    )
+    if voucher is None:
+        raise NotFound("No voucher has this code.")
+    return voucher

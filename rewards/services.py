@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.exceptions import (
+    AlreadyUsed,
     IdempotencyConflict,
     LimitReached,
     MemberClosed,
@@ -25,35 +26,62 @@ from loyalty.exceptions import (
     MemberSuspended,
     NotCancellable,
     NotEligible,
+    NotFound,
     OutOfStock,
     PresenceCodeInvalid,
     PresenceCodeRequired,
     ValidationError,
+    VoucherNotUsable,
 )
 from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
+from loyalty.ledger.models import Entry
 from loyalty.partners.services import PresenceProof, presence_code_consume
 from members.models import MemberStatus
 
 from . import eligibility, lock_objects
 from .models import Donation, Redemption, Reward, RewardKind, Voucher, VoucherCode, VoucherStatus
+from .selectors import voucher_get_by_code
 
 MAX_QUANTITY = 20
 # Crockford's base32 without I, L, O, U: 16 characters are 80 random bits, read aloud without confusion.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 16
+CODE_ATTEMPTS = 3
 
 
 def voucher_code_generate() -> str:
     """A new random voucher code, in groups of four: ``7KQ2-M9XD-3HBT-W4RA`` (80 bits from ``secrets``)."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    bits = int.from_bytes(secrets.token_bytes(CODE_LENGTH * 5 // 8))  # 5 bits a character
+    raw = "".join(CODE_ALPHABET[(bits >> (5 * i)) & 31] for i in range(CODE_LENGTH))
     return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
 def voucher_code_normalize(code: str) -> str:
     """A code as typed at a till (spaces, lower case) as it is stored: generated codes are upper case in groups."""
     return " ".join(str(code).split()).upper()
+
+
+# What a till may mistype in a generated code: Crockford's base32 reads O as 0 and I, L as 1.
+_CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def voucher_code_candidates(code: str) -> list[str]:
+    """The stored codes that ``code``, as typed or scanned at a till, may stand for: the code normalized
+    (``voucher_code_normalize``), as it was imported (a pool's own format), and, when it reads as a generated code
+    (16 characters of ``CODE_ALPHABET`` once spaces and dashes are gone, O/I/L read as 0/1/1), that code in its
+    groups. Empty for what cannot be a code (longer than a code, control characters): no lookup is needed."""
+    code = str(code)
+    if len(code) > 64 or not code.isprintable():
+        return []
+    typed = code.strip()
+    normalized = voucher_code_normalize(code)
+    candidates = [typed, normalized] if typed else []
+    compact = "".join(normalized.replace("-", " ").split()).translate(_CROCKFORD_ALIASES)
+    if len(compact) == CODE_LENGTH and set(compact) <= set(CODE_ALPHABET):
+        candidates.append("-".join(compact[i : i + 4] for i in range(0, CODE_LENGTH, 4)))
+    return list(dict.fromkeys(candidates))
 
 
 @dataclass(frozen=True)
@@ -217,12 +245,13 @@ def _vouchers_issue(redemption: Redemption, reward: Reward, now: datetime) -> li
         )
         for code, pool_code in codes
     ]
-    for attempt in range(3):  # a generated code that exists already: 80 random bits make one retry a rarity
+    for attempt in range(CODE_ATTEMPTS):  # a generated code that exists already: 80 random bits make it a rarity
         try:
             with transaction.atomic():
                 return Voucher.objects.bulk_create(vouchers)
         except IntegrityError:
-            if attempt == 2 or reward.kind == RewardKind.GIFT_CARD:
+            # A pool's code is the issuer's: it cannot be drawn again (and a clash is a double import).
+            if attempt == CODE_ATTEMPTS - 1 or any(voucher.pool_code is not None for voucher in vouchers):
                 raise
             for voucher in vouchers:
                 voucher.code = voucher_code_generate()
@@ -289,20 +318,196 @@ def voucher_cancel(*, voucher: Voucher, actor=None, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         ledger_locks.account_for_update(voucher.member.account.pk)
-        locked = lock_objects.voucher_for_update(voucher.pk)
+        locked = lock_objects.vouchers_for_update([voucher.pk])[0]
         if locked.status == VoucherStatus.CANCELLED:
             return locked
-        reward, redemption = locked.reward, locked.redemption
-        if locked.status != VoucherStatus.ISSUED:
-            raise NotCancellable(f"This voucher is {locked.get_status_display().lower()}.", status=locked.status)
-        window_ends = redemption.created_at + timedelta(hours=reward.cancel_window_hours)
-        if not reward.cancel_window_hours or now >= window_ends:
-            raise NotCancellable(window_ends=window_ends.isoformat() if reward.cancel_window_hours else None)
-        locked.reversal = ledger.reverse(
-            redemption.entry, points=locked.points, actor=actor, idempotency_key=f"voucher-cancel:{locked.pk}", now=now
+        _voucher_cancel_locked(
+            locked, Redemption.objects.select_related("entry").get(pk=locked.redemption_id), actor, now
         )
-        locked.status, locked.cancelled_at = VoucherStatus.CANCELLED, now
-        locked.save(update_fields=["status", "cancelled_at", "reversal"])
-        if reward.stock is not None:
-            Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + 1)
+        locked.save(update_fields=CANCEL_FIELDS)
+        _stock_give_back(locked.reward, 1)
     return locked
+
+
+CANCEL_FIELDS = ["status", "cancelled_at", "reversal"]
+
+
+def _voucher_cancel_locked(locked: Voucher, redemption: Redemption, actor, now: datetime) -> None:
+    """Refuse (``NotCancellable``) or reverse the points of a locked, issued voucher; the caller saves it."""
+    reward = locked.reward
+    if locked.status != VoucherStatus.ISSUED:
+        raise NotCancellable(f"This voucher is {locked.get_status_display().lower()}.", status=locked.status)
+    if locked.expires_at is not None and now >= locked.expires_at:  # the expiry task has not run yet
+        raise NotCancellable("This voucher has expired.", status=VoucherStatus.EXPIRED)
+    window_ends = redemption.created_at + timedelta(hours=reward.cancel_window_hours)
+    if not reward.cancel_window_hours:
+        raise NotCancellable("This reward cannot be cancelled once redeemed.", window_ends=None)
+    if now >= window_ends:
+        ends = window_ends.isoformat()
+        raise NotCancellable(f"This voucher could be cancelled until {ends}.", window_ends=ends)
+    locked.reversal = ledger.reverse(
+        redemption.entry,
+        points=locked.points,
+        actor=actor,
+        memo_code=memos.REWARD_CANCELLED,
+        memo_params=_memo_params(locked),
+        idempotency_key=f"voucher-cancel:{locked.pk}",
+        now=now,
+    )
+    locked.status, locked.cancelled_at = VoucherStatus.CANCELLED, now
+
+
+def _stock_give_back(reward: Reward, units: int) -> None:
+    if reward.stock is not None and units:
+        Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + units)
+
+
+def _memo_params(voucher: Voucher) -> dict:
+    """The reward's names as the voucher's terms froze them (a reward renamed later keeps the history's words)."""
+    terms = voucher.terms or {}
+    return {"name": terms.get("name") or voucher.reward.name, "name_fr": terms.get("name_fr") or ""}
+
+
+def redemption_cancel(*, redemption: Redemption, partner=None, now: datetime | None = None) -> list[Voucher]:
+    """Cancel every voucher of ``redemption`` by ``voucher_cancel``'s rules, all or nothing: one voucher that cannot
+    be cancelled (used, expired, outside the window) raises ``NotCancellable`` and cancels none; each cancelled
+    voucher has its own reversal, and the units go back to stock in one update.
+
+    ``partner``: the partner asking, which must be the one that redeemed (else ``NotFound``: a partner sees only
+    its own redemptions); ``None`` for the member or staff. Idempotent: vouchers already cancelled stay as they
+    are, and cancelling a cancelled redemption returns its vouchers. A donation cannot be cancelled (it was
+    given). Locks the member's account, then the vouchers in id order. Returns the vouchers, in id order.
+    """
+    if partner is not None and redemption.partner_id != partner.pk:
+        raise NotFound("This partner has no redemption with this id.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        ledger_locks.account_for_update(redemption.member.account.pk)
+        ids = list(redemption.vouchers.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            raise NotCancellable("A donation cannot be cancelled: it was given to the charity.")
+        vouchers = lock_objects.vouchers_for_update(ids)
+        debit = Redemption.objects.select_related("entry").get(pk=redemption.pk)
+        still_open = [voucher for voucher in vouchers if voucher.status != VoucherStatus.CANCELLED]
+        for voucher in still_open:
+            _voucher_cancel_locked(voucher, debit, partner, now)
+        if still_open:
+            Voucher.objects.bulk_update(still_open, CANCEL_FIELDS)
+            _stock_give_back(still_open[0].reward, len(still_open))
+        return vouchers
+
+
+def voucher_use(*, code: str, partner, now: datetime | None = None) -> Voucher:
+    """Mark the voucher with ``code`` (as typed at the till: ``voucher_code_candidates``) used by ``partner``, once.
+
+    Checked under the locks of the member's account, then the voucher (the order of every voucher write): a used
+    voucher raises ``AlreadyUsed`` (``details.used_at``), a cancelled or expired one ``VoucherNotUsable`` (also
+    past its expiry before the task marked it), a partner the reward does not name ``NotEligible`` (reason
+    ``partner``), and the member's status decides as for points: a suspended member spends nothing, a voucher
+    included, though it is paid for (``MemberSuspended``; usable again once the member is active), a closed
+    member's voucher is void (``MemberClosed``). A merged member's voucher is the survivor's: the survivor's
+    status decides. Unknown code: ``NotFound``. Returns the used voucher (``used_at``, ``used_by``).
+    """
+    now = now or timezone.now()
+    found = voucher_get_by_code(code=code)
+    holder = found.member.merged_into or found.member
+    with transaction.atomic():
+        account = ledger_locks.account_for_update(holder.account.pk)
+        voucher = lock_objects.vouchers_for_update([found.pk])[0]
+        refusal = voucher_refusal(
+            voucher,
+            partner_ids=frozenset(voucher.reward.partners.values_list("pk", flat=True)),
+            partner=partner,
+            member_status=account.member_status,
+            now=now,
+        )
+        if refusal is not None:
+            raise refusal
+        voucher.status, voucher.used_at, voucher.used_by = VoucherStatus.USED, now, partner
+        voucher.save(update_fields=["status", "used_at", "used_by"])
+    return voucher
+
+
+def voucher_refusal(voucher: Voucher, *, partner_ids: frozenset, partner, member_status: str, now: datetime):
+    """Why ``partner`` may not use ``voucher`` now (the error ``voucher_use`` raises), or ``None``. Pure: the API's
+    validation of a code shows the same answer without using it."""
+    if voucher.status == VoucherStatus.USED:
+        return AlreadyUsed(used_at=voucher.used_at.isoformat())
+    if voucher.status == VoucherStatus.CANCELLED:
+        return VoucherNotUsable("This voucher was cancelled.", status=VoucherStatus.CANCELLED)
+    if voucher.status == VoucherStatus.EXPIRED or (voucher.expires_at is not None and now >= voucher.expires_at):
+        return VoucherNotUsable(
+            f"This voucher expired on {voucher.expires_at.isoformat()}.", status=VoucherStatus.EXPIRED
+        )
+    if partner_ids and partner.pk not in partner_ids:
+        return NotEligible("This partner does not accept this voucher.", reason="partner")
+    if member_status == MemberStatus.CLOSED:
+        return MemberClosed()
+    if member_status != MemberStatus.ACTIVE:
+        return MemberSuspended()
+    return None
+
+
+def vouchers_expire(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Expire every issued voucher past ``expires_at``: set-based, in batches of ``batch_size`` vouchers, each batch
+    its own transaction.
+
+    A voucher of a reward with ``refund_on_expiry`` gives its points back: ``ledger.reverse`` of its share of the
+    redemption's debit (memo ``reward_expired_refunded``, idempotency key ``voucher-expiry:<id>``), its members'
+    accounts locked first in id order, then the vouchers; a closed member's account takes nothing back (its
+    points were forfeited), so the voucher just expires. Others are expired by one ``UPDATE`` per batch. The unit
+    does not go back to stock: the voucher was the member's until its end (an event's date is past, a gift card's
+    code was shown). Safe to run twice or concurrently: a voucher is expired (and refunded) only while it is still
+    issued under its lock, and vouchers a till holds right now are skipped (PostgreSQL) until the next run.
+    Returns how many vouchers it expired.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.REWARDS_EXPIRY_BATCH_SIZE
+    due = Voucher.objects.filter(status=VoucherStatus.ISSUED, expires_at__lte=now)
+    expired = 0
+    for refund in (False, True):
+        last_id = 0
+        while True:
+            batch = list(
+                due.filter(reward__refund_on_expiry=refund, pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "member__account__id")[:batch_size]
+            )
+            if not batch:
+                break
+            last_id = batch[-1][0]
+            with transaction.atomic():
+                if refund:
+                    expired += _vouchers_expire_refunding(batch, now)
+                else:
+                    expired += _vouchers_expire_plain([pk for pk, _account in batch], now)
+    return expired
+
+
+def _vouchers_expire_plain(ids: list[int], now: datetime) -> int:
+    locked = [v.pk for v in lock_objects.vouchers_for_update(ids, skip_locked=True)]
+    return Voucher.objects.filter(pk__in=locked, status=VoucherStatus.ISSUED, expires_at__lte=now).update(
+        status=VoucherStatus.EXPIRED, expired_at=now
+    )
+
+
+def _vouchers_expire_refunding(batch: list[tuple[int, int]], now: datetime) -> int:
+    accounts = {a.pk: a for a in ledger_locks.accounts_for_update({account_id for _pk, account_id in batch})}
+    vouchers = lock_objects.vouchers_for_update([pk for pk, _account in batch], skip_locked=True)
+    vouchers = [v for v in vouchers if v.status == VoucherStatus.ISSUED and v.expires_at <= now]
+    debits = dict(Redemption.objects.filter(pk__in={v.redemption_id for v in vouchers}).values_list("pk", "entry"))
+    entries = Entry.objects.in_bulk(set(debits.values()))
+    account_of = dict(batch)
+    for voucher in vouchers:
+        if accounts[account_of[voucher.pk]].member_status != MemberStatus.CLOSED:
+            voucher.reversal = ledger.reverse(
+                entries[debits[voucher.redemption_id]],
+                points=voucher.points,
+                memo_code=memos.REWARD_EXPIRED_REFUNDED,
+                memo_params=_memo_params(voucher),
+                idempotency_key=f"voucher-expiry:{voucher.pk}",
+                now=now,
+            )
+        voucher.status, voucher.expired_at = VoucherStatus.EXPIRED, now
+    Voucher.objects.bulk_update(vouchers, ["status", "expired_at", "reversal"])
+    return len(vouchers)

@@ -32,6 +32,8 @@ HOLD_VOIDED = "hold_voided"
 HOLD_EXPIRED = "hold_expired"
 HOLD_REFUNDED = "hold_refunded"
 REWARD_REDEEMED = "reward_redeemed"
+REWARD_CANCELLED = "reward_cancelled"
+REWARD_EXPIRED_REFUNDED = "reward_expired_refunded"
 
 
 def _points(points: int) -> str:
@@ -155,6 +157,21 @@ def _reward_redeemed(*, name: str, name_fr: str = "", quantity: int = 1) -> str:
     return gettext("Redeemed: %(quantity)s × %(reward)s") % {"quantity": quantity, "reward": reward}
 
 
+def _reward_name(name: str, name_fr: str) -> str:
+    language = (get_language() or "").split("-")[0]
+    return name_fr if language == "fr" and name_fr else name
+
+
+def _reward_cancelled(*, name: str, name_fr: str = "") -> str:
+    """A voucher cancelled (``rewards.services.voucher_cancel``): its points back."""
+    return gettext("Voucher cancelled, points back: %(reward)s") % {"reward": _reward_name(name, name_fr)}
+
+
+def _reward_expired_refunded(*, name: str, name_fr: str = "") -> str:
+    """An unused voucher of a reward that refunds on expiry (``rewards.services.vouchers_expire``)."""
+    return gettext("Voucher expired unused, points back: %(reward)s") % {"reward": _reward_name(name, name_fr)}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -173,6 +190,8 @@ MEMOS: dict[str, Callable[..., str]] = {
     HOLD_EXPIRED: _hold_expired,
     HOLD_REFUNDED: _hold_refunded,
     REWARD_REDEEMED: _reward_redeemed,
+    REWARD_CANCELLED: _reward_cancelled,
+    REWARD_EXPIRED_REFUNDED: _reward_expired_refunded,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

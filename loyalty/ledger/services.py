@@ -248,6 +248,8 @@ def reverse(
     shortfall: str = Shortfall.REFUSE,
     spend_amount: Decimal = Decimal(0),
     memo: str = "",
+    memo_code: str = "",
+    memo_params: dict | None = None,
     actor: models.Model | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
@@ -269,13 +271,15 @@ def reverse(
     expiries, reversals, repayments, write-offs and what was already reversed (points
     owed count as reversed). Idempotent on ``idempotency_key`` (a repeat with other points,
     or another shortfall policy that mattered, raises ``IdempotencyConflict``). Returns the
-    reversal entry. Locks the account.
+    reversal entry. A system reversal says why in ``memo_code`` with ``memo_params`` (``memos.py``), a
+    person's in ``memo``. Locks the account.
     """
     if points is not None:
         _check_points(points)
     _check_choice(shortfall, frozenset(Shortfall.values), "shortfall")
     _check_spend(spend_amount, True)
     _check_text(memo=memo, idempotency_key=idempotency_key)
+    memo_params = _check_memo(memo_code, memo_params)
     now = _aware(now or timezone.now(), "now")
 
     with transaction.atomic():
@@ -304,6 +308,8 @@ def reverse(
             "actor": actor,
             "cause": _cause_of(entry),
             "memo": memo,
+            "memo_code": memo_code,
+            "memo_params": memo_params,
             "key": idempotency_key,
             "reverses": entry,
         }
@@ -1258,7 +1264,8 @@ def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: d
     if debit_entry.kind == EntryKind.CAPTURE:
         captured = Hold.objects.get(capture_entry=debit_entry)
         taken_by, undone_by = captured.entry_id, [captured.entry_id, debit_entry.pk]
-        write = {**write, "memo_code": memos.HOLD_REFUNDED, "memo_params": {"points": points}}
+        if not write.get("memo_code"):  # the caller's code, else what a refund of a till's payment says
+            write = {**write, "memo_code": memos.HOLD_REFUNDED, "memo_params": {"points": points}}
         Hold.objects.filter(pk=captured.pk).update(refunded=F("refunded") + points)
     account.balance += points
     account.lifetime_spent -= points

@@ -32,6 +32,13 @@ OPERATIONS = {
     ("/api/v1/holds/{hold_id}/capture/", "post"),
     ("/api/v1/holds/{hold_id}/void/", "post"),
     ("/api/v1/holds/{hold_id}/refund/", "post"),
+    ("/api/v1/rewards/", "get"),
+    ("/api/v1/rewards/{reward_id}/", "get"),
+    ("/api/v1/redemptions/", "post"),
+    ("/api/v1/redemptions/{redemption_id}/", "get"),
+    ("/api/v1/redemptions/{redemption_id}/cancel/", "post"),
+    ("/api/v1/vouchers/{code}/", "get"),
+    ("/api/v1/vouchers/{code}/use/", "post"),
 }
 # POSTs that act on what exists (200, no Location) rather than create something (201).
 ACTIONS = {
@@ -40,6 +47,8 @@ ACTIONS = {
     ("/api/v1/holds/{hold_id}/capture/", "post"),
     ("/api/v1/holds/{hold_id}/void/", "post"),
     ("/api/v1/holds/{hold_id}/refund/", "post"),
+    ("/api/v1/redemptions/{redemption_id}/cancel/", "post"),
+    ("/api/v1/vouchers/{code}/use/", "post"),
 }
 
 
@@ -179,6 +188,44 @@ ERROR_CODES = {
         *AUTH,
         "not_found",
         "hold_not_open",
+        "member_suspended",
+        "member_closed",
+        "idempotency_conflict",
+    },
+    ("/api/v1/rewards/", "get"): {"invalid", "invalid_member_number", *AUTH, "not_found"},
+    ("/api/v1/rewards/{reward_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/redemptions/", "post"): {
+        *BODY,
+        "invalid_member_number",
+        *AUTH,
+        *PRESENCE[1:],  # the code is required by the body: never presence_code_required
+        "not_found",
+        "insufficient_points",
+        "out_of_stock",
+        "limit_reached",
+        "not_eligible",
+        "member_suspended",
+        "member_closed",
+        "member_merged",
+        "idempotency_conflict",
+    },
+    ("/api/v1/redemptions/{redemption_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/redemptions/{redemption_id}/cancel/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "not_cancellable",
+        "member_closed",
+        "idempotency_conflict",
+    },
+    ("/api/v1/vouchers/{code}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/vouchers/{code}/use/", "post"): {
+        *BODY,
+        *AUTH,
+        "not_found",
+        "already_used",
+        "voucher_not_usable",
+        "not_eligible",
         "member_suspended",
         "member_closed",
         "idempotency_conflict",

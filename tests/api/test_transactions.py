@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -541,3 +542,16 @@ def test_a_return_runs_a_fixed_number_of_queries(
         response = post(fresh, {"external_id": "R-1", "amount": "5.00"}, url=f"{URL}{created['id']}/returns/")
 
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("moment", "status"),
+    [
+        pytest.param("2821-04-05T00:43:21-23:19", 200, id="offset-past-postgresql-range"),
+        pytest.param("9999-12-31T23:59:59-23:00", 400, id="past-year-9999-in-utc"),
+    ],
+)
+def test_a_time_filter_with_any_iso_offset_answers_without_a_5xx(api, moment, status):
+    response = api.get(f"/api/v1/transactions/?occurred_after={quote(moment)}")
+
+    assert response.status_code == status

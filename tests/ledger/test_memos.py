@@ -76,6 +76,22 @@ def test_a_credit_may_carry_a_known_code_and_refuses_an_unknown_one(account):
     assert ledger_state(account) == before
 
 
+def test_a_reversal_may_carry_a_known_code_and_refuses_an_unknown_one(account):
+    ledger.credit(account, 100, now=NOW)
+    debit = ledger.debit(account, 40, now=NOW)
+    before = ledger_state(account)
+
+    with pytest.raises(ValidationError):
+        ledger.reverse(debit, memo_code="no-such-code", now=NOW)
+    assert ledger_state(account) == before
+    params = {"name": "Free coffee", "name_fr": "Café offert"}
+    reversal = ledger.reverse(debit, memo_code="reward_cancelled", memo_params=params, now=NOW)
+
+    assert (reversal.memo_code, reversal.memo_params, reversal.memo) == ("reward_cancelled", params, "")
+    with translation.override("en"):
+        assert reversal.memo_display == "Voucher cancelled, points back: Free coffee"
+
+
 def test_the_portal_history_and_its_csv_show_the_rendered_memo(client, expired):
     client.force_login(expired.account.member.user)
 
