@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -7,6 +7,7 @@ its dates), *pause* stops it awarding for a while, *publish* again resumes it, a
 buttons at once cannot both win from the same status.
 """
 
+import secrets
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from loyalty.exceptions import CampaignMembersUnknown, CampaignStatusRefused
 from members.models import Member
 
-from .models import Campaign, CampaignMember, CampaignStatus
+from .models import Campaign, CampaignMember, CampaignStatus, EarningPolicy
 
 # The statuses a campaign may move to each status from.
 STATUS_FROM = {
@@ -27,12 +28,21 @@ STATUS_FROM = {
 MEMBER_LIST_BATCH = 2000
 
 
+def earning_rules_changed() -> None:
+    """Say that the earning rules changed: a new random ``EarningPolicy.rules_version`` (one UPDATE, in
+    the caller's transaction), so that every process reads the rules again (``selectors``). The
+    saves and deletes of the rules' models call it (``campaigns.signals``); a write without
+    signals (``QuerySet.update``) calls it itself."""
+    EarningPolicy.objects.filter(pk=1).update(rules_version=secrets.randbits(62) + 1)
+
+
 def campaign_status_set(*, campaign: Campaign, status: str, now=None) -> Campaign:
     """Move ``campaign`` to ``status`` (active, paused or archived) from a status that allows it.
 
     Publishing needs at least one rule and an end still to come. One conditional UPDATE (no
-    lock held): raises ``CampaignStatusRefused`` if the campaign is not, or no longer, in a
-    status it may move from, and changes nothing then.
+    lock held), and the rules' new version (``earning_rules_changed``) beside it: raises
+    ``CampaignStatusRefused`` if the campaign is not, or no longer, in a status it may move
+    from, and changes nothing then.
     """
     now = now or timezone.now()
     allowed = STATUS_FROM.get(status)
@@ -43,7 +53,10 @@ def campaign_status_set(*, campaign: Campaign, status: str, now=None) -> Campaig
             raise CampaignStatusRefused(_("%(name)s has no rule: add one before publishing.") % {"name": campaign})
         if campaign.ends_at is not None and campaign.ends_at <= now:
             raise CampaignStatusRefused(_("%(name)s has ended: change its end first.") % {"name": campaign})
-    updated = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(status=status, updated_at=now)
+    with transaction.atomic():
+        updated = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(status=status, updated_at=now)
+        if updated:
+            earning_rules_changed()
     if not updated:
         current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
         raise CampaignStatusRefused(
@@ -84,5 +97,6 @@ def campaign_members_set(*, campaign: Campaign, member_numbers: Iterable[str], r
         )
         if not campaign.uses_member_list:
             Campaign.objects.filter(pk=campaign.pk).update(uses_member_list=True)
+            earning_rules_changed()
             campaign.uses_member_list = True
     return CampaignMember.objects.filter(campaign=campaign).count()

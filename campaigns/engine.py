@@ -538,6 +538,20 @@ def campaign_applies(
     return _applies(campaign, _Moment(_aware(occurred_at), program.time_zone), partner_id, channel, member)
 
 
+def campaign_may_earn(campaign: Campaign, basket: Basket) -> bool:
+    """Whether one of the campaign's purchase rules matches a line of ``basket`` (it names no SKU or
+    category, or a line's): without one the campaign gives the basket nothing, whatever its caps and
+    budget, so its caller need not read them. A quick test, not the evaluation: it may say yes to a
+    campaign that then gives nothing (a basket under a bonus's amount)."""
+    for rule in _campaign_rules.get(campaign, _split_rules)[False]:
+        if not rule.skus and not rule.categories:
+            return True
+        for line in basket.lines:
+            if line.sku in rule.skus or line.category in rule.categories:
+                return True
+    return False
+
+
 def _split_rules(campaign: Campaign) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
     """A campaign's purchase rules and its event rules."""
     return (

@@ -67,6 +67,9 @@ class EarningPolicy(models.Model):
     )
     return_policy = models.CharField(max_length=16, choices=ReturnPolicy.choices, default=ReturnPolicy.DEBT)
     updated_at = models.DateTimeField(auto_now=True)
+    # A new random number each time the earning rules change (``campaigns.signals``): what a process
+    # keeps of the rules is good while the policy row, read by every purchase, still says this number.
+    rules_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("earning policy")

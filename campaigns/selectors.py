@@ -35,13 +35,37 @@ def earning_policy_get() -> EarningPolicy:
     return policy
 
 
+# What this process keeps of the earning rules, read under one ``EarningPolicy.rules_version``:
+# ``{"version": n, "overrides": (...), "campaigns": (...)}`` (``campaigns.signals`` says when it changes).
+_kept: dict = {}
+
+
+def _kept_rules(policy: EarningPolicy | None, name: str, read):
+    """``read()``, or what it returned before while ``policy`` (the stored row, just read) still says the
+    rules' version it was read under. Without a stored policy row, always ``read()``."""
+    if policy is None or policy._state.adding:
+        return read()
+    if _kept.get("version") != policy.rules_version:
+        _kept.clear()
+        _kept["version"] = policy.rules_version
+    if name not in _kept:
+        _kept[name] = read()
+    return _kept[name]
+
+
 def earning_program_get(*, policy: EarningPolicy | None = None) -> engine.Program:
     """The base rate, the program's time zone and the active rate overrides, as the engine reads them.
 
-    Two queries (one when ``policy`` is given): the policy row and the active overrides.
+    Two queries: the policy row and the active overrides; with ``policy`` given (read just
+    before), none while the rules' version it says is the one the overrides were read under.
     """
+    overrides = _kept_rules(policy, "overrides", _overrides_read)
     policy = policy or earning_policy_get()
-    overrides = tuple(
+    return engine.Program(points_per_unit=policy.points_per_unit, time_zone=settings.TIME_ZONE, overrides=overrides)
+
+
+def _overrides_read() -> tuple[engine.RateOverride, ...]:
+    return tuple(
         engine.RateOverride(
             id=row.pk,
             points_per_unit=row.points_per_unit,
@@ -51,23 +75,39 @@ def earning_program_get(*, policy: EarningPolicy | None = None) -> engine.Progra
         )
         for row in RateOverride.objects.filter(active=True).order_by("pk")
     )
-    return engine.Program(points_per_unit=policy.points_per_unit, time_zone=settings.TIME_ZONE, overrides=overrides)
 
 
-def campaigns_live_get(*, at) -> tuple[engine.Campaign, ...]:
+def campaigns_live_get(*, at, policy: EarningPolicy | None = None) -> tuple[engine.Campaign, ...]:
     """The active campaigns whose dates include ``at``, with their rules, tiers and partners, in id order.
 
     Four queries whatever their number (the campaigns, their rules, their tiers, their
-    partners). Days of week, hours, audience and channels are the engine's to check
+    partners); with ``policy`` given (read just before), none while the rules' version it says
+    is the one the active campaigns were read under (their dates are then checked here). Days
+    of week, hours, audience and channels are the engine's to check
     (``engine.campaign_applies``); a campaign with a member list comes with
     ``member_in_list=False`` until ``services.campaigns_prepare`` looks the member up, and
-    ``member_cap_used``/``budget_left`` are filled there too, under the locks.
+    ``member_cap_used``/``budget_left`` are filled there too, under the locks (the
+    ``budget_left`` given here may be old).
     """
-    rows = list(
-        Campaign.objects.filter(status=CampaignStatus.ACTIVE)
-        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at), Q(ends_at__isnull=True) | Q(ends_at__gt=at))
-        .order_by("pk")
+    if policy is None:
+        return _campaigns_read(
+            Campaign.objects.filter(status=CampaignStatus.ACTIVE).filter(
+                Q(starts_at__isnull=True) | Q(starts_at__lte=at), Q(ends_at__isnull=True) | Q(ends_at__gt=at)
+            )
+        )
+    active = _kept_rules(
+        policy, "campaigns", lambda: _campaigns_read(Campaign.objects.filter(status=CampaignStatus.ACTIVE))
     )
+    return tuple(
+        campaign
+        for campaign in active
+        if (campaign.starts_at is None or campaign.starts_at <= at)
+        and (campaign.ends_at is None or campaign.ends_at > at)
+    )
+
+
+def _campaigns_read(queryset) -> tuple[engine.Campaign, ...]:
+    rows = list(queryset.order_by("pk"))
     ids = [row.pk for row in rows]
     rules: dict[int, list[engine.Rule]] = {}
     for rule in Rule.objects.filter(campaign_id__in=ids).select_related("event_type").order_by("-priority", "pk"):

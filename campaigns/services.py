@@ -18,7 +18,7 @@ from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from loyalty.clock import program_date
@@ -87,17 +87,21 @@ def campaigns_prepare(
     partner_id: int | None,
     channel: str = "",
     program: engine.Program | None = None,
+    basket: engine.Basket | None = None,
 ) -> tuple[engine.Campaign, ...]:
     """The campaigns that apply to ``member`` at ``at``, with what the engine needs filled in.
 
     Keeps those for which ``engine.campaign_applies`` holds (the member's list looked up in
-    one query for the campaigns that have one); fills ``member_cap_used`` from
+    one query for the campaigns that have one) and, given the purchase's ``basket``, that
+    ``engine.campaign_may_earn`` on it: a campaign none of whose rules matches a line gives
+    it nothing, so its cap usage and budget are not read (the statements of a purchase do
+    not grow with the campaigns that do not match it); fills ``member_cap_used`` from
     ``CampaignUsage`` for the cap period of ``at`` (one query) and ``budget_left`` from the
     campaign rows, which it LOCKS (``select_for_update``, id order, one query) until the
     caller's transaction ends: the caller must hold the member's account lock already
     (account, then campaigns), and record what the engine awarded (``awards_record``) in the
     same transaction, so concurrent purchases never spend a budget twice. At most three
-    queries, none without campaigns.
+    queries, none without campaigns that apply (and may earn).
     """
     program = program or selectors.earning_program_get()
     listed = [campaign.id for campaign in campaigns if campaign.member_in_list is not None]
@@ -117,6 +121,7 @@ def campaigns_prepare(
         if engine.campaign_applies(
             campaign, occurred_at=at, partner_id=partner_id, channel=channel, member=facts, program=program
         )
+        and (basket is None or engine.campaign_may_earn(campaign, basket))
     ]
     if not applying:
         return ()
@@ -323,7 +328,9 @@ def purchase_record(
             tolerance=str(policy.amount_tolerance),
         )
 
-    member = member_get_for_partner(partner=partner, member_number=member_number)
+    member = member_get_for_partner(
+        partner=partner, member_number=member_number, annotations=_waiting_referral_annotations()
+    )
     _member_refuse_merged(member)
     body_hash = _hash(
         {
@@ -342,7 +349,7 @@ def purchase_record(
         }
     )
     with transaction.atomic():
-        referred, referrer_account_id = _waiting_referral(member)
+        referred, referrer_account_id = member.referral_waiting, member.referral_account_id
         locked = ledger_locks.accounts_for_update([member.account.pk, *filter(None, [referrer_account_id])])
         account = next(account for account in locked if account.pk == member.account.pk)
         member.account = account  # the locked row: its balances are current
@@ -372,13 +379,14 @@ def purchase_record(
         campaigns: tuple[engine.Campaign, ...] = ()
         if earns:
             campaigns = campaigns_prepare(
-                campaigns=selectors.campaigns_live_get(at=occurred_at),
+                campaigns=selectors.campaigns_live_get(at=occurred_at, policy=policy),
                 member=member,
                 facts=facts,
                 at=occurred_at,
                 partner_id=partner.pk,
                 channel=channel,
                 program=program,
+                basket=basket,
             )
         result = engine.evaluate_purchase(basket, program=program, member=facts, campaigns=campaigns)
         points = result.points if earns else 0
@@ -512,14 +520,14 @@ def _member_refuse_merged(member) -> None:
         raise MemberMerged(merged_into=member.merged_into.member_number)
 
 
-def _waiting_referral(member) -> tuple[bool, int | None]:
-    """Whether the member has a referral waiting for its first purchase, and the referrer's account (one query)."""
-    rows = list(
-        Referral.objects.filter(referee_id=member.pk, status__in=REFERRAL_OPEN_STATUSES).values_list(
-            "referrer__account", flat=True
-        )[:1]
-    )
-    return (True, rows[0]) if rows else (False, None)
+def _waiting_referral_annotations() -> dict:
+    """Whether the member has a referral waiting for its first purchase, and the referrer's account: read with
+    the member (``member_get_for_partner``), no query of their own."""
+    waiting = Referral.objects.filter(referee_id=OuterRef("pk"), status__in=REFERRAL_OPEN_STATUSES)
+    return {
+        "referral_waiting": Exists(waiting),
+        "referral_account_id": Subquery(waiting.values("referrer__account")[:1]),
+    }
 
 
 def _points_per_line(result: engine.Result, count: int) -> list[int]:

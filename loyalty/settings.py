@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "members",
     "members.tiers",
     "members.referrals",
+    "members.notifications",
     "rewards",
     "campaigns",
     "loyalty.partners",
@@ -153,6 +154,10 @@ ACCOUNT_LINK_MAX_AGE = env.int("ACCOUNT_LINK_MAX_AGE", default=3 * 24 * 3600)
 ACCOUNT_EMAILS_PER_HOUR = env.int("ACCOUNT_EMAILS_PER_HOUR", default=3)
 # Where members write with questions (the portal's footer).
 LOYALTY_SUPPORT_EMAIL = env("LOYALTY_SUPPORT_EMAIL", default="support@example.com")
+# The portal's address as members reach it: e-mails sent by the workers (notifications) link there.
+LOYALTY_PORTAL_URL = env("LOYALTY_PORTAL_URL", default="http://127.0.0.1:8000/")
+# The weekly expiry reminder tells members of the points that expire within this many days.
+LOYALTY_EXPIRY_REMINDER_DAYS = env.int("LOYALTY_EXPIRY_REMINDER_DAYS", default=30)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -258,9 +263,21 @@ CELERY_BEAT_SCHEDULE = {
     "expire-vouchers-hourly": {"task": "rewards.expire_vouchers", "schedule": crontab(minute=10)},
     # Outbox events whose commit hook did not run (a process died after its commit): loyalty/outbox.
     "dispatch-outbox-events-minutely": {"task": "outbox.dispatch_pending", "schedule": crontab()},
+    # Members' notifications (members/notifications): the expiry reminder on Monday mornings, program time;
+    # e-mails a lost enqueue or a failed send left, every ten minutes.
+    "expiry-reminders-weekly": {
+        "task": "notifications.expiry_reminders",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=0),
+    },
+    "send-pending-notification-emails": {
+        "task": "notifications.send_pending_emails",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 # Who hears of outbox events (loyalty/outbox): functions taking a list of events, run in the dispatch's transaction.
-LOYALTY_OUTBOX_CONSUMERS = env.list("LOYALTY_OUTBOX_CONSUMERS", default=[])
+LOYALTY_OUTBOX_CONSUMERS = env.list(
+    "LOYALTY_OUTBOX_CONSUMERS", default=["members.notifications.services.notifications_from_events"]
+)
 
 # The points program.
 LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")

@@ -11,6 +11,7 @@ from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Account, Entry, Lot
 
 from .models import GiftPolicy, Member
+from .notifications.selectors import notifications_unread_count
 from .numbers import member_number_clean
 
 EXPIRING_DATES = 3
@@ -25,8 +26,9 @@ class PartnerView:
     TILL = "till"  # any other partner naming the member by card number: what a till needs
 
 
-def member_get_for_partner(*, partner, member_number: str) -> Member:
-    """The member with this number, its user and account joined. Raises ``InvalidMemberNumber``, ``NotFound``.
+def member_get_for_partner(*, partner, member_number: str, annotations: dict | None = None) -> Member:
+    """The member with this number, its user and account joined (and ``annotations``, expressions on the
+    member that the caller reads in the same query). Raises ``InvalidMemberNumber``, ``NotFound``.
 
     The number is checked (digits, Luhn check digit) before any lookup. A partner may name
     any member by its number (the card it scanned); what it reads of the member is decided by
@@ -34,7 +36,8 @@ def member_get_for_partner(*, partner, member_number: str) -> Member:
     ``loyalty.partners.services.partner_debit_proof_check``.
     """
     number = member_number_clean(member_number)
-    member = Member.objects.select_related("user", "account", "merged_into").filter(member_number=number).first()
+    members = Member.objects.select_related("user", "account", "merged_into").filter(member_number=number)
+    member = members.annotate(**annotations).first() if annotations else members.first()
     if member is None:
         raise NotFound("No member has this number.")
     return member
@@ -51,11 +54,12 @@ def member_for_user(*, user) -> Member | None:
     """The signed-in user's member with its account joined, or ``None`` (a staff login, say)."""
     if not user.is_authenticated:
         return None
-    # Whether gifting is open rides along, so the header's *Send points* link costs no query.
+    # Whether gifting is open and the unread count ride along, so the header's *Send points* link and its
+    # notifications badge cost no query.
     gifting = Subquery(GiftPolicy.objects.filter(pk=1).values("enabled"))
     return (
         Member.objects.select_related("account", "user")
-        .annotate(gifting_enabled=gifting)
+        .annotate(gifting_enabled=gifting, notifications_unread=notifications_unread_count())
         .filter(user_id=user.pk)
         .first()
     )

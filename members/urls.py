@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from . import card_views, earn_views, gifting_views, presence_views, rewards_views, views
+from .notifications import views as notification_views
 from .referrals import views as referral_views
 from .tiers import views as tier_views
 
@@ -29,6 +30,11 @@ urlpatterns = [
     path("vouchers/", rewards_views.vouchers, name="vouchers"),
     path("vouchers/<int:voucher_id>/", rewards_views.voucher, name="voucher"),
     path("vouchers/<int:voucher_id>/cancel/", rewards_views.voucher_cancel, name="voucher_cancel"),
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/badge/", notification_views.badge, name="notification_badge"),
+    path("notifications/read/", notification_views.mark_all_read, name="notifications_mark_all_read"),
+    path("notifications/<int:notification_id>/read/", notification_views.mark_read, name="notification_mark_read"),
+    path("notifications/settings/", notification_views.notification_settings, name="notification_settings"),
     path("language/", views.language, name="language"),
     path("signup/", views.signup, name="signup"),
     path("signup/sent/", TemplateView.as_view(template_name="portal/auth/signup_sent.html"), name="signup_sent"),

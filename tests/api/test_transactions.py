@@ -9,13 +9,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone, translation
 
-from campaigns.models import Award, CampaignUsage, Purchase, PurchaseLine, PurchaseReturn
+from campaigns.models import Award, CampaignUsage, Purchase, PurchaseLine, PurchaseReturn, RuleKind
 from campaigns.reasons import reason_label
 from loyalty.ledger.models import Entry
 from loyalty.partners.models import IdempotentResponse, Partner
 from members.models import MemberStatus
 from members.services import member_status_change
-from tests.factories.campaigns import bonus_campaign, earning_policy_set, multiplier_campaign
+from tests.factories.campaigns import CampaignFactory, bonus_campaign, earning_policy_set, multiplier_campaign
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory, partner_key
 from tests.factories.tiers import MemberTierFactory, TierFactory
@@ -471,13 +471,14 @@ def warm(partner):
 
 
 # Per purchase: the key (2); the idempotency key's stored answer and its savepoint (3); the policy and the
-# member (2); the purchase's savepoint (2); the referral waiting, the account lock, a repeat of the
-# external id (3); the overrides and the member's facts (2); the live campaigns, their rules, tiers and
-# partners (4); the campaign lists, the cap usage, the campaigns locked (3); the purchase in its
+# member with its referral waiting (2); the purchase's savepoint (2); the account lock, a repeat of the
+# external id (2); the overrides and the member's facts (2); the live campaigns, their rules, tiers and
+# partners (4); the campaign lists and the campaigns locked (2: no cap usage, none of the capped
+# campaigns matches a line); the purchase in its
 # savepoint and its lines (4); the credit: its savepoint, the lock, its entry, lot and balances (one
 # statement on PostgreSQL, three elsewhere), the qualifying day with the tiers' two reads (2 + 3 + 3);
 # the purchase's entry, the awards, the usage, the campaigns' totals (4); the stored answer (1).
-PURCHASE_QUERIES = 39 if connection.vendor != "postgresql" else 37
+PURCHASE_QUERIES = 37 if connection.vendor != "postgresql" else 35
 
 
 @pytest.mark.parametrize("unmatched", [1, 10], ids=["1-unmatched-campaign", "10-unmatched-campaigns"])
@@ -485,16 +486,57 @@ def test_a_purchase_runs_a_fixed_number_of_queries_whatever_the_campaigns_that_d
     partner, client_for, member, warm, unmatched, django_assert_num_queries
 ):
     # given a campaign that applies, and others that do not (another member's list, another channel,
-    # another partner, a tier)
-    multiplier_campaign(budget=10_000, member_cap=1_000)
+    # another partner, a tier), or apply but match no line (capped, budgeted: their usage is not read)
+    multiplier_campaign(budget=10_000)
     tier, someone = TierFactory(), MemberFactory()
     multiplier_campaign(members=[someone])
+    garden = {"rules": [{"kind": RuleKind.MULTIPLIER, "multiplier": 3, "categories": ["garden"]}]}
     for index in range(unmatched):
-        multiplier_campaign(**[{"channels": ["web"]}, {"partners": [PartnerFactory()]}, {"tiers": [tier]}][index % 3])
+        CampaignFactory(
+            **[
+                {"channels": ["web"], **garden},
+                {"partners": [PartnerFactory()], **garden},
+                {"tiers": [tier], **garden},
+                {"member_cap": 500, "cap_period": "week", "budget": 5_000, **garden},
+            ][index % 4]
+        )
 
     fresh = fresh_client(partner, client_for)
     with django_assert_num_queries(PURCHASE_QUERIES):
         response = post(fresh, body(member, channel="store"))
+
+    assert response.status_code == 201
+    assert response.json()["points"] == 100
+
+
+# The next purchase of a process whose rules did not change: the overrides and the live campaigns, their
+# rules, tiers and partners are kept (5 fewer), and the key's last use was written a moment ago (1 fewer).
+WARM_PURCHASE_QUERIES = PURCHASE_QUERIES - 6
+
+
+@pytest.mark.parametrize("unmatched", [1, 10], ids=["1-unmatched-campaign", "10-unmatched-campaigns"])
+def test_the_next_purchase_reads_the_rules_kept_whatever_the_campaigns_that_do_not_match(
+    partner, client_for, member, warm, unmatched, django_assert_num_queries
+):
+    # given the campaigns of the test above
+    multiplier_campaign(budget=10_000)
+    tier, someone = TierFactory(), MemberFactory()
+    multiplier_campaign(members=[someone])
+    garden = {"rules": [{"kind": RuleKind.MULTIPLIER, "multiplier": 3, "categories": ["garden"]}]}
+    for index in range(unmatched):
+        CampaignFactory(
+            **[
+                {"channels": ["web"], **garden},
+                {"partners": [PartnerFactory()], **garden},
+                {"tiers": [tier], **garden},
+                {"member_cap": 500, "cap_period": "week", "budget": 5_000, **garden},
+            ][index % 4]
+        )
+    fresh = fresh_client(partner, client_for)
+    assert post(fresh, body(member, channel="store")).status_code == 201
+
+    with django_assert_num_queries(WARM_PURCHASE_QUERIES):
+        response = post(fresh, body(member, channel="store", external_id="T-2"))
 
     assert response.status_code == 201
     assert response.json()["points"] == 100

@@ -231,6 +231,40 @@ def test_prepare_runs_no_query_without_campaigns_and_three_with_a_list_a_cap_and
     assert len(prepared) == 5
 
 
+def test_given_the_basket_prepare_leaves_out_the_campaigns_that_match_no_line_and_reads_nothing_for_them(
+    django_assert_num_queries,
+):
+    member = MemberFactory()
+    garden = CampaignFactory(
+        rules=[{"kind": "multiplier", "multiplier": 3, "categories": ["garden"], "skus": ["RAKE"]}],
+        member_cap=10,
+        budget=100,
+    )
+    coffee = CampaignFactory(rules=[{"kind": "multiplier", "multiplier": 2, "categories": ["coffee"]}], member_cap=10)
+    facts = selectors.member_facts_get(member=member)
+    program = selectors.earning_program_get()
+    live = selectors.campaigns_live_get(at=NOW)
+
+    def basket(*lines):
+        items = tuple(engine.Line(sku=sku, category=category, quantity=Decimal(1), unit_price=Decimal(5))
+                      for sku, category in lines)  # fmt: skip
+        return engine.Basket(lines=items, occurred_at=NOW)
+
+    def prepared(given, queries):
+        with transaction.atomic(), django_assert_num_queries(queries):
+            return [
+                campaign.id
+                for campaign in services.campaigns_prepare(
+                    campaigns=live, member=member, facts=facts, at=NOW, partner_id=None, program=program, basket=given
+                )
+            ]
+
+    assert prepared(basket(("BREAD", "bakery")), 0) == []
+    assert prepared(basket(("BREAD", "bakery"), ("MOKA", "coffee")), 2) == [coffee.pk]  # its usage, its lock
+    assert prepared(basket(("RAKE", "tools")), 2) == [garden.pk]  # a SKU matches
+    assert prepared(None, 2) == [garden.pk, coffee.pk]  # no basket (an event): every campaign that applies
+
+
 @pytest.mark.parametrize(
     ("period", "at", "start"),
     [

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import factory
 
+from campaigns.campaign_services import earning_rules_changed
 from campaigns.models import (
     Campaign,
     CampaignMember,
@@ -64,6 +65,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     def members(self, create, extracted, **kwargs):
         if extracted is not None:
             Campaign.objects.filter(pk=self.pk).update(uses_member_list=True)
+            earning_rules_changed()
             self.uses_member_list = True
             CampaignMember.objects.bulk_create(CampaignMember(campaign=self, member=member) for member in extracted)
 
