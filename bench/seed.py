@@ -50,10 +50,11 @@ def seed(
         )
         db.execute(
             "INSERT INTO ledger_entry (id, kind, amount, balance_after, created_at, actor_id, cause_id, memo,"
-            " memo_code, memo_params, idempotency_key, account_id, actor_type_id, cause_type_id, reverses_id, debt)"
+            " memo_code, memo_params, idempotency_key, account_id, actor_type_id, cause_type_id, reverses_id,"
+            " debt, held)"
             " SELECT (a - 1) * %(lots)s + k, 'earn', points,"
             " sum(points) OVER (PARTITION BY a ORDER BY k), created_at,"
-            " '', '', '', '', '{}', '', a, NULL, NULL, NULL, 0"
+            " '', '', '', '', '{}', '', a, NULL, NULL, NULL, 0, 0"
             f" FROM (SELECT a, k, {points} AS points, %(first)s::timestamptz + make_interval(days => k - 1)"
             "  AS created_at FROM generate_series(1, %(n)s) AS a, generate_series(1, %(lots)s) AS k) AS lots",
             params,
@@ -67,8 +68,8 @@ def seed(
         )
         db.execute(
             "INSERT INTO ledger_account (id, created_at, updated_at, balance, pending, lifetime_earned,"
-            " lifetime_spent, lifetime_expired, member_id, debt)"
-            " SELECT account_id, %(first)s, max(created_at), sum(amount), 0, sum(amount), 0, 0, account_id, 0"
+            " lifetime_spent, lifetime_expired, member_id, debt, held)"
+            " SELECT account_id, %(first)s, max(created_at), sum(amount), 0, sum(amount), 0, 0, account_id, 0, 0"
             " FROM ledger_entry GROUP BY account_id",
             params,
         )

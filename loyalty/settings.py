@@ -251,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
     # Tiers after expiry (members/tiers/tasks.py): downgrades and tiers set by hand end at the day's start.
     "recalculate-tiers-daily": {"task": "tiers.recalculate_tiers", "schedule": crontab(hour=0, minute=30)},
     "release-pending-points-hourly": {"task": "ledger.release_pending_points", "schedule": crontab(minute=0)},
+    # Pay with points: holds a till did not capture in time give their points back.
+    "release-expired-holds-every-minute": {"task": "ledger.release_expired_holds", "schedule": crontab()},
     "purge-idempotent-responses-daily": {
         "task": "partners.purge_idempotent_responses",
         "schedule": crontab(hour=3, minute=15),
@@ -288,6 +290,11 @@ LOYALTY_POINTS_EXPIRY_PERIOD = env.int("LOYALTY_POINTS_EXPIRY_PERIOD", default=1
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=2000)
 # Members per transaction of the daily tier recalculation (members/tiers/services.py).
 LOYALTY_TIER_BATCH_SIZE = env.int("LOYALTY_TIER_BATCH_SIZE", default=10000)
+# Pay with points at a till (rewards/payments.py): the share of a basket points may pay (0 to 1),
+# and the minutes a hold lasts before the scheduled task gives its points back.
+LOYALTY_HOLD_MIN_SHARE = Decimal(env.str("LOYALTY_HOLD_MIN_SHARE", default="0"))
+LOYALTY_HOLD_MAX_SHARE = Decimal(env.str("LOYALTY_HOLD_MAX_SHARE", default="1"))
+LOYALTY_HOLD_MINUTES = env.int("LOYALTY_HOLD_MINUTES", default=15)
 # Vouchers per transaction of the hourly voucher expiry (rewards/services.py vouchers_expire).
 REWARDS_EXPIRY_BATCH_SIZE = env.int("REWARDS_EXPIRY_BATCH_SIZE", default=1000)
 

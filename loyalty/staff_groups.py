@@ -34,6 +34,7 @@ GROUPS = {
             "ledger.view_account",
             "ledger.view_entry",
             "ledger.view_lot",
+            "ledger.view_hold",
             "referrals.view_referral",
             "campaigns.view_purchase",
             "campaigns.view_event",

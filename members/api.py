@@ -39,6 +39,7 @@ from loyalty.partners.rest import (
     idempotent_post,
 )
 from loyalty.partners.services import partner_debit_proof_check, partner_points_adjust
+from rewards.payment_api import MemberHoldCreateApi
 
 from . import selectors
 from .models import MemberStatus
@@ -103,6 +104,7 @@ ENTRY_EXAMPLE = {
     "id": 42,
     "kind": "adjust",
     "amount": 100,
+    "held": 0,
     "balance_after": 1200,
     "created_at": "2026-11-23T10:00:00Z",
     "memo": "Goodwill gesture",
@@ -234,6 +236,10 @@ class EntryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The entry's id.")
     kind = serializers.ChoiceField(choices=EntryKind.choices, help_text="What kind of change this is.")
     amount = serializers.IntegerField(help_text="Signed points: positive credits, negative debits.")
+    held = serializers.IntegerField(
+        help_text="Signed change to the points set aside by holds (pay with points at a till): a `hold` sets "
+        "points aside (`amount` negative, `held` positive), a `capture` spends them, a `release` gives them back."
+    )
     balance_after = serializers.IntegerField(help_text="The spendable balance right after this entry.")
     created_at = serializers.DateTimeField(help_text="When it happened.")
     memo = serializers.SerializerMethodField(
@@ -581,4 +587,5 @@ urlpatterns = [
     path("<str:member_number>/entries/", MemberEntriesApi.as_view(), name="api-member-entries"),
     path("<str:member_number>/entries/<int:entry_id>/", MemberEntryDetailApi.as_view(), name="api-member-entry"),
     path("<str:member_number>/adjustments/", MemberAdjustApi.as_view(), name="api-member-adjustments"),
+    path("<str:member_number>/holds/", MemberHoldCreateApi.as_view(), name="api-member-holds"),
 ]

@@ -178,7 +178,8 @@ def member_merge(
     too), is closed without forfeit (it holds nothing any more) with a status change
     carrying the reason, which is also the entries' cause, and its login ends. Entries
     stay on their accounts. Both members must be active or suspended and neither merged
-    already (``MergeRefused``); ``actor`` (the staff user; None: the system) needs
+    already, and the source may hold no points for a till (open holds: capture or void them
+    first) (``MergeRefused``); ``actor`` (the staff user; None: the system) needs
     ``members.merge_member`` (``PermissionDenied``). Not repeatable: a second merge of one
     source is refused.
     """

@@ -369,6 +369,41 @@ class Donation(models.Model):
         return f"{self.points} points to {self.charity_id}"
 
 
-# PointsPayment (a till's pay-with-points, the docstring above) comes with ledger.Hold, on the holds branch:
-# partner, member, external_id (unique per partner), basket_amount, currency, points, discount_amount,
-# hold (one-to-one to ledger.Hold), created_at; CHECKs basket_amount > 0, 0 <= discount_amount <= basket_amount.
+class PointsPayment(models.Model):
+    """A till's pay-with-points (``rewards.payments``): a basket, the points that pay part of it, and their hold.
+
+    ``points`` are what the hold set aside and ``discount_amount`` their value off the basket
+    (``LOYALTY_POINT_VALUE`` a point, rounded down to the cent); what was captured, released and
+    refunded since is the hold's. ``body_hash``: what was posted, so that a repeat of
+    ``external_id`` is told from a conflict, as for purchases. ``hold`` is set in the
+    transaction that creates the payment (the hold's cause is the payment, so it comes second).
+    """
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="points_payments")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="points_payments")
+    external_id = models.CharField(max_length=64, help_text=_("The partner's own id of the basket."))
+    body_hash = models.CharField(max_length=64, help_text=_("SHA-256 of what was posted: a repeat must match."))
+    basket_amount = models.DecimalField(**MONEY, help_text=_("What the basket costs before points pay part of it."))
+    currency = models.CharField(max_length=3)
+    points = models.BigIntegerField(help_text=_("The points held to pay part of the basket."))
+    discount_amount = models.DecimalField(**MONEY, help_text=_("What the held points take off the basket."))
+    hold = models.OneToOneField(
+        "ledger.Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="points_payment"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "external_id"], name="points_payment_external_id_per_partner"),
+            models.CheckConstraint(condition=Q(basket_amount__gt=0), name="points_payment_basket_positive"),
+            models.CheckConstraint(condition=Q(points__gt=0), name="points_payment_points_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, discount_amount__lte=F("basket_amount")),
+                name="points_payment_discount_within_basket",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "-created_at", "-id"], name="points_payment_by_partner")]
+
+    def __str__(self):
+        return f"{self.partner_id}:{self.external_id}"

@@ -23,7 +23,7 @@ from loyalty.exceptions import LoyaltyError
 
 from . import services as ledger
 from .forms import AdjustPointsForm, ReverseEntryForm
-from .models import NOT_REVERSIBLE_KINDS, Account, Entry, Lot
+from .models import NOT_REVERSIBLE_KINDS, Account, Entry, Hold, HoldStatus, Lot
 from .selectors import entry_reversible_points
 
 ADJUST_PERMISSION = "ledger.adjust_points"  # adjusting points and reversing entries
@@ -38,6 +38,7 @@ ENTRY_CAUSES = [
     "referrals.referral",
     "campaigns.purchase",
     "campaigns.event",
+    "rewards.pointspayment",  # a hold, its capture and release (pay with points at a till)
 ]
 
 
@@ -70,7 +71,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
-    list_display = ["member", "balance", "pending", "debt", "lifetime_earned", "lifetime_spent", "lifetime_expired"]
+    list_display = [
+        "member",
+        "balance",
+        "pending",
+        "held",
+        "debt",
+        "lifetime_earned",
+        "lifetime_spent",
+        "lifetime_expired",
+    ]
     list_select_related = ["member"]
     search_fields = ["member__member_number", "member__user__email"]
     member_number_lookup = "member__member_number"
@@ -150,6 +160,7 @@ class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
         "kind",
         "amount",
         "debt",
+        "held",
         "balance_after",
         "memo_display",
         "made_by",
@@ -167,6 +178,7 @@ class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
         "kind",
         "amount",
         "debt",
+        "held",
         "balance_after",
         "memo_display",
         "made_by",
@@ -258,3 +270,49 @@ class LotAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
     def member_link(self, lot):
         member = lot.account.member
         return format_html('<a href="{}">{}</a>', member_page_url(member.pk), member.member_number)
+
+
+@admin.register(Hold)
+class HoldAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
+    """Holds of pay with points, read-only; staff may void open ones (``ledger.hold_void``, staff as actor)."""
+
+    list_display = ["id", "member_link", "status", "points", "captured", "released", "refunded", "created_at",
+                    "expires_at", "made_by"]  # fmt: skip
+    list_filter = ["status", "created_at"]
+    list_select_related = ["account__member"]
+    search_fields = ["account__member__member_number", "account__member__user__email"]
+    member_number_lookup = "account__member__member_number"
+    date_hierarchy = "created_at"
+    actions = ["void_holds"]
+    fields = ["member_link", "status", "points", "captured", "released", "refunded", "created_at", "expires_at",
+              "closed_at", "made_by", "entry", "capture_entry"]  # fmt: skip
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("actor")
+
+    @admin.display(description=_("Member"), ordering="account__member__member_number")
+    def member_link(self, hold):
+        member = hold.account.member
+        return format_html('<a href="{}">{}</a>', member_page_url(member.pk), member.member_number)
+
+    @admin.display(description=_("Made by"))
+    def made_by(self, hold):
+        return actor_label(hold.actor)
+
+    def has_adjust_points_permission(self, request):
+        return request.user.has_perm(ADJUST_PERMISSION)
+
+    @admin.action(description=_("Void the selected open holds (their points go back)"), permissions=["adjust_points"])
+    def void_holds(self, request, queryset):
+        voided, refused = 0, 0
+        for hold in queryset.filter(status=HoldStatus.OPEN).order_by("pk"):
+            try:
+                ledger.hold_void(hold, actor=request.user)
+            except LoyaltyError:
+                refused += 1
+            else:
+                voided += 1
+        self.message_user(request, gettext("Voided %(count)d holds.") % {"count": voided}, messages.SUCCESS)
+        if refused or queryset.exclude(status=HoldStatus.OPEN).exists():
+            self.message_user(request, gettext("Holds no longer open were left as they are."), messages.WARNING)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from loyalty.clock import program_date
 
-from .models import QUALIFYING_KINDS, Account, Adjustment, Allocation, Entry, EntryKind, Lot
+from .models import QUALIFYING_KINDS, Account, Adjustment, Allocation, Entry, EntryKind, Hold, HoldStatus, Lot
 
 
 def _sum(model, field: str, **filters):
@@ -22,9 +22,12 @@ def _sum(model, field: str, **filters):
 def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[str]:
     """Every broken invariant, one line each; empty when the ledger is sound.
 
-    Per account: the entries' amounts sum to balance + pending and their debts to the
-    debt, the lots hold the balance and the pending points, the lifetime counters add up,
-    no figure is negative, and no account holds points beside a debt.
+    Per account: the entries' amounts sum to balance + pending, their debts to the debt and
+    their held points to the held figure, which is also the points of the open holds; the
+    lots hold the balance and the pending points, the lifetime counters add up (earned -
+    spent - expired == balance + pending + held), no figure is negative, and no account
+    holds points beside a debt. Per hold: its entry took its points from the lots, and what
+    it captured, released and refunded is what its entries moved (``_hold_problems``).
 
     A lot past its last day still holding points is reported once the daily expiry run
     has had ``expiry_grace_days`` to take them.
@@ -36,24 +39,30 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
         available_lots=_sum(Lot, "remaining", account=OuterRef("pk"), pending=False),
         pending_lots=_sum(Lot, "remaining", account=OuterRef("pk"), pending=True),
         entries_debt=_sum(Entry, "debt", account=OuterRef("pk")),
+        entries_held=_sum(Entry, "held", account=OuterRef("pk")),
+        open_holds=_sum(Hold, "points", account=OuterRef("pk"), status=HoldStatus.OPEN),
     ).filter(
         ~Q(entries_total=F("balance") + F("pending"))
         | ~Q(available_lots=F("balance"))
         | ~Q(pending_lots=F("pending"))
-        | ~Q(lifetime_earned=F("balance") + F("pending") + F("lifetime_spent") + F("lifetime_expired"))
+        | ~Q(lifetime_earned=F("balance") + F("pending") + F("held") + F("lifetime_spent") + F("lifetime_expired"))
         | Q(balance__lt=0)
         | Q(pending__lt=0)
         | ~Q(entries_debt=F("debt"))
         | Q(debt__lt=0)
         | Q(debt__gt=0, balance__gt=0)
         | Q(debt__gt=0, pending__gt=0)
+        | ~Q(entries_held=F("held"))
+        | ~Q(open_holds=F("held"))
+        | Q(held__lt=0)
     )
     for a in accounts.order_by("pk").values():
         problems.append(
-            f"account {a['id']}: balance {a['balance']} + pending {a['pending']}; entries sum to "
+            f"account {a['id']}: balance {a['balance']} + pending {a['pending']} + held {a['held']}; entries sum to "
             f"{a['entries_total']}; available lots hold {a['available_lots']}, pending lots {a['pending_lots']}; "
             f"earned {a['lifetime_earned']} - spent {a['lifetime_spent']} - expired {a['lifetime_expired']}; "
-            f"debt {a['debt']}, entries change it by {a['entries_debt']}"
+            f"debt {a['debt']}, entries change it by {a['entries_debt']}; "
+            f"entries hold {a['entries_held']}, open holds {a['open_holds']}"
         )
     lots = Lot.objects.annotate(allocated=_sum(Allocation, "points", lot=OuterRef("pk"))).filter(
         ~Q(remaining=F("amount") + F("allocated") - F("expired"))
@@ -66,6 +75,7 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
             f"lot {lot['id']} of account {lot['account_id']}: remaining {lot['remaining']} of {lot['amount']}, "
             f"allocations {lot['allocated']}, expired {lot['expired']}"
         )
+    problems += _hold_problems()
     overdue = program_date(now) - timedelta(days=expiry_grace_days)
     for lot in Lot.objects.filter(remaining__gt=0, expires_on__lt=overdue).order_by("pk").values():
         problems.append(
@@ -73,6 +83,36 @@ def audit(*, now: datetime | None = None, expiry_grace_days: int = 1) -> list[st
             f"{lot['expires_on']} were not expired"
         )
     return problems
+
+
+def _hold_problems() -> list[str]:
+    """Holds whose figures are not what their entries moved: the hold entry took ``points`` from the lots
+    and held them; the capture entry spent ``captured``; the release gave ``released`` back; the
+    reversals of the capture gave back ``refunded``."""
+    holds = Hold.objects.annotate(
+        taken=_sum(Allocation, "points", entry=OuterRef("entry_id")),
+        entry_held=Subquery(Entry.objects.filter(pk=OuterRef("entry_id")).values("held")),
+        entry_amount=Subquery(Entry.objects.filter(pk=OuterRef("entry_id")).values("amount")),
+        given_back=_sum(Entry, "amount", reverses=OuterRef("entry_id")),
+        spent=Coalesce(Subquery(Entry.objects.filter(pk=OuterRef("capture_entry_id")).values("held")), Value(0)),
+        refunds=_sum(Entry, "amount", reverses=OuterRef("capture_entry_id")),
+    ).filter(
+        ~Q(taken=-F("points"))
+        | ~Q(entry_held=F("points"))
+        | ~Q(entry_amount=-F("points"))
+        | ~Q(given_back=F("released"))
+        | ~Q(spent=-F("captured"))
+        | ~Q(refunds=F("refunded"))
+    )
+    return [
+        f"hold {h['id']} of account {h['account_id']} ({h['status']}): {h['points']} points held, its entry took "
+        f"{-h['taken']} from the lots and held {h['entry_held']}; captured {h['captured']} (entries {-h['spent']}), "
+        f"released {h['released']} (entries {h['given_back']}), refunded {h['refunded']} (entries {h['refunds']})"
+        for h in holds.order_by("pk").values(
+            "id", "account_id", "status", "points", "taken", "entry_held", "captured", "spent", "released",
+            "given_back", "refunded", "refunds",
+        )
+    ]  # fmt: skip
 
 
 def audit_causes(*, limit: int = 100) -> list[str]:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import F
 from django.db.transaction import TransactionManagementError
 
-from .models import Account
+from .models import Account, Hold
 
 
 def account_for_update(account_id: int) -> Account:
@@ -62,7 +62,7 @@ class LockedAccount:
     """An account's figures read with its lock, without a model instance (bulk work locks thousands)."""
 
     __slots__ = ("pk", "member_id", "member_status", "balance", "pending", "lifetime_earned", "lifetime_spent",
-                 "lifetime_expired", "debt", "updated_at")  # fmt: skip
+                 "lifetime_expired", "debt", "held", "updated_at")  # fmt: skip
 
     def __init__(self, *values):
         for name, value in zip(self.__slots__[:-1], values, strict=True):
@@ -75,3 +75,19 @@ def account_rows_for_update(account_ids: Iterable[int]) -> list[LockedAccount]:
     fields = [name if name != "member_status" else "member__status" for name in LockedAccount.__slots__[:-1]]
     accounts = Account.objects.filter(pk__in=list(account_ids)).order_by("pk").select_for_update(of=("self",))
     return [LockedAccount(*row) for row in accounts.values_list(*fields)]
+
+
+def hold_for_update(hold_id: int) -> Hold:
+    """Lock one hold, after its account (``account_for_update``): what its capture, void and release change."""
+    return Hold.objects.select_for_update(of=("self",)).get(pk=hold_id)
+
+
+def holds_for_update(hold_ids: Iterable[int]) -> list[Hold]:
+    """Lock holds in primary-key order, after their accounts (the task that releases expired holds)."""
+    return list(Hold.objects.filter(pk__in=list(hold_ids)).order_by("pk").select_for_update(of=("self",)))
+
+
+def open_holds_for_update(account_id: int) -> list[Hold]:
+    """Lock the open holds of a locked account, in primary-key order (closing the account voids them)."""
+    holds = Hold.objects.filter(account_id=account_id, status="open").order_by("pk")
+    return list(holds.select_for_update(of=("self",)))

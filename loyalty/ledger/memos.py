@@ -25,6 +25,12 @@ MERGED_FROM = "merged_from"
 DEBT_REPAID = "debt_repaid"
 DEBT_WRITTEN_OFF = "debt_written_off"
 EVENT_BONUS = "event_bonus"
+HOLD_PLACED = "hold_placed"
+HOLD_CAPTURED = "hold_captured"
+HOLD_REST_RELEASED = "hold_rest_released"
+HOLD_VOIDED = "hold_voided"
+HOLD_EXPIRED = "hold_expired"
+HOLD_REFUNDED = "hold_refunded"
 REWARD_REDEEMED = "reward_redeemed"
 REWARD_CANCELLED = "reward_cancelled"
 REWARD_EXPIRED_REFUNDED = "reward_expired_refunded"
@@ -95,6 +101,53 @@ def _event_bonus(*, name: str, name_fr: str = "") -> str:
     return gettext("Points for an event: %(event)s") % {"event": name_fr if language == "fr" and name_fr else name}
 
 
+# Pay with points at a till (ledger holds): what each step of a hold tells the member.
+def _hold_placed(*, points: int) -> str:
+    return ngettext(
+        "%(points)s point set aside for a payment at a till: not spent until the sale completes",
+        "%(points)s points set aside for a payment at a till: not spent until the sale completes",
+        points,
+    ) % {"points": _points(points)}
+
+
+def _hold_captured(*, points: int) -> str:
+    return ngettext(
+        "%(points)s point set aside paid at the till", "%(points)s points set aside paid at the till", points
+    ) % {"points": _points(points)}
+
+
+def _hold_rest_released(*, points: int) -> str:
+    return ngettext(
+        "%(points)s point set aside was not needed at the till: it is yours again",
+        "%(points)s points set aside were not needed at the till: they are yours again",
+        points,
+    ) % {"points": _points(points)}
+
+
+def _hold_voided(*, points: int) -> str:
+    return ngettext(
+        "The payment at the till was cancelled: %(points)s point set aside is yours again",
+        "The payment at the till was cancelled: %(points)s points set aside are yours again",
+        points,
+    ) % {"points": _points(points)}
+
+
+def _hold_expired(*, points: int) -> str:
+    return ngettext(
+        "The payment at the till was not completed in time: %(points)s point set aside is yours again",
+        "The payment at the till was not completed in time: %(points)s points set aside are yours again",
+        points,
+    ) % {"points": _points(points)}
+
+
+def _hold_refunded(*, points: int) -> str:
+    return ngettext(
+        "A payment with points was refunded: %(points)s point back",
+        "A payment with points was refunded: %(points)s points back",
+        points,
+    ) % {"points": _points(points)}
+
+
 def _reward_redeemed(*, name: str, name_fr: str = "", quantity: int = 1) -> str:
     """A redemption (``rewards.services``): the reward's name as staff wrote it in the reader's language."""
     language = (get_language() or "").split("-")[0]
@@ -130,6 +183,12 @@ MEMOS: dict[str, Callable[..., str]] = {
     DEBT_REPAID: _debt_repaid,
     DEBT_WRITTEN_OFF: _debt_written_off,
     EVENT_BONUS: _event_bonus,
+    HOLD_PLACED: _hold_placed,
+    HOLD_CAPTURED: _hold_captured,
+    HOLD_REST_RELEASED: _hold_rest_released,
+    HOLD_VOIDED: _hold_voided,
+    HOLD_EXPIRED: _hold_expired,
+    HOLD_REFUNDED: _hold_refunded,
     REWARD_REDEEMED: _reward_redeemed,
     REWARD_CANCELLED: _reward_cancelled,
     REWARD_EXPIRED_REFUNDED: _reward_expired_refunded,

@@ -5,7 +5,7 @@ Design overview
 An **Account** holds one member's points. ``balance`` (spendable) and ``pending``
 (earned but not yet available) are caches of the entries, changed only by
 ``loyalty.ledger.services`` with the account row locked. The lifetime counters keep
-``lifetime_earned - lifetime_spent - lifetime_expired == balance + pending``.
+``lifetime_earned - lifetime_spent - lifetime_expired == balance + pending + held``.
 
 An **Entry** is one immutable change: a signed amount, the balance after it, who made it
 (``actor``: a staff user, a partner, or none for the system), what caused it (``cause``:
@@ -44,7 +44,24 @@ debt on the dashboard. The database keeps ``debt >= 0`` and ``debt == 0 or balan
 pending == 0`` (never points beside a debt). So, for every account::
 
     sum(entry.amount) == balance + pending,   sum(entry.debt) == debt
-    lifetime_earned - lifetime_spent - lifetime_expired == balance + pending
+
+Holds
+-----
+Pay with points at a till runs in two phases, like TigerBeetle's pending transfers. A
+**Hold** sets points aside: a ``hold`` entry takes them from the available lots soonest
+expiry first, exactly like a debit (``amount = -points``, Allocations negative), and adds
+them to ``Account.held`` (``held = +points``): they leave the spendable balance but are not
+spent. One capture or one void closes the hold: a ``capture`` entry (``amount = 0``, ``held
+= -captured``) spends them (``lifetime_spent``), and a ``release`` entry (``amount = +r``,
+``held = -r``, pointing at the hold entry with ``reverses``) gives the rest back to the lots
+they came from, latest taken first, as a debit's reversal does (points landing in a lot past
+its last day expire at once). A refund of a capture is ``reverse`` of the capture entry: the
+points go back to the hold's lots, net of what was released. Held points sit in no lot's
+remainder, so nothing held can expire, and nothing is both held and spent. So::
+
+    sum(entry.amount) == balance + pending,   sum(entry.debt) == debt,   sum(entry.held) == held
+    held == sum(points of open holds)
+    lifetime_earned - lifetime_spent - lifetime_expired == balance + pending + held
 """
 
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -66,6 +83,7 @@ class Account(TimeStampedModel):
     lifetime_spent = models.BigIntegerField(default=0)
     lifetime_expired = models.BigIntegerField(default=0, help_text=_("Points lost: expired or forfeited."))
     debt = models.BigIntegerField(default=0, help_text=_("Points owed after a return of spent points."))
+    held = models.BigIntegerField(default=0, help_text=_("Points set aside by open holds (pay with points)."))
 
     class Meta:
         permissions = [("adjust_points", "Can adjust points with a reason")]
@@ -73,6 +91,7 @@ class Account(TimeStampedModel):
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
             models.CheckConstraint(condition=Q(pending__gte=0), name="account_pending_not_negative"),
             models.CheckConstraint(condition=Q(debt__gte=0), name="account_debt_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="account_held_not_negative"),
             # An account never holds both a balance and a debt: pending points count too.
             models.CheckConstraint(condition=Q(debt=0) | Q(balance=0, pending=0), name="account_debt_without_points"),
         ]
@@ -93,6 +112,9 @@ class EntryKind(models.TextChoices):
     MERGE = "merge", _("Merged")
     REPAY = "repay", _("Debt repaid")
     WRITE_OFF = "write_off", _("Written off")
+    HOLD = "hold", _("Held")
+    CAPTURE = "capture", _("Paid with held points")
+    RELEASE = "release", _("Released")
 
 
 class Shortfall(models.TextChoices):
@@ -109,6 +131,7 @@ DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST})
 QUALIFYING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
 # A gift or a merge moves points between two accounts in a pair of entries: undone as a pair, never one side.
 # A repayment and a write-off follow the entry that caused them: that one is reversed, if anything.
+# A hold is voided or captured, never reversed, and its release is final; its capture is refunded by ``reverse``.
 NOT_REVERSIBLE_KINDS = frozenset(
     {
         EntryKind.EXPIRE,
@@ -118,6 +141,8 @@ NOT_REVERSIBLE_KINDS = frozenset(
         EntryKind.MERGE,
         EntryKind.REPAY,
         EntryKind.WRITE_OFF,
+        EntryKind.HOLD,
+        EntryKind.RELEASE,
     }
 )
 
@@ -127,6 +152,7 @@ class Entry(models.Model):
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = models.BigIntegerField(help_text=_("Signed points: positive credits, negative debits."))
     debt = models.BigIntegerField(default=0, help_text=_("Signed change to the points the account owes."))
+    held = models.BigIntegerField(default=0, help_text=_("Signed change to the points the account holds aside."))
     balance_after = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     actor_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -150,8 +176,8 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         ordering = ["-created_at", "-id"]
         constraints = [
-            # A write-off moves no points, only debt.
-            models.CheckConstraint(condition=~Q(amount=0, debt=0), name="entry_amount_not_zero"),
+            # A write-off moves no points, only debt; a capture only held points.
+            models.CheckConstraint(condition=~Q(amount=0, debt=0, held=0), name="entry_amount_not_zero"),
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"),
             # A key is the caller's: scoped by the actor (none for the system), so partners
             # and staff cannot collide on one account.
@@ -260,3 +286,68 @@ class Adjustment(models.Model):
 
     def __str__(self):
         return f"Adjustment {self.pk}: {self.points:+d}"
+
+
+class HoldStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CAPTURED = "captured", _("Captured")
+    VOIDED = "voided", _("Voided")
+    EXPIRED = "expired", _("Expired")
+
+
+class Hold(models.Model):
+    """Points set aside for a payment not yet complete (pay with points at a till), in two phases.
+
+    ``ledger.hold`` takes the points from the available lots (a ``hold`` entry: amount
+    ``-points``, held ``+points``); one capture or void closes it: ``hold_capture`` spends
+    all or part (a ``capture`` entry, amount 0, held ``-captured``) and gives the rest back in
+    a ``release`` entry to the lots they came from, ``hold_void`` gives all back, and past
+    ``expires_at`` the task ``holds_release_expired`` does (status ``expired``). ``refunded``:
+    the captured points given back since by ``reverse`` of the capture entry.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
+    points = models.BigIntegerField(help_text=_("Points held when the hold was placed."))
+    captured = models.BigIntegerField(default=0)
+    released = models.BigIntegerField(default=0, help_text=_("Points given back unspent (void, rest, expiry)."))
+    refunded = models.BigIntegerField(default=0, help_text=_("Captured points given back since (a refund)."))
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.OPEN)
+    expires_at = models.DateTimeField(help_text=_("Released by the scheduled task if not captured by then."))
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="hold")
+    capture_entry = models.OneToOneField(
+        Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="captured_hold"
+    )
+    actor_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_id = models.CharField(max_length=64, blank=True, default="")
+    actor = GenericForeignKey("actor_type", "actor_id")
+    cause_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cause_id = models.CharField(max_length=64, blank=True, default="")
+    cause = GenericForeignKey("cause_type", "cause_id")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="hold_points_positive"),
+            models.CheckConstraint(
+                condition=Q(captured__gte=0, released__gte=0, captured__lte=F("points") - F("released")),
+                name="hold_captured_released_within_points",
+            ),
+            # Open: nothing moved yet. Closed: every point captured or released, once.
+            models.CheckConstraint(
+                condition=Q(status="open", captured=0, released=0, closed_at__isnull=True)
+                | (Q(status="captured", captured__gt=0) | Q(status__in=["voided", "expired"], captured=0))
+                & Q(captured=F("points") - F("released"), closed_at__isnull=False),
+                name="hold_closed_all_at_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__gte=0, refunded__lte=F("captured")), name="hold_refunded_within_captured"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], condition=Q(status="open"), name="hold_open_by_expiry"),
+            models.Index(fields=["account"], condition=Q(status="open"), name="hold_open_by_account"),
+        ]
+
+    def __str__(self):
+        return f"Hold {self.pk}: {self.points} points, {self.get_status_display().lower()}"

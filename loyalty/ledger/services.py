@@ -14,6 +14,13 @@ An account may owe points (``Account.debt``, see models.py): a reversal of spent
 records the shortfall, and every verb by which points arrive (``credit``, the reversal of a
 debit, the target of ``transfer``) pays it first, in a ``repay`` entry of the same
 transaction (``_repay``).
+
+Points can be set aside before they are spent (pay with points at a till, models.py
+"Holds"): ``hold`` takes them from the lots as ``debit`` does and moves them to the
+account's ``held`` figure; ``hold_capture`` spends them (all or less, the rest released),
+``hold_void`` and ``holds_release_expired`` give them back to the same lots, and
+``reverse`` of a capture refunds it. Closing a member voids its holds before the forfeit;
+a merge of a member with open holds is refused.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,10 +39,13 @@ from django.utils import timezone
 from loyalty import bulk
 from loyalty.clock import program_date
 from loyalty.exceptions import (
+    HoldNotOpen,
+    HoldOutOfRange,
     IdempotencyConflict,
     InsufficientPoints,
     MemberClosed,
     MemberSuspended,
+    MergeRefused,
     NotReversible,
     ValidationError,
 )
@@ -53,6 +63,8 @@ from .models import (
     Entry,
     EntryKind,
     ExpiryRun,
+    Hold,
+    HoldStatus,
     Lot,
     Shortfall,
 )
@@ -375,7 +387,8 @@ def forfeit(
     """Take every point of the account, available and pending, in one ``forfeit`` entry with a reason.
 
     What closing a member's account does; ``cause`` is what decided it (the status
-    change; required). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
+    change; required). Open holds are voided first (their points come back to their lots,
+    then go with the rest). Returns ``None`` when the account holds nothing. Refused (``MemberClosed``)
     once the member is closed. Locks the account.
     """
     if not reason.strip():
@@ -387,6 +400,8 @@ def forfeit(
         _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
         if cause is None:  # after the status: a closed member's points are gone whatever the call
             raise ValidationError("Say what forfeits the points (the status change).", field="cause")
+        for open_hold in lock_objects.open_holds_for_update(locked.pk):  # void first: their points are forfeited too
+            _hold_close_unspent(locked, open_hold, now, actor=actor, status=HoldStatus.VOIDED)
         _settle_locked([locked], now)
         total = locked.balance + locked.pending
         if total == 0:
@@ -486,6 +501,10 @@ def transfer(
             _copy_balances(giver, source)
             _copy_balances(receiver, target)
             return replay
+        if kind == EntryKind.MERGE and giver.held:
+            raise MergeRefused(
+                "A member with open holds (a payment at a till) cannot be merged: capture or void them."
+            )
         giver_statuses, receiver_statuses = _TRANSFER_STATUSES[kind]
         _require_member(giver, *giver_statuses)
         _require_member(receiver, *receiver_statuses)
@@ -575,6 +594,225 @@ def _transfer_replay(
     ):
         raise IdempotencyConflict()
     return Transfer(debit=debit_entry, credit=credit_entry)
+
+
+# Holds: pay with points in two phases (models.py, "Holds").
+
+
+def hold(
+    account: Account,
+    points: int,
+    *,
+    expires_at: datetime,
+    cause: models.Model | None = None,
+    actor: models.Model | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Hold:
+    """Set ``points`` aside until ``expires_at``: taken from the available lots soonest expiry first, like a
+    debit, and moved from the balance to ``held`` by a ``hold`` entry. Returns the open ``Hold``.
+
+    Settles the account first; the member must be active (``MemberSuspended``, ``MemberClosed``).
+    Raises ``InsufficientPoints`` (and writes nothing) when the balance is short. Idempotent on
+    ``idempotency_key``, scoped by ``actor``: a repeat returns the first hold. Locks the account.
+    """
+    _check_points(points)
+    _check_text(memo="", idempotency_key=idempotency_key)
+    now = _aware(now or timezone.now(), "now")
+    if _aware(expires_at, "expires_at") <= now:
+        raise ValidationError("A hold must end after it is placed.", field="expires_at")
+
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(account.pk)
+        if replay := _replay(locked, idempotency_key, actor, kind=EntryKind.HOLD, amount=-points):
+            _copy_balances(locked, account)
+            return Hold.objects.get(entry=replay)
+        _require_member(locked, MemberStatus.ACTIVE)
+        first_page = _settle_if_due(locked, now)
+        _require_available(locked.balance, points)
+        moves = _take(locked.pk, points, _spendable_lots(locked.pk, now, first_page=first_page))
+        locked.balance -= points
+        locked.held += points
+        entry = _record(
+            locked,
+            kind=EntryKind.HOLD,
+            amount=-points,
+            held=points,
+            now=now,
+            actor=actor,
+            cause=cause,
+            memo="",
+            memo_code=memos.HOLD_PLACED,
+            memo_params={"points": points},
+            key=idempotency_key,
+            moves=moves,
+        )
+        placed = Hold.objects.create(
+            account_id=locked.pk,
+            points=points,
+            expires_at=expires_at,
+            created_at=now,
+            entry=entry,
+            **_generic_reference("actor", actor),
+            **_generic_reference("cause", cause),
+        )
+    _copy_balances(locked, account)
+    return placed
+
+
+def hold_capture(
+    hold: Hold, *, points: int | None = None, actor: models.Model | None = None, now: datetime | None = None
+) -> Entry:
+    """Spend ``points`` of an open hold (all by default) in a ``capture`` entry; the rest goes back to the lots
+    it came from in a ``release`` entry of the same transaction. Closes the hold (status ``captured``).
+
+    Raises ``HoldNotOpen`` (``details.status``) for a hold captured, voided or released already, and for
+    one past ``expires_at`` (``status: expired``: the task releases it); ``HoldOutOfRange`` for more
+    points than held; ``MemberSuspended`` / ``MemberClosed`` as a debit would. ``actor`` defaults to the
+    hold's. Locks the account, then the hold. Returns the capture entry.
+    """
+    if points is not None:
+        _check_points(points)
+    now = _aware(now or timezone.now(), "now")
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(hold.account_id)
+        row = lock_objects.hold_for_update(hold.pk)
+        _require_open(row)
+        if row.expires_at <= now:
+            raise HoldNotOpen("This hold has expired: its points go back to the member.", status=HoldStatus.EXPIRED)
+        _require_member(locked, MemberStatus.ACTIVE)
+        points = row.points if points is None else points
+        if points > row.points:
+            raise HoldOutOfRange(
+                f"This hold holds {row.points} points; {points} cannot be captured.",
+                field="points",
+                min_points=1,
+                max_points=row.points,
+            )
+        actor = actor if actor is not None else _Reference(row.actor_type_id, row.actor_id)
+        locked.held -= points
+        locked.lifetime_spent += points
+        capture = _record(
+            locked,
+            kind=EntryKind.CAPTURE,
+            amount=0,
+            held=-points,
+            now=now,
+            actor=actor,
+            cause=_Reference(row.cause_type_id, row.cause_id),
+            memo="",
+            memo_code=memos.HOLD_CAPTURED,
+            memo_params={"points": points},
+            key=None,
+        )
+        row.captured, row.capture_entry, row.status, row.closed_at = points, capture, HoldStatus.CAPTURED, now
+        if points < row.points:
+            _hold_release(locked, row, row.points - points, now, actor=actor, memo_code=memos.HOLD_REST_RELEASED)
+        row.save(update_fields=["captured", "released", "capture_entry", "status", "closed_at"])
+    if Hold.account.is_cached(hold):
+        _copy_balances(locked, hold.account)
+    _copy_hold(row, hold)
+    return capture
+
+
+def hold_void(hold: Hold, *, actor: models.Model | None = None, now: datetime | None = None) -> Entry:
+    """Give every point of an open hold back to the lots it came from (a ``release`` entry); status ``voided``.
+
+    Allowed for a suspended member too (nothing is spent). Raises ``HoldNotOpen`` for a hold closed
+    already, ``MemberClosed``. Locks the account, then the hold. Returns the release entry.
+    """
+    now = _aware(now or timezone.now(), "now")
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(hold.account_id)
+        row = lock_objects.hold_for_update(hold.pk)
+        _require_open(row)
+        _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        actor = actor if actor is not None else _Reference(row.actor_type_id, row.actor_id)
+        release = _hold_close_unspent(locked, row, now, actor=actor, status=HoldStatus.VOIDED)
+    if Hold.account.is_cached(hold):
+        _copy_balances(locked, hold.account)
+    _copy_hold(row, hold)
+    return release
+
+
+def holds_release_expired(now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Release every open hold past ``expires_at`` (status ``expired``); returns how many this call released.
+
+    In batches, each one transaction: the batch's accounts are locked in id order, then its
+    holds, and a hold found closed under the lock (a capture, a void, a racing run) is left
+    alone; so two runs at once release each hold once. Safe to run twice.
+    """
+    from django.conf import settings
+
+    now = _aware(now or timezone.now(), "now")
+    batch_size = batch_size or settings.LOYALTY_EXPIRY_BATCH_SIZE
+    released, last_id = 0, 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Hold.objects.filter(status=HoldStatus.OPEN, expires_at__lte=now, pk__gt=last_id)
+                .order_by("pk")
+                .values_list("pk", "account_id")[:batch_size]
+            )
+            if not due:
+                return released
+            accounts = {a.pk: a for a in lock_objects.accounts_for_update({account_id for _pk, account_id in due})}
+            for row in lock_objects.holds_for_update([pk for pk, _account_id in due]):
+                if row.status != HoldStatus.OPEN:
+                    continue
+                _hold_close_unspent(accounts[row.account_id], row, now, actor=None, status=HoldStatus.EXPIRED)
+                released += 1
+        last_id = due[-1][0]
+
+
+def _require_open(row: Hold) -> None:
+    if row.status != HoldStatus.OPEN:
+        raise HoldNotOpen(f"This hold is {row.get_status_display().lower()} already.", status=row.status)
+
+
+_CLOSE_MEMOS = {HoldStatus.VOIDED: memos.HOLD_VOIDED, HoldStatus.EXPIRED: memos.HOLD_EXPIRED}
+
+
+def _hold_close_unspent(locked: Account, row: Hold, now: datetime, *, actor, status: str) -> Entry:
+    """Close a locked open hold with every point given back (void, expiry, closing the account)."""
+    row.status, row.closed_at = status, now
+    release = _hold_release(locked, row, row.points, now, actor=actor, memo_code=_CLOSE_MEMOS[status])
+    row.save(update_fields=["released", "status", "closed_at"])
+    return release
+
+
+def _hold_release(locked: Account, row: Hold, points: int, now: datetime, *, actor, memo_code: str) -> Entry:
+    """Give ``points`` of a locked hold back to its lots in a ``release`` entry; settle (points landing in a
+    lot past its last day expire at once) and repay a debt from them, as a debit's reversal does."""
+    moves = _give_back_moves(row.entry_id, [row.entry_id], points)
+    locked.balance += points
+    locked.held -= points
+    release = _record(
+        locked,
+        kind=EntryKind.RELEASE,
+        amount=points,
+        held=-points,
+        now=now,
+        actor=actor,
+        cause=_Reference(row.cause_type_id, row.cause_id),
+        memo="",
+        memo_code=memo_code,
+        memo_params={"points": points},
+        key=None,
+        reverses_id=row.entry_id,
+        moves=moves,
+        defer_debt=locked.debt > 0,
+    )
+    row.released = points
+    _settle_locked([locked], now)
+    if locked.debt:
+        _repay(locked, release, now)
+    return release
+
+
+def _copy_hold(source: Hold, target: Hold) -> None:
+    for field in ("captured", "released", "refunded", "status", "closed_at", "capture_entry_id"):
+        setattr(target, field, getattr(source, field))
 
 
 def expire_due(now: datetime | None = None, batch_size: int | None = None) -> SettleResult:
@@ -911,6 +1149,8 @@ def reversible_points(entry: Entry) -> int:
     """
     # What a reversal undid: the points it moved and, for a credit, the points it left owed.
     reversed_points = abs(entry.reversals.aggregate(total=Sum(F("amount") - F("debt")))["total"] or 0)
+    if entry.kind == EntryKind.CAPTURE:  # a refund gives back what the capture spent, at most
+        return max(-entry.held - reversed_points, 0)
     expired = 0
     if entry.amount > 0:
         expired = entry.lots.aggregate(total=Sum("expired"))["total"] or 0
@@ -1019,25 +1259,39 @@ def _repay(account: Account, incoming: Entry, now: datetime) -> Entry | None:
 
 
 def _give_back_debit(account: Account, debit_entry: Entry, points: int, write: dict) -> Entry:
+    """A debit's points back to its lots; a capture's (a refund) back to its hold's lots, net of its release."""
+    taken_by, undone_by = debit_entry.pk, [debit_entry.pk]
+    if debit_entry.kind == EntryKind.CAPTURE:
+        captured = Hold.objects.get(capture_entry=debit_entry)
+        taken_by, undone_by = captured.entry_id, [captured.entry_id, debit_entry.pk]
+        if not write.get("memo_code"):  # the caller's code, else what a refund of a till's payment says
+            write = {**write, "memo_code": memos.HOLD_REFUNDED, "memo_params": {"points": points}}
+        Hold.objects.filter(pk=captured.pk).update(refunded=F("refunded") + points)
+    account.balance += points
+    account.lifetime_spent -= points
+    moves = _give_back_moves(taken_by, undone_by, points)
+    return _record(account, kind=EntryKind.REVERSE, amount=points, moves=moves, defer_debt=account.debt > 0, **write)
+
+
+def _give_back_moves(taken_by: int, undone_by: list[int], points: int) -> list[tuple[int, int]]:
+    """The moves ``(lot id, +points)`` giving ``points`` back to the lots entry ``taken_by`` took them from,
+    latest taken first, net of what the entries reversing ``undone_by`` gave back already."""
     given_back = dict(
-        Allocation.objects.filter(entry__reverses=debit_entry)
+        Allocation.objects.filter(entry__reverses_id__in=undone_by)
         .values("lot_id")
         .annotate(total=Sum("points"))
         .values_list("lot_id", "total")
     )
-    account.balance += points
-    account.lifetime_spent -= points
     moves, left = [], points
-    for taken in debit_entry.allocations.order_by("-pk"):
-        room = -taken.points - given_back.get(taken.lot_id, 0)
-        back = min(room, left)
+    for lot_id, taken in Allocation.objects.filter(entry_id=taken_by).order_by("-pk").values_list("lot_id", "points"):
+        back = min(-taken - given_back.get(lot_id, 0), left)
         if back <= 0:
             continue
-        moves.append((taken.lot_id, back))
+        moves.append((lot_id, back))
         left -= back
         if left == 0:
             break
-    return _record(account, kind=EntryKind.REVERSE, amount=points, moves=moves, defer_debt=account.debt > 0, **write)
+    return moves
 
 
 # Small helpers.
@@ -1168,6 +1422,8 @@ def _record(
     moves: Sequence[tuple[int, int]] = (),
     new_lot: dict | None = None,
     debt: int = 0,
+    held: int = 0,
+    reverses_id: int | None = None,
     defer_debt: bool = False,
 ) -> Entry:
     """Write an entry, its lot moves ``(lot id, points)`` with their allocations, the lot a
@@ -1185,6 +1441,7 @@ def _record(
         kind=kind,
         amount=amount,
         debt=debt,
+        held=held,
         balance_after=account.balance,
         created_at=now,
         memo=memo,
@@ -1192,6 +1449,7 @@ def _record(
         memo_params=memo_params or {},
         idempotency_key=key or "",
         reverses=reverses,
+        reverses_id=reverses.pk if reverses is not None else reverses_id,
         **_generic_reference("actor", actor),
         **_generic_reference("cause", cause),
     )
@@ -1252,7 +1510,7 @@ def _generic_reference(name: str, obj: "models.Model | _Reference | None") -> di
     return {f"{name}_type": ContentType.objects.get_for_model(obj), f"{name}_id": str(obj.pk)}
 
 
-_BALANCES = ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "debt")
+_BALANCES = ("balance", "pending", "lifetime_earned", "lifetime_spent", "lifetime_expired", "debt", "held")
 
 
 def _balances(account: Account, defer_debt: bool) -> dict:

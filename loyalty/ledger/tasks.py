@@ -15,3 +15,9 @@ def expire_points() -> dict:
 def release_pending_points() -> dict:
     """Make available the pending lots whose date has come (hourly)."""
     return asdict(ledger.release_pending())
+
+
+@shared_task(name="ledger.release_expired_holds")
+def release_expired_holds() -> int:
+    """Give back the points of holds not captured in time (every minute)."""
+    return ledger.holds_release_expired()

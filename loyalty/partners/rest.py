@@ -52,6 +52,7 @@ from loyalty.exceptions import (
     NotCancellable,
     NotEligible,
     NotFound,
+    NotReversible,
     OutOfStock,
     PresenceCodeExpired,
     PresenceCodeInvalid,
@@ -234,6 +235,11 @@ ERRORS = {
         409,
         "the hold was captured, voided or released already",
         lambda: HoldNotOpen(status="captured"),
+    ),
+    "not_reversible": (
+        409,
+        "nothing is left to refund of this hold, or fewer points than asked (`details.reversible`)",
+        lambda: NotReversible("40 points of this entry can still be reversed.", reversible=40),
     ),
     "hold_out_of_range": (
         400,

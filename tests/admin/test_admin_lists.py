@@ -89,6 +89,7 @@ def test_the_cause_filter_offers_the_causes_not_every_table(admin_client, member
         "Referral",
         "Purchase",
         "Event",
+        "Points payment",
     ]
 
 

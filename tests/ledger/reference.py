@@ -39,6 +39,16 @@ The rules, in the README's words:
   spendable points available now, pending ones at their own date. Gifts and merges
   cannot be reversed.
 - A suspended member earns and spends nothing (reversals and forfeits still apply).
+- A hold takes points like a debit (settled first, soonest expiry first, refused beyond the
+  balance or for a suspended member) and sets them aside: they are in no lot and not in the
+  balance. One capture or one void closes an open hold; a capture is refused once the hold's
+  time is over, for a suspended member, or for more points than held; what a capture leaves,
+  a void and the scheduled release of a hold past its time give back to the lots the hold
+  took from, latest taken first, then the account is settled (points landing in a lot past
+  its last day expire) and a debt repaid. A refund (reversal) of a capture gives back at most
+  what it spent, to the hold's lots net of what was given back already. A hold and its
+  release cannot be reversed. A forfeit voids the open holds first; a merge of a member with
+  open holds is refused.
 - An idempotency key names one request of one actor on one account: a repeat returns
   the first entry and changes nothing; the same key for another request is a conflict (a
   reversal repeated with another shortfall policy is another request only if the first
@@ -50,7 +60,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, MemberSuspended, NotReversible
+from loyalty.exceptions import (
+    HoldNotOpen,
+    HoldOutOfRange,
+    IdempotencyConflict,
+    InsufficientPoints,
+    MemberSuspended,
+    MergeRefused,
+    NotReversible,
+)
 
 NEVER = date.max  # sorts never-expiring lots last
 
@@ -80,6 +98,17 @@ class Entry:
     moves: list[tuple[int, int]] = field(default_factory=list)  # (lot, signed points) in order
     reverses: int | None = None
     debt: int = 0  # the change to the account's debt
+    held: int = 0  # the change to the account's held points
+
+
+@dataclass
+class Hold:
+    account: int
+    entry: int  # the hold entry
+    points: int
+    expires_at: datetime
+    status: str = "open"
+    capture: int | None = None  # the capture entry
 
 
 @dataclass
@@ -95,6 +124,7 @@ class Reference:
         self.accounts: dict[int, Account] = {}
         self.lots: dict[int, Lot] = {}
         self.entries: dict[int, Entry] = {}
+        self.holds: dict[int, Hold] = {}
 
     # Reads.
 
@@ -106,6 +136,9 @@ class Reference:
 
     def pending(self, account: int) -> int:
         return sum(lot.remaining for lot in self._lots(account) if lot.pending)
+
+    def held(self, account: int) -> int:
+        return sum(h.points for h in self.holds.values() if h.account == account and h.status == "open")
 
     def _lots(self, account: int) -> list[Lot]:
         return [lot for lot in self.lots.values() if lot.account == account]
@@ -142,11 +175,11 @@ class Reference:
     # Operations: each checks and applies on a copy, kept only on success.
 
     def attempt(self, operation, *args):
-        saved = copy.deepcopy((self.accounts, self.lots, self.entries))
+        saved = copy.deepcopy((self.accounts, self.lots, self.entries, self.holds))
         try:
             return operation(*args)
         except Exception:
-            self.accounts, self.lots, self.entries = saved
+            self.accounts, self.lots, self.entries, self.holds = saved
             raise
 
     def credit(self, account: int, points: int, available_at: datetime, last_day: date | None, now: datetime):
@@ -182,12 +215,13 @@ class Reference:
     ) -> tuple[Entry, list[Entry]]:
         """The reversal, and what follows it: a write-off of what it left owed, or a repayment."""
         original = self.entries[entry_id]
-        if original.kind in ("expire", "reverse", "forfeit", "gift", "merge", "repay", "write_off"):
+        if original.kind in ("expire", "reverse", "forfeit", "gift", "merge", "repay", "write_off", "hold", "release"):
             raise NotReversible()
         self.settle(original.account, now)
         undone = sum(abs(e.amount - e.debt) for e in self.entries.values() if e.reverses == entry_id)
         lost = self.lots[original.lot].expired if original.amount > 0 else 0
-        left = max(abs(original.amount) - undone - lost, 0)
+        size = -original.held if original.kind == "capture" else abs(original.amount)
+        left = max(size - undone - lost, 0)
         points = left if points is None else points
         if left == 0 or points > left:
             raise NotReversible()
@@ -212,24 +246,78 @@ class Reference:
                 account.debt -= owed
                 return reversal, [Entry(original.account, "write_off", 0, debt=-owed)]
             return reversal, []
+        taken_by, undone_by = entry_id, [entry_id]
+        if original.kind == "capture":  # a refund: back to the hold's lots, net of its release
+            hold = next(h for h in self.holds.values() if h.capture == entry_id)
+            taken_by, undone_by = hold.entry, [hold.entry, entry_id]
+        moves = self._give_back(taken_by, undone_by, points)
+        self.settle(original.account, now)
+        reversal = Entry(original.account, "reverse", points, moves=moves, reverses=entry_id)
+        return reversal, self.repay(original.account)
+
+    def _give_back(self, taken_by: int, undone_by: list[int], points: int) -> list[tuple[int, int]]:
+        """Points back to the lots entry ``taken_by`` took them from, latest taken first, net of what the
+        entries reversing ``undone_by`` gave back."""
         given_back = {}
-        for reversal in (e for e in self.entries.values() if e.reverses == entry_id):
+        for reversal in (e for e in self.entries.values() if e.reverses in undone_by):
             for lot_id, back in reversal.moves:
                 given_back[lot_id] = given_back.get(lot_id, 0) + back
         moves, wanted = [], points
-        for lot_id, taken in reversed(original.moves):
+        for lot_id, taken in reversed(self.entries[taken_by].moves):
             back = min(-taken - given_back.get(lot_id, 0), wanted)
             if back > 0:
                 self.lots[lot_id].remaining += back
                 moves.append((lot_id, back))
                 wanted -= back
-        self.settle(original.account, now)
-        reversal = Entry(original.account, "reverse", points, moves=moves, reverses=entry_id)
-        return reversal, self.repay(original.account)
+        return moves
+
+    # Holds.
+
+    def hold(self, account: int, points: int, now: datetime) -> list[tuple[int, int]]:
+        """The lots a hold takes from (as a debit); record it with ``record_hold``."""
+        return self.debit(account, points, now)
+
+    def record_hold(self, hold_id: int, entry_id: int, account: int, points: int, moves, expires_at) -> None:
+        self.entries[entry_id] = Entry(account, "hold", -points, moves=moves, held=points)
+        self.holds[hold_id] = Hold(account, entry_id, points, expires_at)
+
+    def capture(self, hold_id: int, points: int | None, now: datetime):
+        """The capture entry, and the release of the rest with its follow-ups (or None)."""
+        hold = self.holds[hold_id]
+        if hold.status != "open" or hold.expires_at <= now:
+            raise HoldNotOpen()
+        if self.accounts[hold.account].suspended:
+            raise MemberSuspended()
+        points = hold.points if points is None else points
+        if points > hold.points:
+            raise HoldOutOfRange()
+        hold.status = "captured"
+        capture = Entry(hold.account, "capture", 0, held=-points)
+        return capture, self._release(hold, hold.points - points, now) if points < hold.points else None
+
+    def void(self, hold_id: int, now: datetime, status: str = "voided"):
+        """The release of every held point and its follow-ups."""
+        hold = self.holds[hold_id]
+        if hold.status != "open":
+            raise HoldNotOpen()
+        hold.status = status
+        return self._release(hold, hold.points, now)
+
+    def release_expired(self, now: datetime) -> list[tuple[int, tuple]]:
+        due = [pk for pk, h in sorted(self.holds.items()) if h.status == "open" and h.expires_at <= now]
+        return [(pk, self.void(pk, now, "expired")) for pk in due]
+
+    def _release(self, hold: Hold, points: int, now: datetime) -> tuple[Entry, list[Entry]]:
+        moves = self._give_back(hold.entry, [hold.entry], points)
+        release = Entry(hold.account, "release", points, moves=moves, reverses=hold.entry, held=-points)
+        self.settle(hold.account, now)
+        return release, self.repay(hold.account)
 
     def transfer(self, source: int, target: int, points: int | None, now: datetime):
         """A gift (``points``) or a merge (None); returns the moves and the target's new lots
         ``(amount, pending, available_at, last_day)`` in order, or None for a merge of nothing."""
+        if points is None and self.held(source):
+            raise MergeRefused()
         if points is not None and (self.accounts[source].suspended or self.accounts[target].suspended):
             raise MemberSuspended()
         for account in sorted((source, target)):
@@ -278,14 +366,17 @@ class Reference:
     def record(self, entry_id: int, entry: Entry) -> None:
         self.entries[entry_id] = entry
 
-    def forfeit(self, account: int, now: datetime) -> int:
-        """Takes every point; returns how many (0: nothing to forfeit, no entry)."""
+    def forfeit(self, account: int, now: datetime) -> tuple[int, list]:
+        """Voids the open holds, then takes every point; returns how many (0: nothing to forfeit, no
+        entry) and the holds' releases (``release_expired``'s shape)."""
+        due = [pk for pk, h in sorted(self.holds.items()) if h.account == account and h.status == "open"]
+        releases = [(pk, self.void(pk, now)) for pk in due]
         self.settle(account, now)
         total = 0
         for lot in self._lots(account):
             total += lot.remaining
             lot.remaining = 0
-        return total
+        return total, releases
 
     def settle(self, account: int, now: datetime) -> None:
         today = self.today(now)

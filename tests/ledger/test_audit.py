@@ -60,8 +60,9 @@ def test_the_audit_reports_an_account_whose_balance_was_changed_by_hand(sound_le
 
     # then exactly that account is reported, with its numbers
     assert problems == [
-        f"account {second.pk}: balance 5 + pending 20; entries sum to 20; available lots hold 0, pending lots 20; "
-        "earned 70 - spent 0 - expired 50; debt 0, entries change it by 0"
+        f"account {second.pk}: balance 5 + pending 20 + held 0; entries sum to 20; available lots hold 0, "
+        "pending lots 20; earned 70 - spent 0 - expired 50; debt 0, entries change it by 0; entries hold 0, "
+        "open holds 0"
     ]
     with pytest.raises(CommandError, match=r"found 1 problem\(s\)"):
         call_command("ledger_audit")
@@ -77,7 +78,7 @@ def test_the_audit_reports_a_lot_whose_remainder_was_changed_by_hand(sound_ledge
     problems = audit()
 
     assert len(problems) == 2
-    assert problems[0].startswith(f"account {first.pk}: balance 79 + pending 0; entries sum to 80;")
+    assert problems[0].startswith(f"account {first.pk}: balance 79 + pending 0 + held 0; entries sum to 80;")
     assert problems[1].endswith(f"of account {first.pk}: remaining 79 of 100, allocations -20, expired 0")
 
 

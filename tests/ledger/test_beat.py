@@ -30,6 +30,8 @@ def test_the_first_start_creates_each_task_from_the_settings():
         "5",
     )
     assert PeriodicTask.objects.get(name="release-pending-points-hourly").task == "ledger.release_pending_points"
+    holds = PeriodicTask.objects.get(name="release-expired-holds-every-minute")  # pay with points at a till
+    assert (holds.task, holds.crontab.minute, holds.crontab.hour) == ("ledger.release_expired_holds", "*", "*")
     tiers = PeriodicTask.objects.get(name="recalculate-tiers-daily")  # after expiry
     assert (tiers.task, tiers.crontab.hour, tiers.crontab.minute) == ("tiers.recalculate_tiers", "0", "30")
 

@@ -175,3 +175,67 @@ def test_transfers_both_ways_at_once_neither_deadlock_nor_overspend():
     assert second.balance == 200 - first.balance
     assert Entry.objects.filter(kind=EntryKind.GIFT).count() == 2 * sum(outcomes) // 9
     assert audit(now=NOW) == []
+
+
+# Holds (pay with points at a till).
+
+HOLD_ENDS = datetime(2027, 3, 10, 12, 15, tzinfo=UTC)
+
+
+def test_holds_racing_debits_never_overspend():
+    # given 100 points
+    account = MemberFactory().account
+    ledger.credit(account, 100, now=NOW)
+
+    # when 10 holds of 10 (a till) race 10 debits of 10 (redemptions) and 5 more of each
+    hold = lambda: ledger.hold(account, 10, expires_at=HOLD_ENDS, now=NOW)  # noqa: E731
+    debit = lambda: ledger.debit(account, 10, now=NOW)  # noqa: E731
+    outcomes = run_together(*[hold, debit] * 15)
+
+    # then exactly 10 of them took points, and none went below zero
+    names = outcome_names(outcomes)
+    assert names["InsufficientPoints"] == 20
+    assert names["Hold"] + names["Entry"] == 10
+    account.refresh_from_db()
+    assert (account.balance, account.held, account.lifetime_spent) == (0, 10 * names["Hold"], 10 * names["Entry"])
+    assert audit(now=NOW) == []
+
+
+def test_two_runs_of_the_hold_release_at_once_release_each_hold_once():
+    # given 12 expired holds on 4 accounts
+    accounts = [MemberFactory().account for _ in range(4)]
+    for account in accounts:
+        ledger.credit(account, 30, now=NOW)
+        for _ in range(3):
+            ledger.hold(account, 10, expires_at=HOLD_ENDS, now=NOW)
+
+    # when two runs (in small batches) start at the same moment
+    outcomes = run_together(*[lambda: ledger.holds_release_expired(now=HOLD_ENDS, batch_size=2)] * 2)
+
+    # then every hold was released once, by one run or the other
+    assert sum(outcomes) == 12, outcomes
+    assert Entry.objects.filter(kind=EntryKind.RELEASE).count() == 12
+    for account in accounts:
+        account.refresh_from_db()
+        assert (account.balance, account.held) == (30, 0)
+    assert audit(now=HOLD_ENDS) == []
+
+
+def test_a_capture_racing_a_void_and_the_release_closes_the_hold_once():
+    account = MemberFactory().account
+    ledger.credit(account, 100, now=NOW)
+    hold = ledger.hold(account, 60, expires_at=HOLD_ENDS, now=NOW)
+    just_before = datetime(2027, 3, 10, 12, 14, tzinfo=UTC)
+
+    outcomes = run_together(
+        lambda: ledger.hold_capture(hold, points=40, now=just_before),
+        lambda: ledger.hold_void(hold, now=just_before),
+        lambda: ledger.holds_release_expired(now=just_before),  # not due yet: releases nothing
+    )
+
+    assert outcome_names(outcomes[:2]) == {"Entry": 1, "HoldNotOpen": 1}
+    assert outcomes[2] == 0
+    account.refresh_from_db()
+    assert account.held == 0
+    assert account.balance in (60, 100)
+    assert audit(now=NOW) == []

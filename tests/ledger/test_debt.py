@@ -531,8 +531,9 @@ def test_the_audit_reports_a_debt_changed_by_hand(owing):
     problems = audit(now=JAN_20)
 
     assert problems == [
-        f"account {owing.pk}: balance 0 + pending 0; entries sum to 0; available lots hold 0, pending lots 0; "
-        "earned 70 - spent 70 - expired 0; debt 75, entries change it by 70"
+        f"account {owing.pk}: balance 0 + pending 0 + held 0; entries sum to 0; available lots hold 0, "
+        "pending lots 0; earned 70 - spent 70 - expired 0; debt 75, entries change it by 70; entries hold 0, "
+        "open holds 0"
     ]
 
 

@@ -5,7 +5,8 @@ summer time, so days, expiry and release are counted across DST. Sequences mix c
 (pending or not, with idempotency keys from the system or a partner), bursts of 70+ small
 lots (a debit then reads more than one page of lots), debits, adjustments, reversals (of
 reversals and expiries too, which are refused), replays and reused keys, forfeits,
-suspensions, gifts and merges between the members, and the daily and hourly runs. A
+suspensions, gifts and merges between the members, holds (captured in full or in part, voided,
+released by the scheduled run once past their time, refunded), and the daily and hourly runs. A
 reversal of a credit refuses a shortfall, owes it or writes it off; the repayments that
 follow whatever brings points to an account that owes are checked entry by entry.
 
@@ -32,10 +33,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from loyalty.exceptions import IdempotencyConflict, InsufficientPoints, MemberSuspended, NotReversible
+from loyalty.exceptions import (
+    HoldNotOpen,
+    HoldOutOfRange,
+    IdempotencyConflict,
+    InsufficientPoints,
+    MemberSuspended,
+    MergeRefused,
+    NotReversible,
+)
 from loyalty.ledger import services as ledger
 from loyalty.ledger.audit import audit, audit_qualifying
-from loyalty.ledger.models import Account, Allocation, Entry, EntryKind, Lot
+from loyalty.ledger.models import Account, Allocation, Entry, EntryKind, Hold, Lot
 from members.models import MemberStatus
 from members.services import member_status_change
 from tests.factories.members import MemberFactory
@@ -47,7 +56,15 @@ PROGRAM_ZONE = "Europe/Paris"
 POLICY_DAYS = 30
 # Summer time starts on 28 March 2027 at 01:00 UTC and ends on 31 October 2027 at 01:00 UTC.
 STARTS = [datetime(2027, 3, 27, 18, 17, tzinfo=UTC), datetime(2027, 10, 30, 21, 43, tzinfo=UTC)]
-REFUSALS = (InsufficientPoints, NotReversible, MemberSuspended, IdempotencyConflict)
+REFUSALS = (
+    InsufficientPoints,
+    NotReversible,
+    MemberSuspended,
+    IdempotencyConflict,
+    HoldNotOpen,
+    HoldOutOfRange,
+    MergeRefused,
+)
 KEYS = st.one_of(st.none(), st.sampled_from(["k1", "k2", "k3"]))
 SHORTFALLS = st.sampled_from(["refuse", "debt", "write_off"])
 CREDITS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST)  # adjustments down are debits: refused alike
@@ -99,6 +116,7 @@ class LedgerMachine(RuleBasedStateMachine):
             list(Entry.objects.order_by("pk").values_list("pk", "account_id", "kind", "amount", "balance_after")),
             list(Lot.objects.order_by("pk").values_list()),
             list(Allocation.objects.order_by("pk").values_list()),
+            list(Hold.objects.order_by("pk").values_list()),
         )
 
     def run(self, real, predicted, *, account, actor=None, key=None, request=None):
@@ -339,11 +357,87 @@ class LedgerMachine(RuleBasedStateMachine):
         self.check_moves(moved.debit, expected[0])
         self.check_follow_ups(moved.credit, repaid)
 
+    # Holds.
+
+    def refused_alike(self, real, predicted):
+        """Run the model's prediction; if it refuses, the real call must refuse alike and change nothing."""
+        try:
+            return True, self.model.attempt(predicted)
+        except REFUSALS as error:
+            before = self.snapshot()
+            with pytest.raises(type(error)):
+                real()
+            assert self.snapshot() == before, "a refused call changed the ledger"
+            return False, None
+
+    def check_releases(self, releases) -> None:
+        """The releases the model predicts (``(hold id, (entry, follow-ups))``) are the ledger's, move for move."""
+        for hold_id, (expected, follow_ups) in releases:
+            release = Entry.objects.get(kind=EntryKind.RELEASE, reverses_id=self.model.holds[hold_id].entry)
+            assert (release.amount, release.held) == (expected.amount, expected.held)
+            self.check_moves(release, expected.moves)
+            self.model.record(release.pk, expected)
+            self.check_follow_ups(release, follow_ups)
+
+    def pick_hold(self, pick) -> int:
+        holds = sorted(self.model.holds)
+        return holds[pick % len(holds)]
+
+    @rule(which=st.integers(0, 2), points=st.integers(1, 150), minutes=st.integers(1, 600))
+    def hold(self, which, points, minutes):
+        account = self.accounts[which]
+        expires_at = self.now + timedelta(minutes=minutes)
+        real = lambda: ledger.hold(account, points, expires_at=expires_at, cause=account.member, now=self.now)  # noqa: E731
+        ok, moves = self.refused_alike(real, lambda: self.model.hold(account.pk, points, self.now))
+        if ok:
+            placed = real()
+            self.model.record_hold(placed.pk, placed.entry_id, account.pk, points, moves, expires_at)
+            self.check_moves(placed.entry, moves)
+
+    @precondition(lambda self: self.model.holds)
+    @rule(pick=st.integers(0, 10**6), partial=st.one_of(st.none(), st.integers(1, 160)))
+    def capture(self, pick, partial):
+        hold_id = self.pick_hold(pick)
+        real = lambda: ledger.hold_capture(Hold.objects.get(pk=hold_id), points=partial, now=self.now)  # noqa: E731
+        ok, expected = self.refused_alike(real, lambda: self.model.capture(hold_id, partial, self.now))
+        if ok:
+            capture = real()
+            expected_capture, release = expected
+            assert (capture.kind, capture.amount, capture.held) == (EntryKind.CAPTURE, 0, expected_capture.held)
+            self.model.record(capture.pk, expected_capture)
+            self.model.holds[hold_id].capture = capture.pk
+            if release is not None:
+                self.check_releases([(hold_id, release)])
+
+    @precondition(lambda self: self.model.holds)
+    @rule(pick=st.integers(0, 10**6))
+    def void(self, pick):
+        hold_id = self.pick_hold(pick)
+        real = lambda: ledger.hold_void(Hold.objects.get(pk=hold_id), now=self.now)  # noqa: E731
+        ok, release = self.refused_alike(real, lambda: self.model.void(hold_id, self.now))
+        if ok:
+            real()
+            self.check_releases([(hold_id, release)])
+
+    @rule()
+    def release_expired_holds(self):
+        releases = self.model.attempt(lambda: self.model.release_expired(self.now))
+        assert ledger.holds_release_expired(now=self.now, batch_size=2) == len(releases)
+        self.check_releases(releases)
+
+    @precondition(lambda self: any(e.kind == EntryKind.CAPTURE for e in self.model.entries.values()))
+    @rule(pick=st.integers(0, 10**6), partial=st.one_of(st.none(), st.integers(1, 120)))
+    def refund(self, pick, partial):
+        """A till refunds a basket paid with points: the capture is reversed, in full or in part."""
+        captures = sorted(pk for pk, e in self.model.entries.items() if e.kind == EntryKind.CAPTURE)
+        self.reverse_entry(captures[pick % len(captures)], partial, None, "refuse")
+
     @rule(which=st.integers(0, 2))
     def forfeit(self, which):
         account = self.accounts[which]
-        total = self.model.attempt(lambda: self.model.forfeit(account.pk, self.now))
+        total, releases = self.model.attempt(lambda: self.model.forfeit(account.pk, self.now))
         entry = ledger.forfeit(account, reason="closing", cause=account.member, now=self.now)
+        self.check_releases(releases)
         if total == 0:
             assert entry is None
             return
@@ -389,8 +483,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.model.balance(account.pk),
                 self.model.pending(account.pk),
                 self.model.accounts[account.pk].debt,
+                self.model.held(account.pk),
             )
-            assert (account.balance, account.pending, account.debt) == expected, account.pk
+            assert (account.balance, account.pending, account.debt, account.held) == expected, account.pk
+        statuses = dict(Hold.objects.filter(account__in=self.accounts).values_list("pk", "status"))
+        assert statuses == {pk: hold.status for pk, hold in self.model.holds.items()}
         for lot in Lot.objects.filter(account__in=self.accounts).select_related("entry"):
             expected = self.model.lots[lot_key(lot)]
             assert (lot.remaining, lot.expired, lot.pending) == (
