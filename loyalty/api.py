@@ -12,6 +12,7 @@ v1 = [
     path("members/", include("members.api")),
     path("transactions/", include("campaigns.api")),
     path("events/", include("campaigns.event_api")),
+    path("webhooks/", include("loyalty.webhooks.api")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from our static files (drf-spectacular-sidecar), its init script at ?script: no inline code (CSP).
     path(

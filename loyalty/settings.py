@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "campaigns",
     "loyalty.partners",
     "loyalty.outbox",
+    "loyalty.webhooks",
     "loyalty.checks",
 ]
 
@@ -234,9 +235,16 @@ CELERY_BEAT_SCHEDULE = {
     "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
     # Outbox events whose commit hook did not run (a process died after its commit): loyalty/outbox.
     "dispatch-outbox-events-minutely": {"task": "outbox.dispatch_pending", "schedule": crontab()},
+    # Webhook deliveries whose retry is due (loyalty/webhooks).
+    "deliver-due-webhooks-minutely": {"task": "webhooks.deliver_due", "schedule": crontab()},
 }
 # Who hears of outbox events (loyalty/outbox): functions taking a list of events, run in the dispatch's transaction.
-LOYALTY_OUTBOX_CONSUMERS = env.list("LOYALTY_OUTBOX_CONSUMERS", default=[])
+LOYALTY_OUTBOX_CONSUMERS = env.list("LOYALTY_OUTBOX_CONSUMERS", default=["loyalty.webhooks.services.deliveries_create"])
+# Webhooks to partners (loyalty/webhooks): seconds a receiver has to connect and to answer, hours a delivery is
+# retried, and whether URLs may lead to loopback/private/link-local addresses (never in production).
+LOYALTY_WEBHOOK_TIMEOUT = env.float("LOYALTY_WEBHOOK_TIMEOUT", default=10.0)
+LOYALTY_WEBHOOK_RETRY_HOURS = env.int("LOYALTY_WEBHOOK_RETRY_HOURS", default=24)
+LOYALTY_WEBHOOK_ALLOW_PRIVATE = env.bool("LOYALTY_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # The points program.
 LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")
