@@ -215,6 +215,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "celery-control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The queue tasks are sent to (and a worker started without --queues reads).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
@@ -239,7 +241,12 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-due-webhooks-minutely": {"task": "webhooks.deliver_due", "schedule": crontab()},
 }
 # Who hears of outbox events (loyalty/outbox): functions taking a list of events, run in the dispatch's transaction.
-LOYALTY_OUTBOX_CONSUMERS = env.list("LOYALTY_OUTBOX_CONSUMERS", default=["loyalty.webhooks.services.deliveries_create"])
+LOYALTY_OUTBOX_CONSUMERS = env.list(
+    "LOYALTY_OUTBOX_CONSUMERS",
+    default=[
+        "loyalty.webhooks.services.deliveries_create",
+    ],
+)
 # Webhooks to partners (loyalty/webhooks): seconds a receiver has to connect and to answer, hours a delivery is
 # retried, and whether URLs may lead to loopback/private/link-local addresses (never in production).
 LOYALTY_WEBHOOK_TIMEOUT = env.float("LOYALTY_WEBHOOK_TIMEOUT", default=10.0)
