@@ -18,6 +18,7 @@ from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class WebhookEndpointCreateForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("Event types"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple
     )

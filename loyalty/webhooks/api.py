@@ -65,6 +65,18 @@ class EndpointPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = settings.API_MAX_PAGE_SIZE
 
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        properties = response["properties"]
+        url = "https://loyalty.example.com/api/v1/webhooks/?cursor="
+        properties["next"].update(description="The next (older) page, or null on the last page.", example=url + "cD0y")
+        properties["previous"].update(
+            description="The previous (newer) page, or null on the first page.", example=url + "cj0x"
+        )
+        if isinstance(properties["results"], dict):
+            properties["results"]["description"] = "This page's endpoints, newest first."
+        return response
+
 
 def _endpoint_url(body: dict) -> str:
     return reverse("api-webhook-detail", args=[body["id"]])

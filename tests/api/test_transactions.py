@@ -475,8 +475,9 @@ def warm(partner):
 # partners (4); the campaign lists, the cap usage, the campaigns locked (3); the purchase in its
 # savepoint and its lines (4); the credit: its savepoint, the lock, its entry, lot and balances (one
 # statement on PostgreSQL, three elsewhere), the qualifying day with the tiers' two reads (2 + 3 + 3);
-# the purchase's entry, the awards, the usage, the campaigns' totals (4); the stored answer (1).
-PURCHASE_QUERIES = 39 if connection.vendor != "postgresql" else 37
+# the purchase's entry, the points.earned event, the awards, the usage, the campaigns' totals (5); the stored
+# answer (1).
+PURCHASE_QUERIES = 40 if connection.vendor != "postgresql" else 38
 
 
 @pytest.mark.parametrize("unmatched", [1, 10], ids=["1-unmatched-campaign", "10-unmatched-campaigns"])
