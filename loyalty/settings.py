@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "loyalty.request_id.RequestIdMiddleware",  # first: every response and log line of a request carries its id
     "django.middleware.security.SecurityMiddleware",
     "loyalty.csp.PathCSPMiddleware",
     "loyalty.partners.parsers.ChunkedBodyMiddleware",
@@ -110,10 +111,16 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds the API's rate-limit counters and the password-reset cap: per process in
+# The cache holds the rate-limit counters (the API's per key, the portal's per client address,
+# the e-mails per address; loyalty/ratelimit.py): per process in
 # memory by default; production must share them between processes and machines with
 # CACHE_URL=redis://host:6379/1 (`check --deploy` refuses a local cache: loyalty/checks).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that does not answer fails a request (and /readyz) within seconds, never hangs it.
+    CACHES["default"].setdefault("OPTIONS", {})
+    CACHES["default"]["OPTIONS"].setdefault("socket_connect_timeout", 2)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 2)
 
 # The member portal (members/views.py) and the admin share Django's sessions; django-axes
 # throttles both login forms: after AXES_FAILURE_LIMIT failures for one e-mail from one
@@ -136,6 +143,11 @@ LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 PASSWORD_RESET_EMAILS_PER_HOUR = env.int("PASSWORD_RESET_EMAILS_PER_HOUR", default=3)
+# Sign-ups and password-reset requests (form submissions) from one client address an hour
+# (loyalty/ratelimit.py; 429 with Retry-After over it, 0: no limit). Generous: an office or a
+# school shares one address.
+SIGNUP_PER_IP_PER_HOUR = env.int("SIGNUP_PER_IP_PER_HOUR", default=20)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=20)
 # The portal's e-mailed links (confirm the e-mail, activate an account): how long one works
 # (seconds), and how many such e-mails one address may receive in an hour.
 ACCOUNT_LINK_MAX_AGE = env.int("ACCOUNT_LINK_MAX_AGE", default=3 * 24 * 3600)
@@ -165,9 +177,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads (rewards' images). In production put them on a volume, or serve MEDIA_URL from the proxy.
 MEDIA_URL = env("MEDIA_URL", default="media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Served by whitenoise. Under DEBUG=False with hashed names (portal.3f2a9c1e.css, cached for ever by
+# browsers) from the manifest that `manage.py collectstatic` writes: production runs it at each deploy.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -183,7 +201,7 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP to the app
 # Content-Security-Policy (django-csp, enforced): everything from our own origin, no inline
 # script or style, no eval. A path that needs more gets it in CSP_PATH_UPDATES (loyalty/csp.py),
 # e.g. {"/admin/": {"script-src": [UNSAFE_EVAL]}}: the sources are added for that prefix only.
@@ -217,6 +235,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks are sent to (and a worker started without --queues reads).
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# The worker logs through LOGGING below (JSON, with the request id of the task: loyalty/celery.py).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
@@ -315,9 +335,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
 }
 
+# Logs on stdout: one JSON object a line with the request id (loyalty/logging.py), or text
+# (the default under DEBUG). Every record carries the id of the request, or of the request that
+# enqueued the running task.
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "loyalty.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

@@ -1,14 +1,16 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
+
+from loyalty import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("loyalty.api")),
     path("", include("members.urls")),
-    path("healthz", lambda request: HttpResponse("ok", content_type="text/plain"), name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 
 if settings.DEBUG:  # the development server serves uploads; production's proxy does (README)

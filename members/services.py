@@ -7,7 +7,6 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -22,6 +21,7 @@ from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
+from loyalty.ratelimit import rate_count
 
 from .models import Member, MemberStatus, MemberStatusChange
 from .numbers import member_number_new
@@ -287,14 +287,7 @@ def email_budget_take(*, email: str, purpose: str, per_hour: int) -> bool:
 
     Caps the e-mails anyone can make the program send to one address.
     """
-    key = f"{purpose}:{username_from_email(email)}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        sent = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        sent = 1
-    return sent <= per_hour
+    return rate_count(scope=purpose, ident=username_from_email(email), limit=per_hour, window=3600).allowed
 
 
 # The portal account: sign-up, the e-mailed links that prove the address, activation.

@@ -29,6 +29,7 @@ from loyalty.clock import program_date
 from loyalty.exceptions import InvalidReferralCode, LoyaltyError
 from loyalty.ledger.models import Entry
 from loyalty.proxies import client_ip
+from loyalty.ratelimit import limit_per_client_ip
 from rewards.selectors import rewards_affordable_count
 
 from . import selectors
@@ -120,6 +121,7 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+@limit_per_client_ip(scope="signup", setting="SIGNUP_PER_IP_PER_HOUR")
 @with_device_cookie
 def signup(request: HttpRequest) -> HttpResponse:
     """Sign up; the same page follows whether the address was new or known (its owner gets an e-mail).
@@ -307,6 +309,10 @@ def language(request: HttpRequest) -> HttpResponse:
     return _with_language(redirect(next_url), chosen)
 
 
+_reset_limit = limit_per_client_ip(scope="password-reset-ip", setting="PASSWORD_RESET_PER_IP_PER_HOUR")
+
+
+@method_decorator(_reset_limit, name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetForm
     template_name = "portal/auth/password_reset_form.html"

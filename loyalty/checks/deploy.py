@@ -1,8 +1,8 @@
 """Checks that ``manage.py check --deploy`` runs on production settings.
 
 Counters that limit abuse live in the default cache: the partner API's rate limit per key
-(``loyalty/partners/throttling.py``) and the password-reset e-mails per address
-(``members.services.password_reset_budget_take``). A local-memory cache counts them per
+(``loyalty/partners/throttling.py``), the portal's sign-ups and password resets per client
+address and the e-mails per address (``loyalty/ratelimit.py``). A local-memory cache counts them per
 process (two gunicorn workers let 40 requests through a limit of 20), a file cache is neither
 atomic nor shared between machines, and a dummy cache counts nothing. Only a shared cache
 with atomic increments holds them: Redis (the one production already runs for Celery) or

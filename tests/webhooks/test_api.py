@@ -41,7 +41,8 @@ def test_a_partner_registers_an_endpoint_and_gets_its_secret_once(partner, allow
         "created_at": endpoint.created_at.isoformat().replace("+00:00", "Z"),
         "secret": endpoint.secret,
     }
-    assert endpoint.secret.startswith("whsec_") and len(endpoint.secret) > 40
+    assert endpoint.secret.startswith("whsec_")
+    assert len(endpoint.secret) > 40
     assert response["Location"] == f"http://testserver/api/v1/webhooks/{endpoint.pk}/"
     assert "secret" not in api.get(f"{URL}{endpoint.pk}/").json()
     assert "secret" not in api.get(URL).json()["results"][0]

@@ -175,10 +175,13 @@ def test_a_rolled_back_change_sends_nothing(endpoint, receiver, django_capture_o
     member = MemberFactory(enrolled_by=endpoint.partner)
     before = OutboxEvent.objects.count()
 
-    with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True) as callbacks:  # noqa: PT012
+    def change_that_fails():
         with transaction.atomic():
             outbox.event_record(type=EventType.POINTS_EARNED, member=member, data={})
             raise RuntimeError("the change fails")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        change_that_fails()
 
     assert callbacks == []
     assert OutboxEvent.objects.count() == before
