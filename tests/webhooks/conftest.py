@@ -15,6 +15,8 @@ class Receiver:
     url: str
     answers: list = field(default_factory=list)  # (status, seconds to wait first), used in turn; then 200
     received: list = field(default_factory=list)  # (headers, body) of each request
+    secret: str = ""  # when set, the receiver checks each signature: 401 if it does not verify
+    verified: list = field(default_factory=list)  # the check of each request, when it checks
 
     def answer(self, status: int = 200, *, wait: float = 0) -> None:
         self.answers.append((status, wait))
@@ -37,6 +39,10 @@ def receiver():
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             state.received.append((dict(self.headers), body))
             status, wait = state.answers.pop(0) if state.answers else (200, 0)
+            if state.secret:
+                good = verify(state.secret, self.headers.get("Loyalty-Signature", "t=0,v1="), body, now=time.time())
+                state.verified.append(good)
+                status = status if good else 401
             time.sleep(wait)
             try:
                 self.send_response(status)
