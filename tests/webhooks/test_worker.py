@@ -51,10 +51,10 @@ def webhook_worker(redis_broker, tmp_path):  # noqa: F811
 @pytest.mark.django_db(transaction=True)
 def test_a_purchase_reaches_the_partner_as_a_signed_webhook_through_a_real_worker(
     webhook_worker,
-    redis_broker,
+    redis_broker,  # noqa: F811 (the fixture imported above)
     receiver,
     allow_private,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     # given a partner with an endpoint at the receiver, and a member it enrolled
     partner = PartnerFactory(name="Acme")
