@@ -19,7 +19,7 @@ from loyalty.webhooks import services
 from loyalty.webhooks.models import DeliveryStatus, WebhookDelivery
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory, partner_key
-from tests.ledger.test_tasks import _database_url, redis_broker  # noqa: F401 (a fixture)
+from tests.ledger.test_tasks import _database_url, redis_broker, worker_ready  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -42,6 +42,7 @@ def webhook_worker(redis_broker, tmp_path):  # noqa: F811
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    worker_ready(redis_broker, queue, process)
     yield queue
     process.terminate()
     process.wait(timeout=20)
