@@ -59,6 +59,8 @@ from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType as OutboxEventType
 from members.models import Member, MemberStatus
 
 from . import engine, selectors
@@ -407,6 +409,19 @@ def _credit(event: Event, result: engine.Result, *, account, actor, now: datetim
         memo_params={"name": event_type.name, "name_fr": event_type.name_fr},
         actor=actor,
         now=now,
+    )
+    outbox.event_record(
+        type=OutboxEventType.POINTS_EARNED,
+        member=event.member,
+        partner=event.partner,
+        now=now,
+        data={
+            "member": event.member.member_number,
+            "points": result.points,
+            "balance": event.entry.balance_after,
+            "event": event.pk,
+            "event_type": event_type.code,
+        },
     )
 
 

@@ -35,6 +35,8 @@ from loyalty.exceptions import (
 from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType as OutboxEventType
 from members.models import MemberStatus
 from members.referrals.models import Referral
 from members.referrals.services import OPEN_STATUSES as REFERRAL_OPEN_STATUSES
@@ -448,6 +450,19 @@ def purchase_record(
             Purchase.objects.filter(pk=purchase.pk).update(entry=purchase.entry)
             awards = awards_record(
                 result=result, member=member, at=occurred_at, purchase=purchase, lines=lines, campaigns=campaigns
+            )
+            outbox.event_record(
+                type=OutboxEventType.POINTS_EARNED,
+                member=member,
+                partner=partner,
+                now=now,
+                data={
+                    "member": member.member_number,
+                    "points": points,
+                    "balance": purchase.entry.balance_after,
+                    "available_at": available_at.isoformat() if available_at else None,
+                    "transaction": purchase.pk,
+                },
             )
         else:
             _spend_record(member, spend, now=now)

@@ -13,6 +13,7 @@ v1 = [
     path("transactions/", include("campaigns.api")),
     path("events/", include("campaigns.event_api")),
     path("holds/", include("rewards.payment_api")),
+    path("webhooks/", include("loyalty.webhooks.api")),
     path("", include("rewards.api")),  # rewards/, redemptions/, vouchers/
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from our static files (drf-spectacular-sidecar), its init script at ?script: no inline code (CSP).

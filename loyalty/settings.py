@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "campaigns",
     "loyalty.partners",
     "loyalty.outbox",
+    "loyalty.webhooks",
     "loyalty.checks",
 ]
 
@@ -237,6 +238,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "celery-control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The queue tasks are sent to (and a worker started without --queues reads).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # The worker logs through LOGGING below (JSON, with the request id of the task: loyalty/celery.py).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
@@ -273,11 +276,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.send_pending_emails",
         "schedule": crontab(minute="*/10"),
     },
+    # Webhook deliveries whose retry is due (loyalty/webhooks).
+    "deliver-due-webhooks-minutely": {"task": "webhooks.deliver_due", "schedule": crontab()},
 }
 # Who hears of outbox events (loyalty/outbox): functions taking a list of events, run in the dispatch's transaction.
 LOYALTY_OUTBOX_CONSUMERS = env.list(
-    "LOYALTY_OUTBOX_CONSUMERS", default=["members.notifications.services.notifications_from_events"]
+    "LOYALTY_OUTBOX_CONSUMERS",
+    default=[
+        "loyalty.webhooks.services.deliveries_create",
+        "members.notifications.services.notifications_from_events",
+    ],
 )
+# Webhooks to partners (loyalty/webhooks): seconds a receiver has to connect and to answer, hours a delivery is
+# retried, and whether URLs may lead to loopback/private/link-local addresses (never in production).
+LOYALTY_WEBHOOK_TIMEOUT = env.float("LOYALTY_WEBHOOK_TIMEOUT", default=10.0)
+LOYALTY_WEBHOOK_RETRY_HOURS = env.int("LOYALTY_WEBHOOK_RETRY_HOURS", default=24)
+LOYALTY_WEBHOOK_ALLOW_PRIVATE = env.bool("LOYALTY_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # The points program.
 LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")

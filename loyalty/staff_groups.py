@@ -8,12 +8,23 @@ reverses entries with a reason, suspends and reactivates members, helps them log
 referrals, and reads the catalog and what members redeemed (to answer a call about a
 voucher). Program managers edit and import the catalog and the gift card pools; only they
 export the pools' codes in full (``rewards.export_vouchercode``: codes are money). Analyst:
-reads only (the catalog too, and exports it; never the codes). Nobody deletes members or
+reads only (the catalog too, and exports it; never the codes). Program managers register partners' webhook
+endpoints and resend deliveries (webhooks); analysts read them. Nobody deletes members or
 partners (they are closed or deactivated); only periodic tasks can be deleted. After a change here, add a data
 migration that runs ``sync_staff_groups`` again.
 """
 
-PROGRAM_APPS = ["ledger", "members", "tiers", "referrals", "rewards", "campaigns", "partners", "django_celery_beat"]
+PROGRAM_APPS = [
+    "ledger",
+    "members",
+    "tiers",
+    "referrals",
+    "rewards",
+    "campaigns",
+    "partners",
+    "webhooks",
+    "django_celery_beat",
+]
 
 GROUPS = {
     "Program manager": {
@@ -25,6 +36,7 @@ GROUPS = {
             "django_celery_beat.delete_intervalschedule",
             "django_celery_beat.delete_clockedschedule",
             "django_celery_beat.delete_solarschedule",
+            "webhooks.delete_webhookendpoint",
         ],
     },
     "Support agent": {

@@ -19,6 +19,8 @@ from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType
 from loyalty.ratelimit import rate_count
 
 from .models import Member, MemberStatus, MemberStatusChange
@@ -115,6 +117,13 @@ def member_enroll(
                 referee=member, referrer=referrer, device_hash=device_hash, client_address=client_address
             )
         campaign_events.sign_up_record(member=member, now=member.joined_at)
+        outbox.event_record(
+            type=EventType.MEMBER_ENROLLED,
+            member=member,
+            partner=enrolled_by,
+            now=member.joined_at,
+            data={"member": member.member_number, "language": member.language, "referred": referrer is not None},
+        )
     return member
 
 

@@ -37,6 +37,8 @@ from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType
 from loyalty.partners.services import PresenceProof, presence_code_consume
 from members.models import MemberStatus
 
@@ -173,11 +175,46 @@ def redemption_create(
         )
         Redemption.objects.filter(pk=redemption.pk).update(entry=redemption.entry)
         _stock_take(reward, quantity)
+        outbox.event_record(
+            type=EventType.POINTS_REDEEMED,
+            member=member,
+            partner=partner,
+            now=now,
+            data={
+                "member": member.member_number,
+                "points": points,
+                "balance": redemption.entry.balance_after,
+                "redemption": redemption.pk,
+                "reward": reward.code,
+                "quantity": quantity,
+            },
+        )
         if reward.kind == RewardKind.DONATION:
             donations = _donations_record(redemption, reward, now)
             return RedemptionResult(redemption, vouchers=[], donations=donations, created=True)
         vouchers = _vouchers_issue(redemption, reward, now)
+        outbox.event_record(
+            type=EventType.VOUCHER_ISSUED,
+            member=member,
+            partner=partner,
+            now=now,
+            data={
+                "member": member.member_number,
+                "redemption": redemption.pk,
+                "reward": reward.code,
+                "vouchers": [_voucher_public(voucher) for voucher in vouchers],
+            },
+        )
     return RedemptionResult(redemption, vouchers=vouchers, donations=[], created=True)
+
+
+def _voucher_public(voucher: Voucher) -> dict:
+    """What an event tells of a voucher: never its code (a bearer value), only its last four characters."""
+    return {
+        "id": voucher.pk,
+        "code_hint": voucher.code[-4:],
+        "expires_at": voucher.expires_at.isoformat() if voucher.expires_at else None,
+    }
 
 
 def _redemption_repeat(member, partner, key: str, reward: Reward, quantity: int) -> RedemptionResult | None:
@@ -425,6 +462,13 @@ def voucher_use(*, code: str, partner, now: datetime | None = None) -> Voucher:
             raise refusal
         voucher.status, voucher.used_at, voucher.used_by = VoucherStatus.USED, now, partner
         voucher.save(update_fields=["status", "used_at", "used_by"])
+        outbox.event_record(
+            type=EventType.VOUCHER_USED,
+            member=holder,
+            partner=partner,
+            now=now,
+            data={"member": holder.member_number, "reward": voucher.reward.code, "voucher": _voucher_public(voucher)},
+        )
     return voucher
 
 

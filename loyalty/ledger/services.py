@@ -49,6 +49,8 @@ from loyalty.exceptions import (
     NotReversible,
     ValidationError,
 )
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType
 from members.models import MemberStatus
 
 from . import lock_objects, memos, policy
@@ -973,6 +975,8 @@ def _settle_batch_in_sql(account_ids: list[int], now: datetime, run: _ExpiryRunO
         cursor.execute(_settle_batch_sql(), params)
         accounts, released, expired, run_pk = cursor.fetchone()
     run.pk = run.pk or run_pk
+    if expired:
+        _expiry_events(run.pk, account_ids)
     return SettleResult(accounts=accounts, released=int(released), expired=int(expired))
 
 
@@ -1023,6 +1027,8 @@ def _settle_locked(accounts: list[Account], now: datetime, run: _ExpiryRunOnDema
                 )
             )
     Entry.objects.bulk_create(expiries)
+    if expiries:
+        _expiry_events(run.pk, ids)
     Account.objects.filter(pk__in=list(totals)).update(
         balance=F("balance") + _lot_sum(release) - _lot_sum(expire_available),
         pending=F("pending") - _lot_sum(release) - _lot_sum(expire_pending),
@@ -1032,6 +1038,28 @@ def _settle_locked(accounts: list[Account], now: datetime, run: _ExpiryRunOnDema
     Lot.objects.filter(expire, account_id__in=ids).update(expired=F("expired") + F("remaining"), remaining=0)
     Lot.objects.filter(release, account_id__in=ids).update(pending=False)
     return SettleResult(accounts=len(totals), released=released, expired=expired)
+
+
+def _expiry_events(run_pk: int, account_ids: list[int]) -> None:
+    """One ``points.expired`` event per account of the batch that lost points in the run, set-based."""
+    entries = Entry.objects.filter(
+        kind=EntryKind.EXPIRE,
+        cause_type=ContentType.objects.get_for_model(ExpiryRun),
+        cause_id=str(run_pk),
+        account_id__in=account_ids,
+    )
+    outbox.events_record_from(
+        type=EventType.POINTS_EXPIRED,
+        rows=entries,
+        member="account__member_id",
+        occurred_at="created_at",
+        data={
+            "member": "account__member__member_number",
+            "points": -F("amount"),
+            "balance": "balance_after",
+            "entry": "id",
+        },
+    )
 
 
 def _lot_sum(condition: Q) -> Coalesce:

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -25,6 +26,37 @@ def event_record(*, type: str, data: dict, member=None, partner=None, now: datet
     )
     transaction.on_commit(lambda: _dispatch_later([event.pk]))
     return event
+
+
+def events_record_from(*, type: str, rows: QuerySet, member: str, occurred_at: str, data: dict) -> list:
+    """Write one event per row of ``rows`` in one ``INSERT ... SELECT`` (bulk work: no row comes to Python), in
+    the caller's open transaction, and dispatch them once it commits. ``member`` and ``occurred_at`` name the
+    rows' member id and time; ``data`` maps each key of the events' data to an expression over the rows (a field
+    path or an ``F``/expression of numbers and strings). Returns the new events' ids."""
+    if type not in EventType.values:
+        raise ValueError(f"{type!r} is not an outbox event type.")
+    if transaction.get_autocommit():
+        raise transaction.TransactionManagementError("An outbox event is written in the transaction of its change.")
+    columns = {"ev_member": F(member), "ev_at": F(occurred_at)}
+    columns.update({f"ev_d_{key}": F(value) if isinstance(value, str) else value for key, value in data.items()})
+    sql, params = rows.annotate(**columns).values(*columns).order_by().query.sql_with_params()
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    new_id = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
+    pairs = ", ".join(f"'{key}', source.{quote('ev_d_' + key)}" for key in data)
+    build = "jsonb_build_object" if postgres else "json_object"
+    target = ", ".join(quote(column) for column in ("id", "type", "occurred_at", "member_id", "partner_id", "data"))
+    statement = (
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({target})"
+        f" SELECT {new_id}, %s, source.ev_at, source.ev_member, NULL, {build}({pairs})"
+        f" FROM ({sql}) AS source RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [type, *params])
+        ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        transaction.on_commit(lambda: _dispatch_later(ids))
+    return ids
 
 
 def events_dispatch(*, event_ids: list, now: datetime | None = None) -> int:

@@ -34,6 +34,7 @@ SCOPES = {
     "rewards:read": _("Read the rewards catalog"),
     "rewards:redeem": _("Redeem rewards and hold points for a member who is present"),
     "vouchers:use": _("Validate and use vouchers that members show"),
+    "webhooks:manage": _("Register, read and delete the partner's webhook endpoints"),
 }
 
 

@@ -24,6 +24,8 @@ from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import EntryKind
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType
 from members.models import Member, MemberStatus
 
 from . import lock_objects, reasons, rules
@@ -364,7 +366,7 @@ def _credit(referral: Referral, side: str, points: int, memo_code: str, now: dat
         return None
     member = referral.referee if side == "referee" else referral.referrer
     try:
-        return ledger.credit(
+        entry = ledger.credit(
             member.account,
             points,
             EntryKind.BONUS,
@@ -376,6 +378,19 @@ def _credit(referral: Referral, side: str, points: int, memo_code: str, now: dat
     except (MemberSuspended, MemberClosed) as refused:
         unpaid.append(f"{side}_{refused.code}")
         return None
+    outbox.event_record(
+        type=EventType.REFERRAL_CREDITED,
+        member=member,
+        now=now,
+        data={
+            "member": member.member_number,
+            "role": side,
+            "points": points,
+            "balance": entry.balance_after,
+            "referral": referral.pk,
+        },
+    )
+    return entry
 
 
 def _rewarded_in_month(referrer_id: int, now: datetime) -> int:

@@ -19,6 +19,8 @@ from django.utils import timezone
 from loyalty.clock import add_months, program_date
 from loyalty.exceptions import MemberClosed, PermissionDenied, ValidationError
 from loyalty.ledger import lock_objects as ledger_locks
+from loyalty.outbox import services as outbox
+from loyalty.outbox.models import EventType
 from members.models import MemberStatus
 
 from . import rules
@@ -189,6 +191,7 @@ def _upgrade_many(credits: list, totals: dict, *, today: date, now: datetime) ->
         _member_tiers_update(list(updated.values()), now)
     if changes:
         TierChange.objects.bulk_create(changes)
+        tier_change_events(changes=TierChange.objects.filter(pk__in=[change.pk for change in changes]))
 
 
 def _member_tiers_update(states: list[MemberTier], now: datetime) -> None:
@@ -294,9 +297,10 @@ def _tier_move(
         MemberTier.objects.filter(pk=member_id).update(**values)
     else:
         MemberTier.objects.create(member_id=member_id, **values)
-    TierChange.objects.create(
+    change = TierChange.objects.create(
         member_id=member_id, from_tier_id=from_tier_id, to_tier_id=to_tier_id, reason=reason, created_at=now
     )
+    tier_change_events(changes=TierChange.objects.filter(pk=change.pk))
 
 
 def _as_date(value) -> date | None:
@@ -477,6 +481,8 @@ def _qualified_cases(tiers: list[Tier], params: dict) -> tuple[str, str]:
 
 def _recalculate_batch(plan_sql: str, params: dict) -> RecalculationResult:
     ledger_locks.member_range_accounts_for_update(params["first"], params["last"])
+    # The batch's members are locked: the changes after this id in their range are the batch's own.
+    last_change = TierChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     # PostgreSQL empties the plan at commit, so the DELETE finds nothing unless the run is
     # inside an outer transaction (its batches are savepoints then); SQLite has no such clause.
     on_commit = " ON COMMIT DELETE ROWS" if connection.vendor == "postgresql" else ""
@@ -488,7 +494,30 @@ def _recalculate_batch(plan_sql: str, params: dict) -> RecalculationResult:
         for sql in _APPLY_SQL:
             cursor.execute(sql, params)
             counts.append(cursor.rowcount)
+    if counts[0]:  # TierChange rows written
+        tier_change_events(
+            changes=TierChange.objects.filter(
+                pk__gt=last_change, member_id__gte=params["first"], member_id__lte=params["last"]
+            )
+        )
     return RecalculationResult(1, *counts)
+
+
+def tier_change_events(*, changes) -> list:
+    """One ``tier.changed`` event per ``TierChange`` of the queryset, in one ``INSERT ... SELECT``."""
+    return outbox.events_record_from(
+        type=EventType.TIER_CHANGED,
+        rows=changes,
+        member="member_id",
+        occurred_at="created_at",
+        data={
+            "member": "member__member_number",
+            "from_tier": "from_tier__name",
+            "to_tier": "to_tier__name",
+            "reason": "reason",
+            "change": "id",
+        },
+    )
 
 
 # Merging two members.
@@ -538,13 +567,14 @@ def tier_member_merge(*, source, survivor, now: datetime | None = None) -> None:
                 "updated_at": now,
             }
             MemberTier.objects.update_or_create(member_id=survivor.pk, defaults=values)
-            TierChange.objects.create(
+            change = TierChange.objects.create(
                 member_id=survivor.pk,
                 from_tier_id=kept.tier_id if kept else None,
                 to_tier_id=taken.tier_id,
                 reason=TierChangeReason.MERGED,
                 created_at=now,
             )
+            tier_change_events(changes=TierChange.objects.filter(pk=change.pk))
         elif taken is not None and taken.tier_id is not None and kept is not None and taken.tier_id == kept.tier_id:
             # The same tier: it holds as long as either member's would have.
             kept.qualified_on = max(filter(None, [kept.qualified_on, taken.qualified_on]), default=None)
@@ -603,7 +633,7 @@ def member_tier_set(*, member, tier: Tier, until: date, reason: str, actor) -> T
             state.qualified_on = None
         state.tier, state.manual_until, state.manual_reason, state.updated_at = tier, until, reason, now
         state.save()
-        return TierChange.objects.create(
+        change = TierChange.objects.create(
             member=member,
             from_tier_id=from_tier_id,
             to_tier=tier,
@@ -612,6 +642,8 @@ def member_tier_set(*, member, tier: Tier, until: date, reason: str, actor) -> T
             actor=actor,
             created_at=now,
         )
+        tier_change_events(changes=TierChange.objects.filter(pk=change.pk))
+        return change
 
 
 # --- end of tiers set by hand ---------------------------------------------------------------

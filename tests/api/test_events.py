@@ -379,8 +379,8 @@ def test_posting_an_event_runs_a_fixed_number_of_queries(
 ):
     history(events)
 
-    # + the award, the credit, the event's entry, and the breakdown (its awards).
-    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 2):
+    # + the award, the credit, its points.earned event, the event's entry, and the breakdown (its awards).
+    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 1 + 2):
         response = post_event(events_api, member)
 
     assert response.json()["outcome"] == "earned"
@@ -405,7 +405,7 @@ def test_posting_an_event_with_campaigns_that_give_nothing_to_it_runs_no_more_qu
     for _ in range(3):
         CampaignFactory(rules=[{"kind": RuleKind.EVENT_POINTS, "event_type": EventType.objects.get(code="review")}])
 
-    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 2 + 3):  # their rules, tiers and partners
+    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 1 + 2 + 3):  # their rules, tiers and partners
         response = post_event(events_api, member)
 
     assert response.json()["points"] == 30
@@ -417,8 +417,9 @@ def test_approving_runs_a_fixed_number_of_queries(events_api, member, history, e
     event_id = post_event(events_api, member, type="review").json()["id"]
 
     # The stored response (none), the event; in two savepoints: the account's lock, the event again,
-    # the live campaigns, the award, the credit, the event's update; the breakdown; the stored response.
-    with django_assert_num_queries(AUTH_USED + 2 + 2 + 3 + 1 + CREDIT + 1 + 1 + 1 + 2):
+    # the live campaigns, the award, the credit, its points.earned event, the event's update; the breakdown;
+    # the stored response.
+    with django_assert_num_queries(AUTH_USED + 2 + 2 + 3 + 1 + CREDIT + 1 + 1 + 1 + 1 + 2):
         response = approve(events_api, event_id)
 
     assert response.json()["outcome"] == "earned"
@@ -458,8 +459,9 @@ def test_enrolling_with_the_sign_up_bonus_runs_a_fixed_number_of_queries(
 
     # The 20 of an enrolment (tests/api/test_queries.py), then the sign-up event as a program event
     # is recorded: in its savepoint, the account's lock, the first event (none), the limit's count,
-    # the live campaigns, the event (3), the award, the credit, the event's entry, the release.
-    with django_assert_num_queries(AUTH + 20 + 2 + 3 + 1 + 3 + 1 + CREDIT + 1):
+    # the live campaigns, the event (3), the award, the credit, its points.earned event, the event's entry,
+    # the release; and the member.enrolled event.
+    with django_assert_num_queries(AUTH + 20 + 2 + 3 + 1 + 3 + 1 + CREDIT + 1 + 1 + 1):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},

@@ -76,8 +76,9 @@ def test_enrolling_runs_a_fixed_number_of_queries(api, member_with, entries, dja
     member_with(entries)  # someone else's history must not matter
 
     # 13, the new member's referral code (is it free, insert it), the sign-up event type (inactive in
-    # the suite: tests/conftest.py; tests/api/test_events.py counts an active one), and the tier progress.
-    with django_assert_num_queries(AUTH + 16 + TIER_PROGRESS):
+    # the suite: tests/conftest.py; tests/api/test_events.py counts an active one), the member.enrolled
+    # event, and the tier progress.
+    with django_assert_num_queries(AUTH + 17 + TIER_PROGRESS):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"},
@@ -136,8 +137,8 @@ def test_enrolling_a_referred_member_runs_a_fixed_number_of_queries(api, referra
 
     # 15, the code's member, then the referral: the policy, the referrer's earlier referees (one
     # aggregate), no referral yet, no invitation to this address, the insert, in a savepoint; the
-    # sign-up event type.
-    with django_assert_num_queries(AUTH + 24 + TIER_PROGRESS):
+    # sign-up event type; the member.enrolled event.
+    with django_assert_num_queries(AUTH + 25 + TIER_PROGRESS):
         response = api.post(
             "/api/v1/members/",
             {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "referral_code": code},

@@ -39,6 +39,10 @@ OPERATIONS = {
     ("/api/v1/redemptions/{redemption_id}/cancel/", "post"),
     ("/api/v1/vouchers/{code}/", "get"),
     ("/api/v1/vouchers/{code}/use/", "post"),
+    ("/api/v1/webhooks/", "post"),
+    ("/api/v1/webhooks/", "get"),
+    ("/api/v1/webhooks/{webhook_id}/", "get"),
+    ("/api/v1/webhooks/{webhook_id}/", "delete"),
 }
 # POSTs that act on what exists (200, no Location) rather than create something (201).
 ACTIONS = {
@@ -246,6 +250,10 @@ ERROR_CODES = {
         "member_closed",
         "idempotency_conflict",
     },
+    ("/api/v1/webhooks/", "post"): {*BODY, *AUTH, "idempotency_conflict"},
+    ("/api/v1/webhooks/", "get"): {"invalid", *AUTH},
+    ("/api/v1/webhooks/{webhook_id}/", "get"): {*AUTH, "not_found"},
+    ("/api/v1/webhooks/{webhook_id}/", "delete"): {*AUTH, "not_found"},
 }
 
 
@@ -295,7 +303,12 @@ def test_the_examples_show_real_values(schema):
 def test_successes_document_their_headers_and_the_api_how_to_get_a_key(schema):
     for path, method in OPERATIONS:
         responses = schema["paths"][path][method]["responses"]
-        success = responses["201"] if method == "post" and (path, method) not in ACTIONS else responses["200"]
+        if method == "delete":
+            success = responses["204"]
+        elif method == "post" and (path, method) not in ACTIONS:
+            success = responses["201"]
+        else:
+            success = responses["200"]
         assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(success["headers"])
         if method == "post":
             assert ("Location" in success["headers"]) is ((path, method) not in ACTIONS)

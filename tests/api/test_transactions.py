@@ -477,8 +477,9 @@ def warm(partner):
 # campaigns matches a line); the purchase in its
 # savepoint and its lines (4); the credit: its savepoint, the lock, its entry, lot and balances (one
 # statement on PostgreSQL, three elsewhere), the qualifying day with the tiers' two reads (2 + 3 + 3);
-# the purchase's entry, the awards, the usage, the campaigns' totals (4); the stored answer (1).
-PURCHASE_QUERIES = 37 if connection.vendor != "postgresql" else 35
+# the purchase's entry, the points.earned event, the awards, the usage, the campaigns' totals (5); the stored
+# answer (1).
+PURCHASE_QUERIES = 38 if connection.vendor != "postgresql" else 36
 
 
 @pytest.mark.parametrize("unmatched", [1, 10], ids=["1-unmatched-campaign", "10-unmatched-campaigns"])

@@ -38,6 +38,15 @@ def redis_broker():
     return REDIS_URL
 
 
+def worker_ready(broker_url: str, queue: str, process, timeout: float = 90) -> None:
+    """Wait until the worker has bound its queue: a task sent before would be dropped (no queue to route to)."""
+    client, deadline = redis.Redis.from_url(broker_url), time.monotonic() + timeout
+    while not client.exists(f"_kombu.binding.{queue}"):
+        assert process.poll() is None, "the worker stopped"
+        assert time.monotonic() < deadline, f"the worker did not bind its queue within {timeout} s"
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def worker(redis_broker, tmp_path):
     """A `celery worker` process on its own queue, using the test database."""
@@ -52,6 +61,7 @@ def worker(redis_broker, tmp_path):
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    worker_ready(redis_broker, queue, process)
     yield queue
     process.terminate()
     process.wait(timeout=20)
