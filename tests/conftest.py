@@ -3,6 +3,7 @@ import os
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 
 
 def pytest_runtest_setup(item):
@@ -45,3 +46,10 @@ def fast_password_hashing(settings):
 def fresh_cache():
     """Rate-limit counters live in the cache, which outlives a test."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A request in French activates French for the thread (LocaleMiddleware): the next test starts in English."""
+    yield
+    translation.activate("en")
