@@ -361,7 +361,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None},
     # Two choice sets share the field name "kind" (entries, rewards): each gets its own enum.
-    "ENUM_NAME_OVERRIDES": {"RewardKindEnum": "rewards.models.RewardKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "RewardKindEnum": "rewards.models.RewardKind",
+        "MemberStatusEnum": "members.models.MemberStatus",
+        "VoucherStatusEnum": "rewards.models.VoucherStatus",
+        "HoldStatusEnum": "loyalty.ledger.models.HoldStatus",
+        "DeliveryStatusEnum": "loyalty.webhooks.models.DeliveryStatus",
+    },
 }
 
 # Logs on stdout: one JSON object a line with the request id (loyalty/logging.py), or text
