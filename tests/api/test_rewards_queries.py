@@ -73,8 +73,9 @@ def test_redeeming_and_reading_the_redemption(till, member, catalog, n, django_a
 
     # the member, the reward; the code's check (its own transaction); then in one transaction: the stored
     # response, the account's lock, the repeat, the tier, the reward's tiers and partners, the code's spend, the
-    # redemption, the debit (one statement on PostgreSQL), the stock, the vouchers in one insert, the response
-    with django_assert_num_queries(AUTH + (29 if PG else 32)):
+    # redemption, the debit (one statement on PostgreSQL), the stock, the vouchers in one insert, the outbox's
+    # points.redeemed and voucher.issued events, the response
+    with django_assert_num_queries(AUTH + (31 if PG else 34)):
         assert till.post("/api/v1/redemptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
     redemption = Redemption.objects.get()
     with django_assert_num_queries(AGAIN + 3):  # the redemption with member, account, reward; vouchers; donations
@@ -90,8 +91,8 @@ def test_checking_and_using_a_voucher(till, other_till, member, catalog, n, djan
     with django_assert_num_queries(AUTH + 2):  # the voucher with reward, member, survivor; the reward's partners
         assert other_till.get(f"/api/v1/vouchers/{code}/").status_code == 200
     # the stored response; the voucher; the account's and the voucher's locks; the partners; the update; the
-    # output's read; the response stored, in savepoints
-    with django_assert_num_queries(AGAIN + 13):
+    # voucher.used event; the output's read; the response stored, in savepoints
+    with django_assert_num_queries(AGAIN + 14):
         response = other_till.post(f"/api/v1/vouchers/{code}/use/", {}, format="json", HTTP_IDEMPOTENCY_KEY="u")
         assert response.status_code == 200
 
@@ -119,7 +120,7 @@ def test_redeeming_a_donation_reads_its_charity_once(till, member, n, django_ass
     body = {"member": member.member_number, "reward": reward.pk, "quantity": n, "presence_code": code_of(member)}
 
     # as a voucher's redemption, with the donations in one insert and no voucher; an unlimited reward's stock: an
-    # UPDATE that matches nothing, then a read that finds it unlimited
-    with django_assert_num_queries(AUTH + (29 if PG else 32)):
+    # UPDATE that matches nothing, then a read that finds it unlimited; only the points.redeemed event
+    with django_assert_num_queries(AUTH + (30 if PG else 33)):
         response = till.post("/api/v1/redemptions/", body, format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert [donation["charity"] for donation in response.json()["donations"]] == ["Trees"] * n
