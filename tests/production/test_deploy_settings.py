@@ -18,7 +18,11 @@ PRODUCTION = {
 
 
 def _run(*args: str, **env) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if key not in ("LOG_FORMAT", "DEBUG")}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("LOG_FORMAT", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     return subprocess.run(
         [sys.executable, *args],
         cwd=settings.BASE_DIR,
