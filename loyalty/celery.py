@@ -10,6 +10,7 @@ from loyalty import request_id
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty.settings")
 
 app = Celery("loyalty")
+app.set_default()  # the current app of every thread, not only of the one that imported this module
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

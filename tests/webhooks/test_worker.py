@@ -63,7 +63,7 @@ def test_a_purchase_reaches_the_partner_as_a_signed_webhook_through_a_real_worke
     receiver.secret = endpoint.secret
     member = MemberFactory(enrolled_by=partner)
     # the commit hook sends the dispatch through Redis to the worker's queue (the worker's own tasks follow it)
-    broker = Celery(broker=redis_broker)
+    broker = Celery(broker=redis_broker, set_as_current=False)
     monkeypatch.setattr(
         outbox,
         "_dispatch_later",
