@@ -44,7 +44,7 @@ from members.models import MemberStatus
 
 from . import eligibility, lock_objects
 from .models import Donation, Redemption, Reward, RewardKind, Voucher, VoucherCode, VoucherStatus
-from .selectors import voucher_get_by_code
+from .selectors import member_tier_id_get, voucher_get_by_code
 
 MAX_QUANTITY = 20
 # Crockford's base32 without I, L, O, U: 16 characters are 80 random bits, read aloud without confusion.
@@ -143,7 +143,7 @@ def redemption_create(
             raise MemberSuspended()
         refusal = eligibility.reward_refusal(
             reward,
-            tier_id=_tier_id(member),
+            tier_id=member_tier_id_get(member=member),
             tier_ids=frozenset(reward.tiers.values_list("pk", flat=True)),
             partner_ids=frozenset(reward.partners.values_list("pk", flat=True)),
             partner_id=partner.pk if partner is not None else None,
@@ -225,12 +225,6 @@ def _redemption_repeat(member, partner, key: str, reward: Reward, quantity: int)
         raise IdempotencyConflict()
     vouchers, donations = list(found.vouchers.order_by("pk")), list(found.donations.order_by("pk"))
     return RedemptionResult(found, vouchers=vouchers, donations=donations, created=False)
-
-
-def _tier_id(member) -> int | None:
-    from members.tiers.models import MemberTier
-
-    return MemberTier.objects.filter(member_id=member.pk).values_list("tier_id", flat=True).first()
 
 
 def _limit_check(member, reward: Reward, quantity: int, now: datetime) -> None:
