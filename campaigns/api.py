@@ -18,7 +18,6 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.exceptions import NotFound
 from loyalty.partners.fields import StrictCharField, StrictIntegerField
 from loyalty.partners.pagination import CursorPagination
 from loyalty.partners.rest import (
@@ -30,6 +29,7 @@ from loyalty.partners.rest import (
     error_body,
     error_responses,
     idempotent_post,
+    own_or_not_found,
 )
 from members.numbers import member_number_clean
 
@@ -498,9 +498,11 @@ class TransactionDetailApi(APIView):
         examples=[OpenApiExample("Transaction", response_only=True, value=TRANSACTION_EXAMPLE)],
     )
     def get(self, request, transaction_id):
-        purchase = selectors.purchases_for_partner(partner=request.user).filter(pk=transaction_id).first()
-        if purchase is None:
-            raise NotFound("This partner has no transaction with this id.")
+        purchase = own_or_not_found(
+            selectors.purchases_for_partner(partner=request.user),
+            "This partner has no transaction with this id.",
+            pk=transaction_id,
+        )
         return Response(transaction_output(purchase))
 
 

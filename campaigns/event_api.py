@@ -20,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.exceptions import LoyaltyError, MemberClosed, MemberSuspended, NotFound, ValidationError
+from loyalty.exceptions import LoyaltyError, MemberClosed, MemberSuspended, ValidationError
 from loyalty.partners.fields import StrictCharField
 from loyalty.partners.rest import (
     AUTH_ERRORS,
@@ -31,6 +31,7 @@ from loyalty.partners.rest import (
     error_body,
     error_responses,
     idempotent_post,
+    own_or_not_found,
 )
 from members import selectors as member_selectors
 
@@ -275,10 +276,9 @@ def _body_hash(member, data: dict) -> str:
 
 
 def _own_event(partner, event_id: int) -> Event:
-    event = event_selectors.event_get_for_partner(partner=partner, event_id=event_id)
-    if event is None:
-        raise NotFound("This partner posted no such event.")
-    return event
+    return own_or_not_found(
+        event_selectors.events_for_partner(partner=partner), "This partner posted no such event.", pk=event_id
+    )
 
 
 class EventDetailApi(APIView):

@@ -1,15 +1,13 @@
 """Reads of events: the partner API's (its own events only) and their breakdowns."""
 
+from django.db.models import QuerySet
+
 from .models import Award, Event, Outcome
 
 
-def event_get_for_partner(*, partner, event_id: int) -> Event | None:
-    """The event ``partner`` posted, with its type, member and account joined; ``None`` for any other event."""
-    return (
-        Event.objects.select_related("event_type", "member__account", "entry")
-        .filter(pk=event_id, partner=partner)
-        .first()
-    )
+def events_for_partner(*, partner) -> QuerySet[Event]:
+    """The events ``partner`` posted, with their type, member and account joined."""
+    return Event.objects.select_related("event_type", "member__account", "entry").filter(partner=partner)
 
 
 def event_awards(*, event: Event) -> list[Award]:

@@ -33,6 +33,7 @@ from loyalty.partners.rest import (
     RATE_LIMIT_HEADERS,
     error_responses,
     idempotent_post,
+    own_or_not_found,
 )
 from loyalty.partners.services import presence_code_check
 from members import selectors as member_selectors
@@ -475,10 +476,11 @@ class RedemptionCreateApi(APIView):
 
 
 def _own_redemption(partner, redemption_id: int):
-    redemption = selectors.redemptions_for_partner(partner=partner).filter(pk=redemption_id).first()
-    if redemption is None:
-        raise NotFound("This partner has no redemption with this id.")
-    return redemption
+    return own_or_not_found(
+        selectors.redemptions_for_partner(partner=partner),
+        "This partner has no redemption with this id.",
+        pk=redemption_id,
+    )
 
 
 class RedemptionDetailApi(APIView):

@@ -11,7 +11,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty.exceptions import NotFound
 from loyalty.ledger.models import HoldStatus
 from loyalty.partners.fields import StrictCharField, StrictIntegerField, StrictRegexField
 from loyalty.partners.rest import (
@@ -22,6 +21,7 @@ from loyalty.partners.rest import (
     RATE_LIMIT_HEADERS,
     error_responses,
     idempotent_post,
+    own_or_not_found,
 )
 from members import selectors as member_selectors
 
@@ -104,16 +104,11 @@ def hold_output(payment: PointsPayment) -> dict:
 
 
 def _own_payment(partner, hold_id: int) -> PointsPayment:
-    if not 0 < hold_id < 2**63:  # no row has such an id (and the database could not compare it)
-        raise NotFound("This partner placed no such hold.")
-    payment = (
-        PointsPayment.objects.select_related("hold", "member__account")
-        .filter(partner_id=partner.pk, hold_id=hold_id)
-        .first()
+    return own_or_not_found(
+        PointsPayment.objects.select_related("hold", "member__account").filter(partner_id=partner.pk),
+        "This partner placed no such hold.",
+        hold_id=hold_id,
     )
-    if payment is None:
-        raise NotFound("This partner placed no such hold.")
-    return payment
 
 
 HOLD_ERRORS = ("member_suspended", "member_closed", "idempotency_conflict")

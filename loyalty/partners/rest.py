@@ -330,6 +330,17 @@ LOCATION_HEADER = OpenApiParameter(
 )
 
 
+def own_or_not_found(queryset, message: str, **lookup):
+    """The one row of the partner's own ``queryset`` that matches, or the API's 404 with ``message``.
+
+    Another partner's row answers exactly as a row that does not exist: ids reveal nothing.
+    """
+    row = queryset.filter(**lookup).first()
+    if row is None:
+        raise NotFound(message)
+    return row
+
+
 def idempotency_key(request) -> str:
     """The request's ``Idempotency-Key``: 400 ``idempotency_key_required`` without one, ``invalid`` if malformed."""
     key = request.headers.get("Idempotency-Key")
