@@ -279,21 +279,10 @@ def _redemption_url(body: dict) -> str:
 
 class RewardPagination(CursorPagination):
     ordering = ("points_cost", "id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = settings.API_MAX_PAGE_SIZE
-
-    def get_paginated_response_schema(self, schema):
-        response = super().get_paginated_response_schema(schema)
-        properties = response["properties"]
-        url = f"{EXAMPLE_HOST}/api/v1/rewards/?cursor="
-        properties["next"].update(description="The next page, or null on the last page.", example=url + "cD01MDA")
-        properties["previous"].update(
-            description="The previous page, or null on the first page.", example=url + "cj0xJnA9NTAw"
-        )
-        if isinstance(properties["results"], dict):
-            properties["results"]["description"] = "This page's rewards, cheapest first."
-        return response
+    example_path = "/api/v1/rewards/"
+    example_cursors = ("cD01MDA", "cj0xJnA9NTAw")
+    link_descriptions = ("The next page, or null on the last page.", "The previous page, or null on the first page.")
+    results_description = "This page's rewards, cheapest first."
 
 
 class RewardFilter(django_filters.FilterSet):

@@ -333,8 +333,11 @@ LOCATION_HEADER = OpenApiParameter(
 def own_or_not_found(queryset, message: str, **lookup):
     """The one row of the partner's own ``queryset`` that matches, or the API's 404 with ``message``.
 
-    Another partner's row answers exactly as a row that does not exist: ids reveal nothing.
+    Another partner's row answers exactly as a row that does not exist: ids reveal nothing. An
+    id beyond a bigint matches no row (and the database could not compare it: a 500 otherwise).
     """
+    if any(isinstance(value, int) and not 0 < value < 2**63 for value in lookup.values()):
+        raise NotFound(message)
     row = queryset.filter(**lookup).first()
     if row is None:
         raise NotFound(message)

@@ -4,7 +4,6 @@ A partner registers, lists, reads and deletes its own endpoints only (scope ``we
 the secret that signs deliveries is in the answer of the ``POST`` alone.
 """
 
-from django.conf import settings
 from django.urls import path, reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
@@ -60,22 +59,9 @@ class EndpointCreatedSerializer(EndpointSerializer):
 
 
 class EndpointPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = settings.API_MAX_PAGE_SIZE
-
-    def get_paginated_response_schema(self, schema):
-        response = super().get_paginated_response_schema(schema)
-        properties = response["properties"]
-        url = "https://loyalty.example.com/api/v1/webhooks/?cursor="
-        properties["next"].update(description="The next (older) page, or null on the last page.", example=url + "cD0y")
-        properties["previous"].update(
-            description="The previous (newer) page, or null on the first page.", example=url + "cj0x"
-        )
-        if isinstance(properties["results"], dict):
-            properties["results"]["description"] = "This page's endpoints, newest first."
-        return response
+    example_path = "/api/v1/webhooks/"
+    example_cursors = ("cD0y", "cj0x")
+    results_description = "This page's endpoints, newest first."
 
 
 def _endpoint_url(body: dict) -> str:
