@@ -81,7 +81,10 @@ def issued_by_kind(period: Period) -> list[dict]:
         .order_by("kind")
     )
     labels = dict(EntryKind.choices)
-    return [{"kind": row["kind"], "label": str(labels.get(row["kind"], row["kind"])), "points": row["points"]} for row in rows]
+    return [
+        {"kind": row["kind"], "label": str(labels.get(row["kind"], row["kind"])), "points": row["points"]}
+        for row in rows
+    ]
 
 
 def dashboard(period: Period) -> dict:

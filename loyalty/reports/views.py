@@ -38,16 +38,14 @@ class PeriodForm(forms.Form):
 def dashboard_view(request):
     if not request.user.has_perm("ledger.view_entry"):
         raise PermissionDenied
-    form = PeriodForm(request.GET or None)
-    if request.GET and not form.is_valid():
-        report = None
-    else:
-        form.is_valid() if request.GET else None
-        end = program_date()
-        period = form.cleaned_data["period"] if request.GET else selectors.Period(end - timedelta(days=29), end)
-        report = selectors.dashboard(period)
+    form = PeriodForm(request.GET)  # every field optional: no GET is the last 30 days
+    report = None
+    if form.is_valid():
+        report = selectors.dashboard(form.cleaned_data["period"])
         if request.GET.get("download") == "kinds":
-            return _csv("kinds", [_("Kind"), _("Points")], [[row["label"], row["points"]] for row in report["by_kind"]])
+            return _csv(
+                "kinds", [_("Kind"), _("Points")], [[row["label"], row["points"]] for row in report["by_kind"]]
+            )
     context = {**admin.site.each_context(request), "title": _("Program dashboard"), "form": form, "report": report}
     return TemplateResponse(request, "admin/reports/dashboard.html", context)
 
