@@ -60,10 +60,9 @@ def ledger_totals(period: Period) -> dict:
 
 def member_totals(period: Period) -> dict:
     """All members (joined before the period's end) and those who joined in it, in one query."""
-    row = Member.objects.filter(joined_at__lt=period.until).aggregate(
+    return Member.objects.filter(joined_at__lt=period.until).aggregate(
         members=Count("pk"), new=Count("pk", filter=Q(joined_at__gte=period.since))
     )
-    return row
 
 
 def outstanding() -> dict:

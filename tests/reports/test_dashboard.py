@@ -59,7 +59,8 @@ def test_fixed_number_of_queries(client, analyst, ledger_data, django_assert_num
 def test_bad_dates_are_a_form_error(client, analyst):
     client.force_login(analyst)
     response = client.get(URL, {"start": "2026-13-45"})
-    assert response.status_code == 200 and response.context["report"] is None
+    assert response.status_code == 200
+    assert response.context["report"] is None
     response = client.get(URL, {"start": "2026-12-01", "end": "2026-11-01"})
     assert response.context["form"].errors
 
