@@ -152,8 +152,8 @@ def main() -> int:
                 requests.append(request)
 
     def killer(server, rng):
-        from loyalty.ledger import tasks as ledger_tasks  # noqa: F401
         from loyalty.celery import app
+        from loyalty.ledger import tasks as ledger_tasks  # noqa: F401
 
         next_task = time.monotonic()
         while not stop.wait(0.5):
