@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 BENCH_DATABASE_URL ?= $(PG_URL)/loyalty_bench
 
-.PHONY: install run test lint bench demo messages clean
+.PHONY: install run test lint bench chaos demo messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: install
 bench: install
 	psql "$(PG_URL)/postgres" -qc "CREATE DATABASE loyalty_bench" 2>/dev/null || true
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench
+
+# Load while gunicorn and Celery workers are killed and Redis restarted (CHAOS_SECONDS, 600 by default).
+chaos: install
+	psql "$(PG_URL)/postgres" -qc "CREATE DATABASE loyalty_chaos" 2>/dev/null || true
+	DATABASE_URL=$(PG_URL)/loyalty_chaos $(BIN)/python -m bench.chaos
 
 # After changing a user-facing string: refresh locale/fr, translate what is new, compile.
 MESSAGES_IGNORE := -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*" -i "*.egg-info/*"

@@ -45,6 +45,14 @@ class LoyaltyAdminSite(admin.AdminSite):
     index_title = _("Members, points and partners")
     index_template = "admin/loyalty_index.html"  # links the earning simulator
 
+    def get_urls(self):
+        from django.urls import path
+
+        from loyalty.reports.views import dashboard_view
+
+        dashboard = path("reports/dashboard/", self.admin_view(dashboard_view), name="reports_dashboard")
+        return [dashboard, *super().get_urls()]
+
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, SafeChangeListMixin):

@@ -1,0 +1,59 @@
+"""The program dashboard (staff with ``ledger.view_entry``: analysts and up), under the admin site."""
+
+import csv
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from loyalty.clock import program_date
+from members.exports import _Echo, csv_delimiter, spreadsheet_safe
+
+from . import selectors
+
+MAX_DAYS = 3660
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=gettext_lazy("From"), required=False)
+    end = forms.DateField(label=gettext_lazy("To"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        end = data.get("end") or program_date()
+        start = data.get("start") or end - timedelta(days=29)
+        if start > end:
+            raise forms.ValidationError(_("The period's start is after its end."))
+        if (end - start).days > MAX_DAYS:
+            raise forms.ValidationError(_("The period is longer than ten years."))
+        data["period"] = selectors.Period(start, end)
+        return data
+
+
+def dashboard_view(request):
+    if not request.user.has_perm("ledger.view_entry"):
+        raise PermissionDenied
+    form = PeriodForm(request.GET)  # every field optional: no GET is the last 30 days
+    report = None
+    if form.is_valid():
+        report = selectors.dashboard(form.cleaned_data["period"])
+        if request.GET.get("download") == "kinds":
+            return _csv(
+                "kinds", [_("Kind"), _("Points")], [[row["label"], row["points"]] for row in report["by_kind"]]
+            )
+    context = {**admin.site.each_context(request), "title": _("Program dashboard"), "form": form, "report": report}
+    return TemplateResponse(request, "admin/reports/dashboard.html", context)
+
+
+def _csv(name, header, rows):
+    writer = csv.writer(_Echo(), delimiter=csv_delimiter())
+    lines = ["\ufeff", writer.writerow(header)]
+    lines += [writer.writerow([spreadsheet_safe(str(cell)) for cell in row]) for row in rows]
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{name}.csv"'
+    return response

@@ -1,0 +1,80 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from django.utils import timezone
+
+from loyalty.ledger import services as ledger
+from loyalty.ledger.models import Entry
+from tests.factories.members import MemberFactory
+
+URL = reverse("admin:reports_dashboard")
+
+
+@pytest.fixture
+def analyst(db):
+    user = User.objects.create_user("analyst", password="pw-staff-123", is_staff=True)
+    user.groups.add(Group.objects.get(name="Analyst"))
+    return user
+
+
+@pytest.fixture
+def ledger_data(db):
+    now = timezone.now()
+    first, second, _idle = MemberFactory(), MemberFactory(), MemberFactory()
+    ledger.credit(first.account, 100, expires_on=None, now=now)
+    ledger.credit(second.account, 50, expires_on=None, now=now)
+    ledger.debit(first.account, 30, now=now)
+    ledger.credit(first.account, 999, expires_on=None, now=now - timedelta(days=40))  # the previous period
+    return now
+
+
+def test_figures_of_a_small_data_set(client, analyst, ledger_data):
+    client.force_login(analyst)
+    response = client.get(URL)
+    assert response.status_code == 200
+    current = response.context["report"]["figures"]["current"]
+    previous = response.context["report"]["figures"]["previous"]
+    assert (current["issued"], current["redeemed"], current["active"], current["members"]) == (150, 30, 2, 3)
+    assert str(current["redemption_rate"]) == "0.2000"
+    assert previous["issued"] == 999
+    assert response.context["report"]["outstanding"]["points"] == 100 + 50 - 30 + 999
+
+
+def test_totals_reconcile_with_the_ledger(client, analyst, ledger_data):
+    client.force_login(analyst)
+    outstanding = client.get(URL).context["report"]["outstanding"]["points"]
+    assert outstanding == sum(Entry.objects.values_list("amount", flat=True))
+
+
+def test_fixed_number_of_queries(client, analyst, ledger_data, django_assert_num_queries):
+    client.force_login(analyst)
+    client.get(URL)
+    MemberFactory.create_batch(3)
+    with django_assert_num_queries(10):
+        assert client.get(URL).status_code == 200
+
+
+def test_bad_dates_are_a_form_error(client, analyst):
+    client.force_login(analyst)
+    response = client.get(URL, {"start": "2026-13-45"})
+    assert response.status_code == 200
+    assert response.context["report"] is None
+    response = client.get(URL, {"start": "2026-12-01", "end": "2026-11-01"})
+    assert response.context["form"].errors
+
+
+def test_csv_download(client, analyst, ledger_data):
+    client.force_login(analyst)
+    response = client.get(URL, {"download": "kinds"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "150" in b"".join(response.streaming_content).decode()
+
+
+def test_refused_to_anonymous_and_non_staff(client, db):
+    assert client.get(URL).status_code == 302
+    client.force_login(User.objects.create_user("member", password="pw-x-12345"))
+    assert client.get(URL).status_code == 302
+    client.force_login(User.objects.create_user("staff", password="pw-x-12345", is_staff=True))
+    assert client.get(URL).status_code == 403
