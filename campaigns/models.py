@@ -37,6 +37,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from loyalty.models import TimeStampedModel
 
@@ -71,6 +72,8 @@ class EarningPolicy(models.Model):
     # keeps of the rules is good while the policy row, read by every purchase, still says this number.
     rules_version = models.BigIntegerField(default=0, editable=False)
 
+    history = HistoricalRecords()  # who changed what and when (see the README)
+
     class Meta:
         verbose_name = _("earning policy")
         verbose_name_plural = _("earning policy")
@@ -92,6 +95,8 @@ class RateOverride(models.Model):
     sku = models.CharField(max_length=64, blank=True)
     points_per_unit = models.DecimalField(**RATE, validators=[MinValueValidator(0)])
     active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         constraints = [
@@ -158,6 +163,8 @@ class Campaign(TimeStampedModel):
         default=0, editable=False, help_text=_("Points it gave, net of returns: what the budget counts.")
     )
 
+    history = HistoricalRecords()  # who changed what and when (see the README)
+
     class Meta:
         ordering = ["-starts_at", "-id"]
         constraints = [
@@ -219,6 +226,8 @@ class Rule(models.Model):
     event_type = models.ForeignKey(
         "EventType", null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Event points.")
     )
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["-priority", "id"]
@@ -344,6 +353,8 @@ class EventType(models.Model):
     )
     active = models.BooleanField(default=True)
     builtin = models.BooleanField(default=False, editable=False)
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["name"]

@@ -4,7 +4,8 @@ A list page's filters come from the address bar: a NUL byte or a year out of ran
 (``?joined_at__year=99999``) used to fail while the page rendered. Every model admin
 registered here, ours and the libraries' (periodic tasks, users), gets
 ``SafeChangeListMixin``: such a filter sends the user back to the unfiltered list with a
-message instead.
+message instead. A model that keeps a history (``HistoricalRecords``) also gets
+``SimpleHistoryAdmin``: its "History" page lists every saved change, who made it and when.
 """
 
 from django.contrib import admin, messages
@@ -14,6 +15,7 @@ from django.db import DataError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 
 class SafeChangeListMixin:
@@ -55,11 +57,21 @@ class LoyaltyAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
+        models = model_or_iterable if isinstance(model_or_iterable, (list, tuple)) else [model_or_iterable]
+        if any(_has_history(model) for model in models) and not issubclass(admin_class, SimpleHistoryAdmin):
+            # A model with HistoricalRecords: its "History" button shows who changed what (django-simple-history).
+            admin_class = type(
+                admin_class.__name__, (admin_class, SimpleHistoryAdmin), {"__module__": admin_class.__module__}
+            )
         if not issubclass(admin_class, SafeChangeListMixin):
             admin_class = type(
                 admin_class.__name__, (SafeChangeListMixin, admin_class), {"__module__": admin_class.__module__}
             )
         return super().register(model_or_iterable, admin_class, **options)
+
+
+def _has_history(model) -> bool:
+    return hasattr(model._meta, "simple_history_manager_attribute")  # set by HistoricalRecords
 
 
 class LoyaltyAdminConfig(AdminConfig):

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "import_export",
+    "simple_history",
     "axes",
     "csp",
     "loyalty.ledger",
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # a history row names the staff user who saved
 ]
 
 ROOT_URLCONF = "loyalty.urls"

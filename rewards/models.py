@@ -35,6 +35,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from loyalty.clock import add_months, program_date
 from loyalty.models import TimeStampedModel
@@ -90,6 +91,8 @@ class Charity(TimeStampedModel):
     description = models.TextField(blank=True)
     description_fr = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         verbose_name_plural = _("charities")
@@ -164,6 +167,8 @@ class Reward(TimeStampedModel):
         default=False, help_text=_("An unused voucher that expires gives its points back.")
     )
     active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["points_cost", "name"]

@@ -21,6 +21,7 @@ tills later) read it.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
+from simple_history.models import HistoricalRecords
 
 from loyalty.models import TimeStampedModel
 
@@ -48,6 +49,8 @@ class Partner(TimeStampedModel):
     return_window_days = models.PositiveSmallIntegerField(
         default=0, help_text=_("Points of this partner's purchases stay pending this many days (its return window).")
     )
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["name"]

@@ -13,6 +13,7 @@ the same event id, so receivers de-duplicate.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from loyalty.models import TimeStampedModel
 
@@ -23,6 +24,8 @@ class WebhookEndpoint(TimeStampedModel):
     event_types = models.JSONField(default=list, help_text=_("The event types sent to this URL."))
     secret = models.CharField(max_length=80, editable=False, help_text=_("Signs every delivery (HMAC-SHA256)."))
     active = models.BooleanField(default=True)
+
+    history = HistoricalRecords(excluded_fields=["secret"])  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["-created_at", "-id"]

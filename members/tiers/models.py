@@ -29,6 +29,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class QualificationBasis(models.TextChoices):
@@ -54,6 +55,8 @@ class TierPolicy(models.Model):
         help_text=_("A member keeps a tier this many months after the last day they qualified for it."),
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         verbose_name = _("tier policy")
@@ -88,6 +91,8 @@ class Tier(models.Model):
         validators=[MinValueValidator(0)],
         help_text=_("Purchases earn this many times the base points (the earning engine applies it)."),
     )
+
+    history = HistoricalRecords()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["rank"]
