@@ -37,8 +37,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from loyalty.history import config_history
 from loyalty.models import TimeStampedModel
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -72,7 +72,7 @@ class EarningPolicy(models.Model):
     # keeps of the rules is good while the policy row, read by every purchase, still says this number.
     rules_version = models.BigIntegerField(default=0, editable=False)
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         verbose_name = _("earning policy")
@@ -96,7 +96,7 @@ class RateOverride(models.Model):
     points_per_unit = models.DecimalField(**RATE, validators=[MinValueValidator(0)])
     active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         constraints = [
@@ -163,7 +163,7 @@ class Campaign(TimeStampedModel):
         default=0, editable=False, help_text=_("Points it gave, net of returns: what the budget counts.")
     )
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -227,7 +227,7 @@ class Rule(models.Model):
         "EventType", null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Event points.")
     )
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["-priority", "id"]
@@ -354,7 +354,7 @@ class EventType(models.Model):
     active = models.BooleanField(default=True)
     builtin = models.BooleanField(default=False, editable=False)
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["name"]

@@ -35,9 +35,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from loyalty.clock import add_months, program_date
+from loyalty.history import config_history
 from loyalty.models import TimeStampedModel
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -92,7 +92,7 @@ class Charity(TimeStampedModel):
     description_fr = models.TextField(blank=True)
     active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         verbose_name_plural = _("charities")
@@ -168,7 +168,7 @@ class Reward(TimeStampedModel):
     )
     active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["points_cost", "name"]

@@ -21,8 +21,8 @@ tills later) read it.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
-from simple_history.models import HistoricalRecords
 
+from loyalty.history import config_history
 from loyalty.models import TimeStampedModel
 
 SCOPES = {
@@ -50,7 +50,7 @@ class Partner(TimeStampedModel):
         default=0, help_text=_("Points of this partner's purchases stay pending this many days (its return window).")
     )
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["name"]

@@ -13,8 +13,8 @@ the same event id, so receivers de-duplicate.
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from loyalty.history import config_history
 from loyalty.models import TimeStampedModel
 
 
@@ -25,7 +25,7 @@ class WebhookEndpoint(TimeStampedModel):
     secret = models.CharField(max_length=80, editable=False, help_text=_("Signs every delivery (HMAC-SHA256)."))
     active = models.BooleanField(default=True)
 
-    history = HistoricalRecords(excluded_fields=["secret"])  # who changed what and when (see the README)
+    history = config_history(excluded_fields=["secret"])  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -29,7 +29,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
+
+from loyalty.history import config_history
 
 
 class QualificationBasis(models.TextChoices):
@@ -56,7 +57,7 @@ class TierPolicy(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         verbose_name = _("tier policy")
@@ -92,7 +93,7 @@ class Tier(models.Model):
         help_text=_("Purchases earn this many times the base points (the earning engine applies it)."),
     )
 
-    history = HistoricalRecords()  # who changed what and when (see the README)
+    history = config_history()  # who changed what and when (see the README)
 
     class Meta:
         ordering = ["rank"]

@@ -43,6 +43,7 @@ def test_a_partner_registers_an_endpoint_and_gets_its_secret_once(partner, allow
     }
     assert endpoint.secret.startswith("whsec_")
     assert len(endpoint.secret) > 40
+    assert [(row.history_type, row.history_user) for row in endpoint.history.all()] == [("+", None)]  # no staff
     assert response["Location"] == f"http://testserver/api/v1/webhooks/{endpoint.pk}/"
     assert "secret" not in api.get(f"{URL}{endpoint.pk}/").json()
     assert "secret" not in api.get(URL).json()["results"][0]
