@@ -1,7 +1,7 @@
 """The program dashboard (staff with ``ledger.view_entry``: analysts and up), under the admin site."""
 
 import csv
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin
@@ -17,6 +17,7 @@ from members.exports import _Echo, csv_delimiter, spreadsheet_safe
 from . import selectors
 
 MAX_DAYS = 3660
+EARLIEST, LATEST = date(1970, 1, 1), date(9000, 12, 31)  # beyond them the previous period or a day's end overflows
 
 
 class PeriodForm(forms.Form):
@@ -31,6 +32,8 @@ class PeriodForm(forms.Form):
             raise forms.ValidationError(_("The period's start is after its end."))
         if (end - start).days > MAX_DAYS:
             raise forms.ValidationError(_("The period is longer than ten years."))
+        if start < EARLIEST + (end - start) + timedelta(days=1) or end > LATEST:
+            raise forms.ValidationError(_("The period must fall between 1970 and 9000."))
         data["period"] = selectors.Period(start, end)
         return data
 

@@ -65,6 +65,16 @@ def test_bad_dates_are_a_form_error(client, analyst):
     assert response.context["form"].errors
 
 
+@pytest.mark.parametrize(("start", "end"), [("0001-01-01", "0001-01-05"), ("9999-12-20", "9999-12-31")])
+def test_a_period_at_the_calendars_edges_is_a_form_error_not_a_500(client, analyst, start, end):
+    client.force_login(analyst)
+
+    response = client.get(URL, {"start": start, "end": end})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"__all__": ["The period must fall between 1970 and 9000."]}
+
+
 def test_csv_download(client, analyst, ledger_data):
     client.force_login(analyst)
     response = client.get(URL, {"download": "kinds"})
