@@ -36,20 +36,30 @@ def entries_csv_rows(entries: QuerySet[Entry]) -> Iterator[str]:
 
 
 def _entries_csv_rows(entries: QuerySet[Entry]) -> Iterator[str]:
+    zone = program_timezone()
+    rows = (
+        [
+            timezone.localtime(entry.created_at, zone).strftime(CSV_TIME_FORMAT),
+            entry.get_kind_display(),
+            entry.amount,
+            entry.balance_after,
+            spreadsheet_safe(entry.memo_display),
+        ]
+        for entry in entries.iterator(chunk_size=2000)
+    )
+    return csv_lines([_("Date"), _("Kind"), _("Points"), _("Balance after"), _("Reason")], rows)
+
+
+def csv_lines(header: list, rows) -> Iterator[str]:
+    """A byte-order mark (so spreadsheets read UTF-8), the header, then each row, as lines to stream.
+
+    Text cells are the caller's to pass through ``spreadsheet_safe``.
+    """
     writer = csv.writer(_Echo(), delimiter=csv_delimiter())
     yield "\ufeff"
-    yield writer.writerow([_("Date"), _("Kind"), _("Points"), _("Balance after"), _("Reason")])
-    zone = program_timezone()
-    for entry in entries.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                timezone.localtime(entry.created_at, zone).strftime(CSV_TIME_FORMAT),
-                entry.get_kind_display(),
-                entry.amount,
-                entry.balance_after,
-                spreadsheet_safe(entry.memo_display),
-            ]
-        )
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(row)
 
 
 def spreadsheet_safe(text: str) -> str:

@@ -1,6 +1,5 @@
 """The program dashboard (staff with ``ledger.view_entry``: analysts and up), under the admin site."""
 
-import csv
 from datetime import date, timedelta
 
 from django import forms
@@ -12,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty.clock import program_date
-from members.exports import _Echo, csv_delimiter, spreadsheet_safe
+from members.exports import csv_lines, spreadsheet_safe
 
 from . import selectors
 
@@ -54,9 +53,9 @@ def dashboard_view(request):
 
 
 def _csv(name, header, rows):
-    writer = csv.writer(_Echo(), delimiter=csv_delimiter())
-    lines = ["\ufeff", writer.writerow(header)]
-    lines += [writer.writerow([spreadsheet_safe(str(cell)) for cell in row]) for row in rows]
+    lines = list(
+        csv_lines(header, ([spreadsheet_safe(str(cell)) for cell in row] for row in rows))
+    )  # a few rows: in the request's language
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dashboard-{name}.csv"'
     return response
