@@ -1,8 +1,10 @@
 import os
+from collections.abc import Callable
 from contextvars import Token
 
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.db import transaction
 
 from loyalty import logging as _logging  # noqa: F401  (every log record of the worker carries the request id)
 from loyalty import request_id
@@ -39,3 +41,11 @@ def _forget_request_id(task_id=None, **kwargs):
     token = _before_task.pop(task_id, None)
     if token is not None:
         request_id.current.reset(token)
+
+
+def on_commit_send(send: Callable[[], object]) -> None:
+    """Run ``send`` (which enqueues tasks) once the caller's transaction commits; a broker that does not answer
+    then is logged, not raised. The change is committed either way, so the client must not be told it failed:
+    each such task has a periodic sweeper that sends what was not sent (``outbox.dispatch_pending``,
+    ``webhooks.deliver_due``, ``notifications.send_pending_emails``)."""
+    transaction.on_commit(send, robust=True)

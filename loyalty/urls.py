@@ -3,7 +3,9 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from loyalty import health
+from loyalty import health, unavailable
+
+handler500 = unavailable.server_error
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -10,6 +10,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from loyalty.celery import on_commit_send
+
 from . import lock_objects
 from .models import EventType, OutboxEvent
 
@@ -24,7 +26,7 @@ def event_record(*, type: str, data: dict, member=None, partner=None, now: datet
     event = OutboxEvent.objects.create(
         type=type, data=data, member=member, partner=partner, occurred_at=now or timezone.now()
     )
-    transaction.on_commit(lambda: _dispatch_later([event.pk]))
+    on_commit_send(lambda: _dispatch_later([event.pk]))
     return event
 
 
@@ -55,7 +57,7 @@ def events_record_from(*, type: str, rows: QuerySet, member: str, occurred_at: s
         cursor.execute(statement, [type, *params])
         ids = [row[0] for row in cursor.fetchall()]
     if ids:
-        transaction.on_commit(lambda: _dispatch_later(ids))
+        on_commit_send(lambda: _dispatch_later(ids))
     return ids
 
 

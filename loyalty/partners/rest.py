@@ -65,6 +65,7 @@ from loyalty.exceptions import (
 )
 from loyalty.partners.parsers import PayloadTooLarge, too_large_message
 from loyalty.partners.services import idempotent_run
+from loyalty.unavailable import RETRY_AFTER_SECONDS, SERVICE_DOWN
 
 logger = logging.getLogger(__name__)
 
@@ -408,6 +409,11 @@ def exception_handler(exc, context):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
         return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
+    if isinstance(exc, SERVICE_DOWN):
+        logger.warning("The cache or the broker does not answer: 503", exc_info=exc)
+        message = "A service the API relies on is restarting: retry in a few seconds with the same Idempotency-Key."
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return Response(error_body("service_unavailable", message), status=503, headers=headers)
     logger.exception("Unexpected error in the API", exc_info=exc)
     return Response(error_body("server_error", "An unexpected error occurred."), status=500)
 

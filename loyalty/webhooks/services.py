@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.celery import on_commit_send
 from loyalty.exceptions import ValidationError
 from loyalty.outbox.models import EventType, OutboxEvent
 
@@ -151,4 +152,4 @@ def _send_on_commit(delivery_ids: list[int]) -> None:
     from .tasks import deliver
 
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: deliver.delay(delivery_id))
+        on_commit_send(lambda delivery_id=delivery_id: deliver.delay(delivery_id))
