@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from loyalty.celery import on_commit_send
 from loyalty.clock import program_date
 from loyalty.exceptions import NotFound
 from loyalty.ledger.models import Lot
@@ -200,7 +201,7 @@ def _emails_enqueue(notification_ids: list[int]) -> None:
         for pk in notification_ids:
             send_email.delay(pk)
 
-    transaction.on_commit(enqueue)
+    on_commit_send(enqueue)
 
 
 def notification_email_send(*, notification_id: int, now: datetime | None = None) -> bool:
