@@ -24,6 +24,7 @@ from loyalty.outbox.models import EventType
 from loyalty.ratelimit import rate_count
 
 from .models import Member, MemberStatus, MemberStatusChange
+from .notifications import services as notifications
 from .numbers import member_number_new
 from .phones import phone_normalize
 from .referrals import services as referrals
@@ -361,10 +362,13 @@ def member_access_link_send(*, email: str, site_url: str) -> bool:
 
 
 def member_email_verify(*, member: Member, now: datetime | None = None) -> Member:
-    """Record that the member proved the e-mail is theirs; the first proof's time stays."""
+    """Record that the member proved the e-mail is theirs; the first proof's time stays. The first proof sends
+    the welcome that waited for it (``notifications.welcome_email_release``)."""
     if member.email_verified_at is None:
-        member.email_verified_at = now or timezone.now()
-        member.save(update_fields=["email_verified_at", "updated_at"])
+        with transaction.atomic():
+            member.email_verified_at = now or timezone.now()
+            member.save(update_fields=["email_verified_at", "updated_at"])
+            notifications.welcome_email_release(member=member)
     return member
 
 

@@ -5,6 +5,7 @@ set-based expiry reminder, ``members_wanting``):
 
 - A closed member gets nothing. A suspended member still sees notifications in the portal (they
   may log in and look) but gets no e-mail; an active member gets both.
+- The welcome of a portal sign-up is e-mailed once its address is confirmed (``awaiting_confirmation``).
 - A kind with a preference (every kind but the welcome) is written only if the member's
   preference allows it; a member who never chose has the field's default
   (``NotificationPreference``): on for every kind but *points earned*.
@@ -22,6 +23,7 @@ the sentence below it, ``link`` where the portal shows more.
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.formats import date_format, number_format
@@ -75,9 +77,18 @@ def notification_wanted(member, kind: str) -> bool:
     return rule.default if preference is None else getattr(preference, rule.preference)
 
 
+def awaiting_confirmation(member) -> bool:
+    """A portal sign-up (it chose a password) whose address is not proven yet: its welcome waits for the link, so
+    an address someone else typed in gets only the confirmation e-mail. A partner's enrolment (no password: the
+    partner took the address at its till) is welcomed at once."""
+    return member.email_verified_at is None and member.user.has_usable_password()
+
+
 def email_wanted(member, kind: str) -> bool:
     """Whether a notification of ``kind`` the member gets is e-mailed too."""
     if not notification_wanted(member, kind) or member.status != MemberStatus.ACTIVE or not member.user.email:
+        return False
+    if kind == NotificationKind.WELCOME and awaiting_confirmation(member):
         return False
     return member.marketing_consent or not KINDS[kind].marketing
 
@@ -95,6 +106,8 @@ def members_wanting(kind: str, *, email: bool) -> Q:
         wanted &= Q(status=MemberStatus.ACTIVE) & ~Q(user__email="")
         if rule.marketing:
             wanted &= Q(marketing_consent=True)
+        if kind == NotificationKind.WELCOME:  # not awaiting_confirmation
+            wanted &= Q(email_verified_at__isnull=False) | Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
     return wanted
 
 

@@ -188,6 +188,20 @@ def _vouchers_by_id(events: list[OutboxEvent]) -> dict:
     return {voucher.pk: voucher for voucher in rows}
 
 
+def welcome_email_release(*, member: Member) -> list[int]:
+    """E-mail the welcome that waited for the member's confirmation (see ``kinds.awaiting_confirmation``); returns
+    the notifications enqueued. Sent once however often it is called: ``notification_email_send`` locks and sends
+    a notification only while ``email_sent_at`` is empty. A welcome not written yet (its event not dispatched)
+    is e-mailed when it is, the member being confirmed by then."""
+    waiting = Notification.objects.filter(
+        member=member, kind=NotificationKind.WELCOME, send_email=False, email_sent_at=None
+    )
+    ids = list(waiting.values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=ids).update(send_email=True)
+    _emails_enqueue(ids)
+    return ids
+
+
 # --- E-mails --------------------------------------------------------------------------------------------------------
 
 
