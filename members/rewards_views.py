@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from loyalty.exceptions import LoyaltyError
+from rewards.eligibility import limit_words
 from rewards.selectors import (
     CatalogItem,
     member_donations_by_charity,
@@ -27,7 +28,7 @@ from rewards.selectors import (
 )
 from rewards.services import MAX_QUANTITY, RedemptionResult, redemption_create
 from rewards.services import voucher_cancel as voucher_cancel_service
-from rewards.templatetags.portal_rewards import limit_words, localized_name, reward_name, voucher_name
+from rewards.templatetags.portal_rewards import localized_name, reward_name, voucher_name
 
 from .card_views import card_qr_svg
 from .forms import RedeemForm, RewardFilterForm

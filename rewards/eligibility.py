@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from loyalty.clock import program_date, program_day_start
 
@@ -47,6 +48,26 @@ def reward_refusal(
     if partner_id is not None and partner_ids and partner_id not in partner_ids:
         return Refusal("partner", _("This partner does not accept this reward."))
     return None
+
+
+def limit_refusal(reward: Reward, *, used: int) -> Refusal | None:
+    """The member already has ``used`` units of ``reward`` in its limit period: refused once that is the limit."""
+    if reward.limit_per_member is None or used < reward.limit_per_member:
+        return None
+    words = limit_words(reward.limit_per_member, reward.limit_period)
+    return Refusal("limit", _("You have redeemed this reward %(limit)s: the most it allows.") % {"limit": words})
+
+
+def limit_words(limit: int, period: str) -> str:
+    """A per-member limit in words: "Twice a month" reads "2 times a month"."""
+    texts = {
+        LimitPeriod.DAY: lambda: ngettext("%(limit)s time a day", "%(limit)s times a day", limit),
+        LimitPeriod.WEEK: lambda: ngettext("%(limit)s time a week", "%(limit)s times a week", limit),
+        LimitPeriod.MONTH: lambda: ngettext("%(limit)s time a month", "%(limit)s times a month", limit),
+        LimitPeriod.YEAR: lambda: ngettext("%(limit)s time a year", "%(limit)s times a year", limit),
+    }
+    text = texts.get(period, lambda: ngettext("%(limit)s time in all", "%(limit)s times in all", limit))()
+    return text % {"limit": limit}
 
 
 def limit_period_start(period: str, now: datetime) -> datetime | None:

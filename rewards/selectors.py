@@ -25,7 +25,7 @@ from loyalty.exceptions import NotFound
 from members.tiers.models import MemberTier, Tier
 
 from . import eligibility
-from .models import Charity, Donation, Redemption, Reward, Voucher, VoucherCode, VoucherStatus
+from .models import Charity, Donation, LimitPeriod, Redemption, Reward, Voucher, VoucherCode, VoucherStatus
 
 # --- The portal: the catalog as one member sees it, and the member's own vouchers -----------------------------
 
@@ -88,6 +88,30 @@ def _with_pool(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
     )
 
 
+def units_in_limit_period(*, member_id: int, now: datetime, donations: bool = False) -> QuerySet:
+    """The member's units (vouchers, or donations) of any reward redeemed within that reward's limit period; a
+    cancelled voucher does not count. The one definition the redemption's limit check and the catalog share."""
+    model = Donation if donations else Voucher
+    window = Q(redemption__reward__limit_period=LimitPeriod.EVER)
+    for period in (LimitPeriod.DAY, LimitPeriod.WEEK, LimitPeriod.MONTH, LimitPeriod.YEAR):
+        since = eligibility.limit_period_start(period, now)
+        window |= Q(redemption__reward__limit_period=period, redemption__created_at__gte=since)
+    units = model.objects.filter(window, member_id=member_id)
+    return units if donations else units.exclude(status=VoucherStatus.CANCELLED)
+
+
+def _with_member_units(rewards: QuerySet[Reward], *, member, now: datetime) -> QuerySet[Reward]:
+    """Add ``member_units``: the member's units of each reward in its limit period, in the same query."""
+
+    def count(donations: bool):
+        units = units_in_limit_period(member_id=member.pk, now=now, donations=donations)
+        per_reward = units.filter(redemption__reward_id=OuterRef("pk")).order_by().values("redemption__reward_id")
+        counted = per_reward.annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+    return rewards.annotate(member_units=count(False) + count(True))
+
+
 def _catalog_item(reward: Reward, *, balance: int, tier_id: int | None, now: datetime) -> CatalogItem:
     tiers = list(reward.tiers.all())  # prefetched, ordered by rank
     refusal = eligibility.reward_refusal(
@@ -97,7 +121,7 @@ def _catalog_item(reward: Reward, *, balance: int, tier_id: int | None, now: dat
         partner_ids=frozenset(),  # the portal redeems without a partner: no partner rule applies
         partner_id=None,
         now=now,
-    )
+    ) or eligibility.limit_refusal(reward, used=reward.member_units)
     units_left = reward.stock
     if reward.has_pool:
         units_left = reward.pool_free if units_left is None else min(units_left, reward.pool_free)
@@ -128,7 +152,8 @@ def reward_catalog_get(
     """
     now = now or timezone.now()
     balance, tier_id = member.account.balance, member_tier_id_get(member=member)
-    rewards = _with_pool(_offered(now)).prefetch_related(_tiers_prefetch()).order_by("points_cost", "name", "pk")
+    rewards = _with_member_units(_with_pool(_offered(now)), member=member, now=now)
+    rewards = rewards.prefetch_related(_tiers_prefetch()).order_by("points_cost", "name", "pk")
     if kind:
         rewards = rewards.filter(kind=kind)
     if affordable:
@@ -141,7 +166,8 @@ def reward_for_member_get(*, member, code: str, now: datetime | None = None) -> 
     """One reward offered now, by its code, as ``member`` sees it, with the partners that accept it
     (``reward.partners.all()``); ``None`` if no such reward is offered. Four queries."""
     now = now or timezone.now()
-    reward = _with_pool(_offered(now)).prefetch_related(_tiers_prefetch(), "partners").filter(code=code).first()
+    rewards = _with_member_units(_with_pool(_offered(now)), member=member, now=now)
+    reward = rewards.prefetch_related(_tiers_prefetch(), "partners").filter(code=code).first()
     if reward is None:
         return None
     return _catalog_item(reward, balance=member.account.balance, tier_id=member_tier_id_get(member=member), now=now)

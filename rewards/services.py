@@ -44,7 +44,7 @@ from members.models import MemberStatus
 
 from . import eligibility, lock_objects
 from .models import Donation, Redemption, Reward, RewardKind, Voucher, VoucherCode, VoucherStatus
-from .selectors import member_tier_id_get, voucher_get_by_code
+from .selectors import member_tier_id_get, units_in_limit_period, voucher_get_by_code
 
 MAX_QUANTITY = 20
 # Crockford's base32 without I, L, O, U: 16 characters are 80 random bits, read aloud without confusion.
@@ -231,14 +231,9 @@ def _limit_check(member, reward: Reward, quantity: int, now: datetime) -> None:
     """Refuse more units than the reward's per-member limit leaves in the period (cancelled vouchers do not count)."""
     if reward.limit_per_member is None:
         return
-    since = eligibility.limit_period_start(reward.limit_period, now)
-    model = Donation if reward.kind == RewardKind.DONATION else Voucher
-    units = model.objects.filter(member_id=member.pk, redemption__reward_id=reward.pk)
-    if since is not None:
-        units = units.filter(redemption__created_at__gte=since)
-    if model is not Donation:
-        units = units.exclude(status=VoucherStatus.CANCELLED)
-    if units.count() + quantity > reward.limit_per_member:
+    donations = reward.kind == RewardKind.DONATION
+    units = units_in_limit_period(member_id=member.pk, now=now, donations=donations)
+    if units.filter(redemption__reward_id=reward.pk).count() + quantity > reward.limit_per_member:
         period = reward.get_limit_period_display().lower()
         raise LimitReached(
             f"This reward can be redeemed {reward.limit_per_member} times {period}.",

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from members.templatetags.portal import day, moment
 from members.tiers.templatetags.tiers import tier_name
 
-from ..models import LimitPeriod, RewardKind
+from ..eligibility import limit_words
+from ..models import RewardKind
 
 register = template.Library()
 
@@ -143,18 +144,6 @@ def reward_validity(reward) -> str:
     if until:
         return _("Until %(day)s") % {"day": day(until)}
     return _("No expiry date")
-
-
-def limit_words(limit: int, period: str) -> str:
-    """A per-member limit in words: "Twice a month" reads "2 times a month"."""
-    texts = {
-        LimitPeriod.DAY: lambda: ngettext("%(limit)s time a day", "%(limit)s times a day", limit),
-        LimitPeriod.WEEK: lambda: ngettext("%(limit)s time a week", "%(limit)s times a week", limit),
-        LimitPeriod.MONTH: lambda: ngettext("%(limit)s time a month", "%(limit)s times a month", limit),
-        LimitPeriod.YEAR: lambda: ngettext("%(limit)s time a year", "%(limit)s times a year", limit),
-    }
-    text = texts.get(period, lambda: ngettext("%(limit)s time in all", "%(limit)s times in all", limit))()
-    return text % {"limit": limit}
 
 
 @register.filter

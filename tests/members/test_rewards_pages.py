@@ -17,7 +17,7 @@ from members.models import MemberStatus
 from members.services import member_language_set, member_status_change
 from members.templatetags.portal import points as shown_points
 from rewards.models import Redemption, Reward, RewardKind, Voucher, VoucherCode, VoucherStatus
-from rewards.services import redemption_create
+from rewards.services import redemption_create, voucher_cancel
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
 from tests.factories.rewards import CharityFactory, RewardFactory
@@ -328,6 +328,39 @@ def test_the_limit_is_a_form_error(member_client, funded):
     redeem(member_client, reward)
 
     assert refused(member_client, funded, reward) == {"quantity": ["You can redeem this reward 1 time a week."]}
+
+
+LIMIT_REACHED = "You have redeemed this reward 1 time a month: the most it allows."
+
+
+def test_a_reward_whose_limit_the_member_reached_is_marked_and_its_button_disabled(member_client, funded):
+    limited = RewardFactory(code="monthly", points_cost=100, limit_per_member=1, limit_period="month")
+    twice = RewardFactory(code="twice", points_cost=100, limit_per_member=2, limit_period="month")
+    redeemed(funded, limited)
+    redeemed(funded, twice)
+
+    items = by_code(catalog(member_client))
+    page = member_client.get(reverse("portal:reward", args=["monthly"])).content.decode()
+
+    assert (items["monthly"].refusal.reason, items["monthly"].refusal.message) == ("limit", LIMIT_REACHED)
+    assert items["twice"].refusal is None  # one of two used
+    assert f'data-testid="redeem-blocked">{LIMIT_REACHED}</p>' in page
+    assert "monthly" not in by_code(catalog(member_client, affordable="on"))
+
+
+def test_a_cancelled_voucher_or_one_of_an_earlier_period_does_not_count_toward_the_limit(member_client, funded):
+    monthly = RewardFactory(code="monthly", points_cost=100, limit_per_member=1, limit_period="month", stock=5)
+    ever = RewardFactory(code="ever", points_cost=100, limit_per_member=1, limit_period="ever")
+    redeemed(funded, monthly, now=timezone.now() - timedelta(days=40))
+    redeemed(funded, ever, now=timezone.now() - timedelta(days=400))
+    cancelled = RewardFactory(code="cancel", points_cost=100, limit_per_member=1, cancel_window_hours=24)
+    voucher_cancel(voucher=redeemed(funded, cancelled)[0])
+
+    items = by_code(catalog(member_client))
+
+    assert items["monthly"].refusal is None
+    assert items["ever"].refusal.reason == "limit"  # in all: a redemption long ago counts
+    assert items["cancel"].refusal is None
 
 
 def test_a_reward_of_another_tier_is_a_form_error(member_client, funded):
