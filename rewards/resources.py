@@ -3,7 +3,8 @@
 - **RewardResource**: one row per reward, found by ``code``; tiers, partners and the charity by
   name; dates in the program's time zone. Each row is checked by ``Reward.full_clean`` (the
   kind's rules, ``Reward.clean``) and ``Reward.clean_tiers``, as the admin's form does, and
-  saved by ``catalog.reward_save`` (the stock by difference). The image is exported (its
+  saved by ``catalog.reward_save`` (the stock by difference: from ``stock_when_exported``, the stock
+  the file was exported with, when the row has it; else from the stock now). The image is exported (its
   stored name), never imported.
 - **VoucherCodeResource**: the codes of one gift card reward's pool, a ``code`` column; a code
   twice in the file, already in a pool, or equal to an issued voucher's code is a row error
@@ -111,6 +112,7 @@ REWARD_COLUMNS = [
     "image",
 ]
 M2M_COLUMNS = ["tiers", "partners"]
+FILE_COLUMNS = [*REWARD_COLUMNS, "stock_when_exported"]  # the file's: the fields, then the stock it was read with
 
 
 class RewardResource(resources.ModelResource):
@@ -125,13 +127,16 @@ class RewardResource(resources.ModelResource):
         attribute="available_until", column_name="available_until", widget=ProgramDateTimeWidget()
     )
     image = fields.Field(attribute="image", column_name="image", readonly=True)
+    # The stock the file was exported with: a row moves the stock by what staff changed in the file, as the
+    # admin's form does, so an old file imported again does not bring back units sold since.
+    stock_when_exported = fields.Field(attribute="stock", column_name="stock_when_exported", readonly=True)
 
     class Meta:
         model = Reward
         name = "Rewards"
-        fields = REWARD_COLUMNS
-        import_order = REWARD_COLUMNS
-        export_order = REWARD_COLUMNS
+        fields = FILE_COLUMNS
+        import_order = FILE_COLUMNS
+        export_order = FILE_COLUMNS
         import_id_fields = ["code"]
         clean_model_instances = True
         use_transactions = True
@@ -154,6 +159,13 @@ class RewardResource(resources.ModelResource):
         """Every column of the row, the many-to-many ones checked too, their errors gathered for the page."""
         instance._stock_loaded, instance._kind_loaded = instance.stock, instance.kind
         errors = {}
+        if not instance._state.adding and "stock_when_exported" in row:
+            try:
+                instance._stock_loaded = _stock_read(row["stock_when_exported"])
+            except ValueError:
+                errors["stock"] = ValidationError(
+                    _("stock_when_exported must be a whole number, or empty for unlimited."), code="invalid"
+                )
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
@@ -200,6 +212,17 @@ class RewardResource(resources.ModelResource):
 
     def do_instance_save(self, instance, is_create):
         catalog.reward_save(reward=instance, stock_loaded=instance._stock_loaded)
+
+
+def _stock_read(value) -> int | None:
+    """A stock as a file holds it: empty is unlimited, else a whole number of at least 0."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    number = int(text)
+    if number < 0:
+        raise ValueError(text)
+    return number
 
 
 class VoucherCodeResource(resources.ModelResource):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from loyalty.ledger import services as ledger
 from rewards.models import Reward, RewardKind, VoucherCode
-from rewards.resources import REWARD_COLUMNS, VoucherCodeResource
+from rewards.resources import FILE_COLUMNS, REWARD_COLUMNS, VoucherCodeResource
 from rewards.services import redemption_create
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
@@ -246,12 +246,12 @@ def test_everyone_who_reads_rewards_exports_the_catalog_as_it_imports(client, st
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().splitlines()
-    assert lines[0] == HEADER
+    assert lines[0] == ",".join(FILE_COLUMNS)
     assert lines[1] == (
         'five-off,fixed_discount,5 EUR off,5 EUR de remise,,,500,5.00,,,,,,,,,"Bakery, Lyon|Demo café",100,,ever,'
-        "2027-01-01 00:00,,0,0,1,rewards/five.png"
+        "2027-01-01 00:00,,0,0,1,rewards/five.png,100"
     )
-    assert lines[2] == "trees,donation,Trees,,,,500,,,,,Food bank,,,,,,,,ever,,,0,0,1,"
+    assert lines[2] == "trees,donation,Trees,,,,500,,,,,Food bank,,,,,,,,ever,,,0,0,1,,"
 
 
 def test_an_exported_catalog_imports_back_unchanged(manager, names):
@@ -266,6 +266,35 @@ def test_an_exported_catalog_imports_back_unchanged(manager, names):
 
     after = list(Reward.objects.order_by("code").values())
     assert [{**row, "updated_at": None} for row in after] == [{**row, "updated_at": None} for row in before]
+
+
+def test_an_old_export_imported_again_keeps_the_units_sold_since_and_applies_what_staff_changed(manager, names):
+    five = RewardFactory(code="five-off", kind=RewardKind.FIXED_DISCOUNT, stock=40)
+    RewardFactory(code="coffee", kind=RewardKind.FREE_PRODUCT, sku="COFFEE", stock=20)
+    exported = export_post(manager, "reward").content.decode().splitlines()
+    member = MemberFactory()
+    ledger.credit(member.account, 10_000)
+    for key in ("one", "two"):
+        redemption_create(member=member, reward=five, idempotency_key=key)  # 38 left
+    coffee_row = next(line for line in exported if line.startswith("coffee,"))
+    edited = [line for line in exported if not line.startswith("coffee,")]
+    edited.append(coffee_row.replace(",20,", ",25,", 1))  # staff add 5 coffees in the file
+
+    confirm_post(manager, "reward", import_post(manager, "reward", *edited))
+
+    assert dict(Reward.objects.values_list("code", "stock")) == {"five-off": 38, "coffee": 25}
+
+
+def test_a_stock_when_exported_that_is_not_a_number_is_a_row_error(manager, names):
+    RewardFactory(code="five-off", kind=RewardKind.FIXED_DISCOUNT, stock=40)
+    header, row = export_post(manager, "reward").content.decode().splitlines()
+
+    preview = import_post(manager, "reward", header, row.rsplit(",", 1)[0] + ",-3")
+
+    assert invalid_rows(preview) == [
+        (1, {"stock": ["stock_when_exported must be a whole number, or empty for unlimited."]})
+    ]
+    assert Reward.objects.get().stock == 40
 
 
 def test_the_catalog_export_runs_a_fixed_number_of_queries(manager, names, django_assert_num_queries):
