@@ -1,5 +1,6 @@
 """gunicorn.conf.py: settings from the environment; a real gunicorn writes JSON access lines with the request id."""
 
+import itertools
 import json
 import os
 import runpy
@@ -79,9 +80,10 @@ def test_gunicorn_serves_with_the_config_and_logs_each_request_as_json(tmp_path)
         )
     try:
         deadline = time.monotonic() + 30
-        while True:
+        for attempt in itertools.count(1):  # each try its own id: a try that timed out may still be logged
             try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "gun-1"})
+                sent = f"gun-{attempt}"
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": sent})
                 with urllib.request.urlopen(request, timeout=5) as response:
                     answer = (response.status, response.headers["X-Request-ID"], response.read())
                 break
@@ -94,14 +96,14 @@ def test_gunicorn_serves_with_the_config_and_logs_each_request_as_json(tmp_path)
         process.wait(timeout=20)
 
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    access = [line for line in lines if line["logger"] == "gunicorn.access"]
-    assert answer == (200, "gun-1", b"ok")
+    access = [line for line in lines if line["logger"] == "gunicorn.access" and line["request_id"] == sent]
+    assert answer == (200, sent, b"ok")
     assert len(access) == 1
     assert {key: access[0][key] for key in ("method", "path", "status", "request_id", "remote_addr")} == {
         "method": "GET",
         "path": "/healthz",
         "status": 200,
-        "request_id": "gun-1",
+        "request_id": sent,
         "remote_addr": "127.0.0.1",
     }
     assert access[0]["duration_ms"] >= 0
