@@ -88,6 +88,7 @@ def test_sign_up_answers_503_with_retry_after_and_creates_nobody_while_the_cache
 
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
+    assert b"<h1>Back in a moment</h1>" in response.content
     assert b"try again in a few seconds" in response.content
     assert not get_user_model().objects.filter(email="grace@example.com").exists()
 
@@ -99,6 +100,7 @@ def test_any_other_error_is_still_a_500(rf):
         response = unavailable.server_error(rf.get("/"))
 
     assert response.status_code == 500
+    assert b"<h1>Something went wrong</h1>" in response.content
     assert not response.has_header("Retry-After")
 
 
