@@ -295,13 +295,17 @@ def tier_movements(period: Period) -> dict:
             "to_tier__rank",
         )  # fmt: skip
         .annotate(changes=Count("pk"))
-        .order_by("from_tier__rank", "to_tier__rank")
+        .order_by()
     )
     no_tier = str(_("No tier"))
     pairs, totals = [], {"up": 0, "down": 0, "same": 0}
-    for row in rows:
-        before = -1 if row["from_tier__rank"] is None else row["from_tier__rank"]
-        after = -1 if row["to_tier__rank"] is None else row["to_tier__rank"]
+
+    def rank(row, side):  # no tier ranks below every tier (and databases sort NULL differently)
+        value = row[f"{side}_tier__rank"]
+        return -1 if value is None else value
+
+    for row in sorted(rows, key=lambda row: (rank(row, "from"), rank(row, "to"))):
+        before, after = rank(row, "from"), rank(row, "to")
         direction = "up" if after > before else "down" if after < before else "same"
         totals[direction] += row["changes"]
         pairs.append(
