@@ -292,6 +292,7 @@ def test_the_sections_run_a_fixed_number_of_queries_whatever_the_history(
 ):
     multiplier_campaign(2, name="Double points")
     history(member, partner)
+    ledger.hold(member.account, 10, expires_at=timezone.now() + timedelta(minutes=15), cause=member)  # no payment
     client.force_login(staff_in(group))
     member_page_queries(client, member, django_assert_num_queries, queries)
 
@@ -519,6 +520,19 @@ def test_the_referral_list_finds_a_member_as_referrer_and_as_referee(client, sta
 
     rows = {(r.referrer_id, r.referee_id) for r in listed.context["cl"].result_list}
     assert rows == {(referrer.pk, member.pk), (member.pk, friend.pk)}
+
+
+def test_a_support_agent_reads_a_members_notifications_in_their_list(client, staff_in, partner, member):
+    history(member, partner)
+    history(rich_member(partner), partner)
+    client.force_login(staff_in("Support agent"))
+
+    listed = client.get(reverse("admin:notifications_notification_changelist"), {"q": member.member_number})
+
+    assert listed.status_code == 200
+    mine = set(Notification.objects.filter(member=member).values_list("pk", flat=True))
+    assert mine
+    assert {n.pk for n in listed.context["cl"].result_list} == mine
 
 
 # --- Who may press --------------------------------------------------------------------------------------------------
