@@ -398,7 +398,7 @@ def test_staff_void_a_hold_through_the_ledger_and_the_release_names_them(client,
     assert audit() == []
 
 
-@pytest.mark.parametrize("refusal", ["unconfirmed", "another members hold", "captured"])
+@pytest.mark.parametrize("refusal", ["unconfirmed", "another members hold", "captured", "not an id", "huge id"])
 def test_a_refused_hold_void_changes_nothing(client, staff_in, partner, member, refusal):
     hold = hold_at_till(member, partner)
     target, data = hold.pk, {"confirm": "on"}
@@ -408,6 +408,10 @@ def test_a_refused_hold_void_changes_nothing(client, staff_in, partner, member, 
         other = MemberFactory()
         ledger.credit(other.account, 500)
         target = hold_at_till(other, partner).pk
+    elif refusal == "not an id":
+        target = "x\x00"
+    elif refusal == "huge id":
+        target = 10**30
     else:
         ledger.hold_capture(hold)
     client.force_login(staff_in("Support agent"))
