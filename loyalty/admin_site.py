@@ -8,10 +8,14 @@ message instead. A model that keeps a history (``HistoricalRecords``) also gets
 ``SimpleHistoryAdmin``: its "History" page lists every saved change, who made it and when.
 """
 
+import operator
+from functools import reduce
+
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.db import DataError
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -82,7 +86,8 @@ class MemberNumberSearchMixin:
     """A search that is a whole member number (10 digits, spaces and dashes allowed) finds that member.
 
     Its check digit is checked first: a mistyped number says so instead of finding nothing.
-    ``member_number_lookup`` is the path to the number from the listed model.
+    ``member_number_lookup`` is the path to the number from the listed model, or a list of paths
+    (a referral is found by its referrer's number and by its new member's).
     """
 
     member_number_lookup = "member_number"
@@ -103,4 +108,7 @@ class MemberNumberSearchMixin:
                 messages.WARNING,
             )
             return queryset.none(), False
-        return queryset.filter(**{self.member_number_lookup: number}), False
+        lookups = self.member_number_lookup
+        if isinstance(lookups, str):
+            lookups = [lookups]
+        return queryset.filter(reduce(operator.or_, (Q(**{lookup: number}) for lookup in lookups))), False

@@ -9,10 +9,14 @@ referrals, and reads the catalog and what members redeemed (to answer a call abo
 voucher). Program managers edit and import the catalog and the gift card pools; only they
 export the pools' codes in full (``rewards.export_vouchercode``: codes are money). Analyst:
 reads only (the catalog too, and exports it; never the codes). Program managers register partners' webhook
-endpoints and resend deliveries (webhooks); analysts read them. Nobody deletes members or
+endpoints and resend deliveries (webhooks); analysts read them. Every group reads the notifications
+sent to members (support reads them on a call; nobody changes them). Nobody deletes members or
 partners (they are closed or deactivated); only periodic tasks can be deleted. After a change here, add a data
 migration that runs ``sync_staff_groups`` again.
 """
+
+# What members were told (the notifications admin and the member page): read-only for every group.
+NOTIFICATIONS_READ = ["notifications.view_notification", "notifications.view_expiryreminder"]
 
 PROGRAM_APPS = [
     "ledger",
@@ -37,6 +41,7 @@ GROUPS = {
             "django_celery_beat.delete_clockedschedule",
             "django_celery_beat.delete_solarschedule",
             "webhooks.delete_webhookendpoint",
+            *NOTIFICATIONS_READ,
         ],
     },
     "Support agent": {
@@ -56,9 +61,10 @@ GROUPS = {
             "rewards.view_redemption",
             "rewards.view_voucher",
             "rewards.view_donation",
+            *NOTIFICATIONS_READ,
         ]
     },
-    "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"]},
+    "Analyst": {"apps": PROGRAM_APPS, "actions": ["view"], "permissions": NOTIFICATIONS_READ},
 }
 EXTRA_PERMISSIONS = {
     "Program manager": [

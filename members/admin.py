@@ -5,11 +5,19 @@ status and its history, their points, expiry timeline, lots and history a page a
 time, and the buttons support uses. Each button posts to its own small view that checks
 the permission, calls one service (``ledger.adjust``, ``ledger.reverse``,
 ``member_status_change``, ``member_password_reset_send``, ``user_login_unlock``,
-``member_tier_set``) and
-records who did it: the ledger entry's or the status change's actor, and the member's
-admin history for the e-mails and lifted locks. Nothing about a member is edited here
-directly.
+``member_tier_set``, ``voucher_cancel``, ``ledger.hold_void``, ``delivery_resend``) and
+records who did it: the ledger entry's or the status change's actor, the resent delivery's
+``resent_by``, and the member's admin history for the e-mails and lifted locks. Nothing about
+a member is edited here directly.
+
+The buttons on a row of the page's sections (cancel a voucher, void a hold, resend a
+webhook) post the row's id with a ticked confirmation; the id must be one of this member's
+(another member's id is a form error, and nothing changes). A second press changes nothing:
+``voucher_cancel`` returns a cancelled voucher as it is, ``hold_void`` refuses a closed hold,
+and a resend carries a one-time token (``delivery_resend``'s idempotency key).
 """
+
+import uuid
 
 from django import forms
 from django.contrib import admin, messages
@@ -25,9 +33,17 @@ from django.views.decorators.http import require_POST
 
 from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.exceptions import LoyaltyError
+from loyalty.ledger import services as ledger
 from loyalty.ledger.admin import ADJUST_PERMISSION, actor_label
-from loyalty.ledger.forms import AdjustPointsForm
+from loyalty.ledger.forms import AdjustPointsForm, OneTimeTokenForm
+from loyalty.ledger.models import Hold
 from loyalty.ledger.selectors import NOT_REVERSIBLE_KINDS
+from loyalty.webhooks.admin import RESEND_PERMISSION
+from loyalty.webhooks.models import WebhookDelivery
+from loyalty.webhooks.services import delivery_resend
+from rewards.admin import code_masked
+from rewards.models import Voucher, VoucherStatus
+from rewards.services import voucher_cancel
 
 from .models import GiftPolicy, Member, MemberStatus
 from .numbers import member_number_clean
@@ -39,11 +55,13 @@ from .services import (
     member_status_change,
     user_login_unlock,
 )
-from .support import member_support_get
+from .support import SECTIONS, member_support_get
 from .tiers.models import Tier
 from .tiers.services import SET_TIER_PERMISSION, member_tier_set
 
 HELP_LOGIN_PERMISSION = "members.change_member"  # send a password-reset e-mail, lift a login lock
+CANCEL_VOUCHER_PERMISSION = "rewards.change_voucher"
+VOID_HOLD_PERMISSION = ADJUST_PERMISSION  # as the hold list's "Void" action: the points go back to the balance
 
 
 class StatusChangeForm(forms.Form):
@@ -84,6 +102,32 @@ class MergeForm(forms.Form):
             return member_number_clean(self.cleaned_data["into"])
         except LoyaltyError as error:
             raise forms.ValidationError(error.message) from None
+
+
+class RowActionForm(forms.Form):
+    """A button on a row of the member page: the row's id, which must be one of this member's, and a ticked box."""
+
+    row_field = ""
+    confirm = forms.BooleanField(error_messages={"required": _("Tick the box to confirm.")})
+
+    def __init__(self, *args, queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.row_field] = forms.ModelChoiceField(
+            queryset=queryset, error_messages={"invalid_choice": _("This member has no such row: nothing changed.")}
+        )
+        self.order_fields([self.row_field, "confirm"])
+
+
+class VoucherCancelForm(RowActionForm):
+    row_field = "voucher"
+
+
+class HoldVoidForm(RowActionForm):
+    row_field = "hold"
+
+
+class DeliveryResendForm(OneTimeTokenForm, RowActionForm):
+    row_field = "delivery"
 
 
 # (target status, button label) in the order the page shows them, for each current status.
@@ -132,6 +176,9 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
             view(self.password_reset_view, "member_password_reset"),
             view(self.unlock_view, "member_unlock"),
             view(self.tier_set_view, "member_tier_set"),
+            view(self.voucher_cancel_view, "member_voucher_cancel"),
+            view(self.hold_void_view, "member_hold_void"),
+            view(self.delivery_resend_view, "member_delivery_resend"),
             path("<int:pk>/merge/", self.admin_site.admin_view(self.merge_view), name="members_member_merge"),
             *super().get_urls(),
         ]
@@ -155,10 +202,13 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
         if request.method != "GET":
             raise PermissionDenied
         member = self._member(request, object_id)
-        support = member_support_get(
-            member=member, entries_page=request.GET.get("entries", 1), lots_page=request.GET.get("lots", 1)
-        )
         user = request.user
+        support = member_support_get(
+            member=member,
+            entries_page=request.GET.get("entries", 1),
+            lots_page=request.GET.get("lots", 1),
+            sections=frozenset(name for name, permission in SECTIONS.items() if user.has_perm(permission)),
+        )
         may_adjust = user.has_perm(ADJUST_PERMISSION)
         may_view_entries = user.has_perm("ledger.view_entry")
         entries = []
@@ -211,12 +261,118 @@ class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
             "merged_into_url": reverse("admin:members_member_change", args=[member.merged_into_id])
             if member.merged_into_id
             else "",
+            **self._sections_context(user, member, support),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/members/member/support.html", context)
 
+    def _sections_context(self, user, member, support) -> dict:
+        """The latest purchases, vouchers, holds, referrals, notifications and webhook deliveries: their rows, the
+        full lists' addresses, and the buttons the user may press."""
+        open_member = member.status != MemberStatus.CLOSED
+        search = f"?q={member.member_number}"
+        lists = {
+            "purchases": "admin:campaigns_purchase_changelist",
+            "vouchers": "admin:rewards_voucher_changelist",
+            "holds": "admin:ledger_hold_changelist",
+            "referrals": "admin:referrals_referral_changelist",
+            "notifications": "admin:notifications_notification_changelist",
+            "deliveries": "admin:webhooks_webhookdelivery_changelist",
+        }
+        context = {f"{name}_list_url": reverse(url) + search for name, url in lists.items() if getattr(support, name)}
+        context["may_cancel_vouchers"] = open_member and user.has_perm(CANCEL_VOUCHER_PERMISSION)
+        context["may_void_holds"] = open_member and user.has_perm(VOID_HOLD_PERMISSION)
+        if support.vouchers:
+            context["voucher_rows"] = [
+                {"voucher": voucher, "code": code_masked(voucher.code)} for voucher in support.vouchers.rows
+            ]
+        if support.deliveries:
+            may_resend = user.has_perm(RESEND_PERMISSION)
+            context["delivery_rows"] = [
+                {"delivery": delivery, "token": uuid.uuid4() if may_resend else None}
+                for delivery in support.deliveries.rows
+            ]
+        return context
+
     def _back(self, member):
         return redirect("admin:members_member_change", member.pk)
+
+    def _refused(self, request, form, member):
+        for errors in form.errors.values():
+            for error in errors:
+                self.message_user(request, error, messages.ERROR)
+        return self._back(member)
+
+    def voucher_cancel_view(self, request, pk):
+        """Cancel one of the member's vouchers (``voucher_cancel``, the staff user as the reversal's actor)."""
+        member = self._member(request, pk)
+        if not request.user.has_perm(CANCEL_VOUCHER_PERMISSION):
+            raise PermissionDenied
+        vouchers = Voucher.objects.filter(member_id=member.pk).select_related("member__account", "reward")
+        form = VoucherCancelForm(request.POST, queryset=vouchers)
+        if not form.is_valid():
+            return self._refused(request, form, member)
+        voucher = form.cleaned_data["voucher"]
+        already = voucher.status == VoucherStatus.CANCELLED
+        try:
+            cancelled = voucher_cancel(voucher=voucher, actor=request.user)
+        except LoyaltyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            if already:
+                self.message_user(request, gettext("This voucher was cancelled already."), messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Voucher %(code)s is cancelled: %(points)d points are back.")
+                    % {"code": code_masked(cancelled.code), "points": cancelled.points},
+                    messages.SUCCESS,
+                )
+        return self._back(member)
+
+    def hold_void_view(self, request, pk):
+        """Void one of the member's open holds (``ledger.hold_void``, the staff user as the release's actor)."""
+        member = self._member(request, pk)
+        if not request.user.has_perm(VOID_HOLD_PERMISSION):
+            raise PermissionDenied
+        form = HoldVoidForm(request.POST, queryset=Hold.objects.filter(account_id=member.account.pk))
+        if not form.is_valid():
+            return self._refused(request, form, member)
+        hold = form.cleaned_data["hold"]
+        try:
+            ledger.hold_void(hold, actor=request.user)
+        except LoyaltyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                gettext("The hold is voided: %(points)d points are back.") % {"points": hold.points},
+                messages.SUCCESS,
+            )
+        return self._back(member)
+
+    def delivery_resend_view(self, request, pk):
+        """Resend one webhook delivery of the member's events (``delivery_resend``: ``resent_by`` the staff user,
+        the form's one-time token as its key, so a double click sends once)."""
+        member = self._member(request, pk)
+        if not request.user.has_perm(RESEND_PERMISSION):
+            raise PermissionDenied
+        deliveries = WebhookDelivery.objects.filter(event__member_id=member.pk).select_related("endpoint")
+        form = DeliveryResendForm(request.POST, queryset=deliveries)
+        if not form.is_valid():
+            return self._refused(request, form, member)
+        delivery = form.cleaned_data["delivery"]
+        try:
+            delivery_resend(delivery=delivery, resent_by=request.user, idempotency_key=form.idempotency_key)
+        except LoyaltyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                gettext("The event is resent to %(url)s (the same event id).") % {"url": delivery.endpoint.url},
+                messages.SUCCESS,
+            )
+        return self._back(member)
 
     def status_view(self, request, pk):
         member = self._member(request, pk)

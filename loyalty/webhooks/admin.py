@@ -2,7 +2,8 @@
 
 An endpoint is registered with ``endpoint_create`` (its secret shown once, masked after that)
 and deleted with ``endpoint_delete``; deliveries are read-only with their attempts, and staff
-resend one with ``delivery_resend`` (the same event id: receivers de-duplicate).
+resend one with ``delivery_resend`` (the same event id: receivers de-duplicate), naming who asked. A
+search that is a member number lists the deliveries of that member's events (the member page links it).
 """
 
 from django import forms
@@ -10,11 +11,14 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.exceptions import LoyaltyError
 from loyalty.outbox.models import EventType
 
 from . import http, services
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+RESEND_PERMISSION = "webhooks.add_webhookdelivery"  # a resend is a new delivery (here and on the member page)
 
 
 class WebhookEndpointCreateForm(forms.ModelForm):
@@ -98,12 +102,15 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
     list_display = ["event", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "created_at"]
     list_filter = ["status", "event__type", "endpoint__partner", "created_at"]
     list_select_related = ["event", "endpoint__partner"]
     search_fields = ["event__id", "endpoint__url"]
-    fields = ["event", "endpoint", "status", "attempts", "created_at", "next_attempt_at", "delivered_at", "resend_of"]
+    search_help_text = _("A member number (its check digit is checked), an event id or an endpoint's URL.")
+    member_number_lookup = "event__member__member_number"
+    fields = ["event", "endpoint", "status", "attempts", "created_at", "next_attempt_at", "delivered_at", "resend_of",
+              "resent_by"]  # fmt: skip
     readonly_fields = fields
     inlines = [WebhookAttemptInline]
     actions = ["resend"]
@@ -123,12 +130,12 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend the selected deliveries (the same event id)"), permissions=["view"])
     def resend(self, request, queryset):
-        if not request.user.has_perm("webhooks.add_webhookdelivery"):
+        if not request.user.has_perm(RESEND_PERMISSION):
             self.message_user(request, gettext("You may not resend deliveries."), messages.ERROR)
             return
         deliveries = list(queryset)
         for delivery in deliveries:
-            services.delivery_resend(delivery=delivery)
+            services.delivery_resend(delivery=delivery, resent_by=request.user)
         self.message_user(
             request,
             ngettext("%(count)d delivery resent.", "%(count)d deliveries resent.", len(deliveries))

@@ -14,3 +14,8 @@ def delivery_due_for_update(delivery_id: int, now: datetime) -> WebhookDelivery 
         .select_for_update(skip_locked=True, of=("self",))
         .first()
     )
+
+
+def delivery_for_update(delivery_id: int) -> WebhookDelivery:
+    """Lock one delivery (waiting for it): resends of it are decided one at a time."""
+    return WebhookDelivery.objects.select_for_update(of=("self",)).get(pk=delivery_id)

@@ -7,9 +7,11 @@ may hear of it, in the dispatch's transaction, and enqueues its sending on commi
 is tried until the receiver answers 2xx (``delivered``), with exponential backoff and jitter
 for ``LOYALTY_WEBHOOK_RETRY_HOURS``, then ``failed``; each try is a **WebhookAttempt** (status,
 latency, the start of the answer, or the error). A resend is a new delivery of the same event:
-the same event id, so receivers de-duplicate.
+the same event id, so receivers de-duplicate; it names the staff user who asked (``resent_by``)
+and, from a form, the form's one-time token (``resend_key``, unique): one resend per click.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -56,12 +58,28 @@ class WebhookDelivery(models.Model):
     resend_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text=_("Resent by staff.")
     )
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The staff user who asked for this resend."),
+    )
+    resend_key = models.CharField(
+        max_length=64, blank=True, default="", help_text=_("The resend form's one-time token: one resend per click.")
+    )
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_delivery_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resend_key"], condition=~Q(resend_key=""), name="webhook_delivery_resend_once"
+            ),
         ]
 
     def __str__(self):

@@ -6,11 +6,11 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty.celery import on_commit_send
-from loyalty.exceptions import ValidationError
+from loyalty.exceptions import IdempotencyConflict, ValidationError
 from loyalty.outbox.models import EventType, OutboxEvent
 
 from . import http, lock_objects
@@ -71,19 +71,47 @@ def deliveries_create(events: list[OutboxEvent]) -> list[WebhookDelivery]:
     return deliveries
 
 
-def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """A new delivery of the same event to the same endpoint (the same event id: receivers de-duplicate)."""
+def delivery_resend(
+    *, delivery: WebhookDelivery, resent_by=None, idempotency_key: str | None = None
+) -> WebhookDelivery:
+    """A new delivery of the same event to the same endpoint (the same event id: receivers de-duplicate), naming
+    ``resent_by`` (the staff user), sent on commit.
+
+    Idempotent on ``idempotency_key`` (a form's one-time token): a repeat returns the first resend and sends
+    nothing more; the key used for another delivery raises ``IdempotencyConflict``. Locks the delivery resent.
+    """
+    key = idempotency_key or ""
+    if len(key) > 64:
+        raise ValidationError("An idempotency key has at most 64 characters.", field="idempotency_key")
     now = timezone.now()
     with transaction.atomic():
-        resent = WebhookDelivery.objects.create(
-            endpoint_id=delivery.endpoint_id,
-            event_id=delivery.event_id,
-            created_at=now,
-            next_attempt_at=now,
-            resend_of=delivery,
-        )
+        lock_objects.delivery_for_update(delivery.pk)
+        if key and (first := _resend_repeat(delivery, key)):
+            return first
+        try:
+            with transaction.atomic():  # a racing repeat that committed first (no row lock on SQLite)
+                resent = WebhookDelivery.objects.create(
+                    endpoint_id=delivery.endpoint_id,
+                    event_id=delivery.event_id,
+                    created_at=now,
+                    next_attempt_at=now,
+                    resend_of=delivery,
+                    resent_by=resent_by,
+                    resend_key=key,
+                )
+        except IntegrityError:
+            if key and (first := _resend_repeat(delivery, key)):
+                return first
+            raise
         _send_on_commit([resent.pk])
     return resent
+
+
+def _resend_repeat(delivery: WebhookDelivery, key: str) -> WebhookDelivery | None:
+    first = WebhookDelivery.objects.filter(resend_key=key).first()
+    if first is not None and first.resend_of_id != delivery.pk:
+        raise IdempotencyConflict("This form was used for another delivery: reload the page.")
+    return first
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> WebhookAttempt | None:

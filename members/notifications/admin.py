@@ -4,6 +4,8 @@ it on a call). Nothing here sends or changes a notification."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin_site import MemberNumberSearchMixin
+
 from .kinds import notification_texts
 from .models import ExpiryReminder, Notification
 
@@ -20,11 +22,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
     list_display = ["created_at", "member", "kind", "title", "read_at", "send_email", "email_sent_at"]
     list_filter = ["kind", "send_email"]
     list_select_related = ["member"]
     search_fields = ["member__member_number"]
+    search_help_text = _("A member number (its check digit is checked).")
+    member_number_lookup = "member__member_number"
     date_hierarchy = "created_at"
     fields = [
         "member",

@@ -37,7 +37,7 @@ class ReferralAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
     list_select_related = ["referrer", "referee"]
     search_fields = ["referrer__member_number", "referee__member_number", "referee__user__email"]
     search_help_text = _("A member number (the referrer's or the new member's) or the new member's e-mail.")
-    member_number_lookup = "referee__member_number"
+    member_number_lookup = ["referrer__member_number", "referee__member_number"]
     show_full_result_count = False
     action_form = ReviewActionForm
     actions = ["approve", "decline"]

@@ -5,15 +5,18 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.exceptions import IdempotencyConflict
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType, OutboxEvent
 from loyalty.webhooks import services
 from loyalty.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
+from tests.helpers import run_together
 
 from .conftest import verify
 
@@ -232,6 +235,33 @@ def test_resend_is_a_new_delivery_of_the_same_event_id(endpoint, receiver):
     assert resent.status == DeliveryStatus.DELIVERED
 
 
+def test_a_resend_names_who_asked_and_its_key_resends_once(endpoint, django_capture_on_commit_callbacks):
+    member = MemberFactory(enrolled_by=endpoint.partner)
+    first = WebhookDelivery.objects.get(event=event_dispatched(member))
+    staff = User.objects.create_user("staff", is_staff=True)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        resent = services.delivery_resend(delivery=first, resent_by=staff, idempotency_key="admin:k1")
+        again = services.delivery_resend(delivery=first, resent_by=staff, idempotency_key="admin:k1")
+
+    assert again.pk == resent.pk
+    assert (resent.resend_of, resent.resent_by, resent.resend_key) == (first, staff, "admin:k1")
+    assert WebhookDelivery.objects.filter(resend_of=first).count() == 1
+    assert len(callbacks) == 1  # one sending enqueued
+
+
+def test_a_resend_key_used_for_another_delivery_is_refused(endpoint):
+    member = MemberFactory(enrolled_by=endpoint.partner)
+    first = WebhookDelivery.objects.get(event=event_dispatched(member))
+    second = WebhookDelivery.objects.get(event=event_dispatched(member))
+    services.delivery_resend(delivery=first, idempotency_key="admin:k1")
+
+    with pytest.raises(IdempotencyConflict):
+        services.delivery_resend(delivery=second, idempotency_key="admin:k1")
+
+    assert not WebhookDelivery.objects.filter(resend_of=second).exists()
+
+
 def test_the_sweep_lists_due_deliveries_only(endpoint, receiver):
     member = MemberFactory(enrolled_by=endpoint.partner)
     due = WebhookDelivery.objects.get(event=event_dispatched(member))
@@ -272,3 +302,18 @@ def test_two_workers_at_once_make_one_attempt(receiver, allow_private):
     assert len(receiver.received) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_resends_with_one_key_at_once_make_one_delivery(receiver, allow_private):
+    endpoint = services.endpoint_create(partner=PartnerFactory(), url=receiver.url, event_types=["points.earned"])
+    member = MemberFactory(enrolled_by=endpoint.partner)
+    first = WebhookDelivery.objects.get(event=event_dispatched(member))
+
+    outcomes = run_together(
+        *[lambda: services.delivery_resend(delivery=first, idempotency_key="admin:same-click") for _ in range(4)]
+    )
+
+    assert len({outcome.pk for outcome in outcomes}) == 1
+    assert WebhookDelivery.objects.filter(resend_of=first).count() == 1
