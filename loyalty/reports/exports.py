@@ -2,9 +2,9 @@
 
 Each export reads the list's queryset (its filters, search and order: ``export_admin.py``) with
 ``values()`` and ``iterator(chunk_size=CHUNK_SIZE)``: one query whatever the number of rows (on
-PostgreSQL a server-side cursor, so the rows come from the database a chunk at a time), no
-model instance built, each line written as the response streams. Related names come from joins
-or subqueries of that one query, never a query per row.
+PostgreSQL a server-side cursor, inside a transaction so that the database too produces the
+rows a chunk at a time), no model instance built, each line written as the response streams.
+Related names come from joins or subqueries of that one query, never a query per row.
 
 The lines are those of the member's own CSV (``members.exports.csv_lines``: byte-order mark,
 header, ``;`` where the language writes decimals with a comma; text cells through
@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import BigIntegerField, Case, CharField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
@@ -60,7 +61,9 @@ def csv_stream(export: CsvExport, queryset: QuerySet) -> Iterator[str]:
 
 
 def _in_language(language: str | None, header: list[str], rows: Iterator[list]) -> Iterator[str]:
-    with translation.override(language):
+    # In a transaction, PostgreSQL's server-side cursor is read as the file streams; outside one
+    # (autocommit) Django declares it WITH HOLD, which computes and stores every row before the first.
+    with translation.override(language), transaction.atomic():
         yield from csv_lines(header, rows)
 
 

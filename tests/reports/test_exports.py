@@ -436,7 +436,7 @@ def test_an_export_runs_one_query_for_its_rows_whatever_their_number(
         make(made)
         with django_assert_num_queries(queries):
             response = client.get(url, params)
-        with django_assert_num_queries(1):
+        with django_assert_num_queries(3):  # the rows, in a transaction (here a savepoint and its release)
             rows = lines(response)
         assert len(rows) >= count + 1  # the header and a row each at least
 
@@ -472,3 +472,20 @@ def test_on_postgresql_the_rows_come_from_a_server_side_cursor(client, manager):
         open_after = cursor.fetchone()[0]
 
     assert (open_while_streaming, len(rest), open_after) == (1, 2, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_cursor_is_read_as_the_file_streams_not_computed_whole_first(client, django_user_model):
+    """Outside a transaction Django declares the cursor WITH HOLD, which PostgreSQL fills with every row at once."""
+    make_members(3)
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw-staff-123"))
+
+    stream = iter(client.get(MEMBERS).streaming_content)
+    next(stream), next(stream), next(stream)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors WHERE name LIKE '_django_curs_%%'")
+        holdable = [row[0] for row in cursor.fetchall()]
+    rest = list(stream)
+
+    assert (holdable, len(rest)) == ([False], 2)
