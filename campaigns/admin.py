@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.exceptions import LoyaltyError
+from loyalty.reports.export_admin import CsvExportMixin
+from loyalty.reports.exports import CAMPAIGNS
 
 from . import simulator
 from .campaign_services import campaign_members_set, campaign_status_set
@@ -124,7 +126,8 @@ class RuleInline(admin.StackedInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(CsvExportMixin, admin.ModelAdmin):
+    csv_export = CAMPAIGNS  # the list's statistics and the matched sales: campaigns.view_campaign
     form = CampaignForm
     inlines = [RuleInline]
     list_display = [
@@ -165,7 +168,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name == "campaigns_campaign_changelist":
+        listing = ("campaigns_campaign_changelist", "campaigns_campaign_export")  # the export sorts as the list
+        if request.resolver_match and request.resolver_match.url_name in listing:
             queryset = campaigns_with_stats(queryset).annotate(rules_total=Count("rules", distinct=True))
         return queryset
 

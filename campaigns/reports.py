@@ -5,14 +5,29 @@
 - **Purchases matched**: distinct purchases the campaign gave points to.
 - **Budget left**: the budget less ``Campaign.points_awarded`` (the counter the budget is
   enforced on; it equals the net points awarded).
+- **Matched sales** (the CSV export): the amounts of those purchases, each counted once, as
+  posted (returns not deducted), in the program's currency (the only one a purchase may have).
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
-from .models import Award, Campaign
+from .models import Award, Campaign, Purchase
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,19 @@ def campaigns_with_stats(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
         stat_members=_award_totals(Count(Coalesce("purchase__member_id", "event__member_id"), distinct=True)),
         stat_points=_award_totals(Sum(F("points") - F("returned_points"))),
         stat_purchases=_award_totals(Count("purchase_id", distinct=True)),
+    )
+
+
+def campaigns_with_sales(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """``queryset`` annotated with ``stat_sales``: the amount of the purchases the campaign gave points to, each
+    purchase once however many of its awards name the campaign (one subquery per row, no query per row)."""
+    matched = Award.objects.filter(campaign_id=OuterRef(OuterRef("pk")), purchase_id=OuterRef("pk"))
+    money = DecimalField(max_digits=16, decimal_places=2)
+    total = Purchase.objects.filter(Exists(matched)).order_by().annotate(total=Func(F("amount"), function="SUM"))
+    return queryset.annotate(
+        stat_sales=Coalesce(
+            Subquery(total.values("total")[:1], output_field=money), Value(Decimal("0.00")), output_field=money
+        )
     )
 
 

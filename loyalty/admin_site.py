@@ -5,7 +5,10 @@ A list page's filters come from the address bar: a NUL byte or a year out of ran
 registered here, ours and the libraries' (periodic tasks, users), gets
 ``SafeChangeListMixin``: such a filter sends the user back to the unfiltered list with a
 message instead. A model that keeps a history (``HistoricalRecords``) also gets
-``SimpleHistoryAdmin``: its "History" page lists every saved change, who made it and when.
+``ConfigHistoryAdmin``: its "History" page lists every saved change, who made it and when,
+to those with the historical model's view permission; a past version is shown, never
+saved back (django-simple-history's revert form saved any POST from a user who could merely
+read the history, bypassing the model's services and the change permission).
 """
 
 import operator
@@ -14,6 +17,7 @@ from functools import reduce
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.views.main import ERROR_FLAG
+from django.core.exceptions import PermissionDenied
 from django.db import DataError
 from django.db.models import Q
 from django.http import HttpResponseRedirect
@@ -45,6 +49,15 @@ class SafeChangeListMixin:
         return HttpResponseRedirect(request.path)
 
 
+class ConfigHistoryAdmin(SimpleHistoryAdmin):
+    """The history pages, read only: a past version is shown; posting it back is refused."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 class LoyaltyAdminSite(admin.AdminSite):
     site_header = _("Loyalty staff")
     site_title = _("Loyalty staff")
@@ -62,10 +75,10 @@ class LoyaltyAdminSite(admin.AdminSite):
     def register(self, model_or_iterable, admin_class=None, **options):
         admin_class = admin_class or admin.ModelAdmin
         models = model_or_iterable if isinstance(model_or_iterable, (list, tuple)) else [model_or_iterable]
-        if any(_has_history(model) for model in models) and not issubclass(admin_class, SimpleHistoryAdmin):
+        if any(_has_history(model) for model in models) and not issubclass(admin_class, ConfigHistoryAdmin):
             # A model with HistoricalRecords: its "History" button shows who changed what (django-simple-history).
             admin_class = type(
-                admin_class.__name__, (admin_class, SimpleHistoryAdmin), {"__module__": admin_class.__module__}
+                admin_class.__name__, (admin_class, ConfigHistoryAdmin), {"__module__": admin_class.__module__}
             )
         if not issubclass(admin_class, SafeChangeListMixin):
             admin_class = type(

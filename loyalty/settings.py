@@ -76,6 +76,12 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",  # a history row names the staff user who saved
 ]
 
+# Configuration history (loyalty/history.py): a History page needs the view permission of the
+# historical model (the staff groups get it beside the model's own), and nothing is reverted
+# from it: a change goes through the model's own form and services.
+SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 ROOT_URLCONF = "loyalty.urls"
 WSGI_APPLICATION = "loyalty.wsgi.application"
 

@@ -11,8 +11,19 @@ export the pools' codes in full (``rewards.export_vouchercode``: codes are money
 reads only (the catalog too, and exports it; never the codes). Program managers register partners' webhook
 endpoints and resend deliveries (webhooks); analysts read them. Every group reads the notifications
 sent to members (support reads them on a call; nobody changes them). Nobody deletes members or
-partners (they are closed or deactivated); only periodic tasks can be deleted. After a change here, add a data
-migration that runs ``sync_staff_groups`` again.
+partners (they are closed or deactivated); only periodic tasks can be deleted.
+
+CSV exports of the admin's lists (loyalty/reports/exports.py): program managers export
+members (personal data: ``members.export_member``), entries and vouchers; analysts export
+entries and vouchers (member numbers, no names or e-mails); support agents, who answer for
+one member at a time, export nothing but campaign results, which anyone who reads campaigns
+exports.
+
+Configuration history: whoever views a model with a history views its history
+(``view_historical<model>``, given beside ``view_<model>``); nobody gets the historical
+models' add, change or delete permissions (the history is never edited).
+
+After a change here, add a data migration that runs ``sync_staff_groups`` again.
 """
 
 # What members were told (the notifications admin and the member page): read-only for every group.
@@ -76,6 +87,9 @@ EXTRA_PERMISSIONS = {
         "members.merge_member",
         "campaigns.approve_event",
         "rewards.export_vouchercode",
+        "members.export_member",
+        "ledger.export_entry",
+        "rewards.export_voucher",
     ],
     "Support agent": [
         "ledger.adjust_points",
@@ -83,7 +97,12 @@ EXTRA_PERMISSIONS = {
         "referrals.review_referral",
         "campaigns.approve_event",
     ],
+    "Analyst": [
+        "ledger.export_entry",
+        "rewards.export_voucher",
+    ],
 }
+HISTORY_WRITES = r"^(add|change|delete)_historical"
 
 
 def sync_staff_groups(apps, schema_editor=None) -> None:
@@ -106,5 +125,14 @@ def sync_staff_groups(apps, schema_editor=None) -> None:
         for dotted in [*rule.get("permissions", []), *EXTRA_PERMISSIONS.get(name, [])]:
             app_label, codename = dotted.split(".")
             wanted |= Q(content_type__app_label=app_label, codename=codename)
+        permissions = list(
+            Permission.objects.filter(wanted).exclude(codename__regex=HISTORY_WRITES).select_related("content_type")
+        )
+        histories = Q(pk__in=[])
+        for permission in permissions:
+            if permission.codename.startswith("view_"):
+                model = permission.codename.removeprefix("view_")
+                label = permission.content_type.app_label
+                histories |= Q(content_type__app_label=label, codename=f"view_historical{model}")
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(Permission.objects.filter(wanted))
+        group.permissions.set([*permissions, *Permission.objects.filter(histories)])

@@ -38,6 +38,8 @@ from loyalty.ledger.admin import ADJUST_PERMISSION, actor_label
 from loyalty.ledger.forms import AdjustPointsForm, OneTimeTokenForm
 from loyalty.ledger.models import Hold
 from loyalty.ledger.selectors import NOT_REVERSIBLE_KINDS
+from loyalty.reports.export_admin import CsvExportMixin
+from loyalty.reports.exports import MEMBERS
 from loyalty.webhooks.admin import RESEND_PERMISSION
 from loyalty.webhooks.models import WebhookDelivery
 from loyalty.webhooks.services import delivery_resend
@@ -139,7 +141,8 @@ STATUS_ACTIONS = {
 
 
 @admin.register(Member)
-class MemberAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
+class MemberAdmin(CsvExportMixin, MemberNumberSearchMixin, admin.ModelAdmin):
+    csv_export = MEMBERS  # the list as filtered, with e-mails and names: members.export_member
     list_display = ["member_number", "email", "full_name", "status", "joined_at", "balance"]
     list_filter = ["status", "joined_at"]
     list_select_related = ["user", "account"]

@@ -58,6 +58,7 @@ class Member(TimeStampedModel):
             ("suspend_member", "Can suspend and reactivate members"),
             ("close_member", "Can close members' accounts"),
             ("merge_member", "Can merge a member into another"),
+            ("export_member", "Can export members (their personal data) as CSV"),
         ]
 
     def __str__(self):

@@ -27,6 +27,8 @@ from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.clock import program_timezone
 from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.reports.export_admin import CsvExportMixin
+from loyalty.reports.exports import VOUCHERS
 from members.numbers import MEMBER_NUMBER_LENGTH
 
 from . import catalog, selectors
@@ -456,7 +458,8 @@ class RedemptionAdmin(CodeSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(CodeSearchMixin, ReadOnlyAdmin):
+class VoucherAdmin(CsvExportMixin, CodeSearchMixin, ReadOnlyAdmin):
+    csv_export = VOUCHERS  # the list as filtered, codes masked: rewards.export_voucher
     list_display = ["masked_code", "reward", "member", "status", "issued_at", "expires_at", "used_by"]
     list_filter = [
         "status",

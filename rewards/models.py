@@ -342,6 +342,7 @@ class Voucher(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-id"]
+        permissions = [("export_voucher", _("Can export vouchers as CSV (codes masked)"))]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status=VoucherStatus.USED) | Q(used_at__isnull=False), name="voucher_used_has_time"

@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin_site import MemberNumberSearchMixin
 from loyalty.exceptions import LoyaltyError
+from loyalty.reports.export_admin import CsvExportMixin
+from loyalty.reports.exports import ENTRIES
 
 from . import services as ledger
 from .forms import AdjustPointsForm, ReverseEntryForm
@@ -153,7 +155,8 @@ class CauseFilter(admin.SimpleListFilter):
 
 
 @admin.register(Entry)
-class EntryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
+class EntryAdmin(CsvExportMixin, MemberNumberSearchMixin, ReadOnlyAdmin):
+    csv_export = ENTRIES  # the list as filtered, for a period: ledger.export_entry
     list_display = [
         "created_at",
         "member_link",

@@ -175,6 +175,7 @@ class Entry(models.Model):
     class Meta:
         verbose_name_plural = "entries"
         ordering = ["-created_at", "-id"]
+        permissions = [("export_entry", "Can export entries as CSV")]
         constraints = [
             # A write-off moves no points, only debt; a capture only held points.
             models.CheckConstraint(condition=~Q(amount=0, debt=0, held=0), name="entry_amount_not_zero"),

@@ -9,6 +9,10 @@ An **IdempotentResponse** is the first successful answer to a POST that carried 
 repeat either finds it (and gets the same status and body) or the effect never happened.
 Stored responses are kept ``IDEMPOTENCY_KEY_RETENTION_DAYS`` and then purged by a daily task.
 
+A **PartnerAPIKeyEvent** records a key's creation and its revocation: who (a staff user, or
+nobody for a command), when, the key's name and scopes. It names the key by its prefix,
+never by its primary key, which holds the hash: configuration history cannot record keys.
+
 A **PresenceCode** is a member's proof of being at a partner's till: the portal shows a
 short-lived one-time code (and its QR) that a partner passes with a debit of a member it
 did not enrol. Only its keyed hash is stored; it is bound to one member, expires after
@@ -18,7 +22,9 @@ codes lock it. It lives here, beside the partners that consume it, rather than i
 tills later) read it.
 """
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
@@ -82,6 +88,40 @@ class PartnerAPIKey(AbstractAPIKey):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+
+class KeyEventAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    REVOKED = "revoked", _("Revoked")
+
+
+class PartnerAPIKeyEvent(models.Model):
+    """A key created or revoked, by whom: written by ``partner_api_key_create`` and ``partner_api_key_revoke`` only."""
+
+    key = models.ForeignKey(
+        PartnerAPIKey,
+        to_field="prefix",  # the column holds the prefix, not the primary key (which holds the hash)
+        db_column="key_prefix",
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="api_key_events")
+    action = models.CharField(max_length=16, choices=KeyEventAction.choices)
+    name = models.CharField(max_length=50, help_text=_("The key's name at the time."))
+    scopes = models.JSONField(default=list, blank=True, help_text=_("The key's scopes at the time."))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "partner API key event"
+        verbose_name_plural = "partner API key events"
+        indexes = [models.Index(fields=["partner", "-created_at"], name="key_event_by_partner")]
+
+    def __str__(self):
+        return f"{self.key_id} {self.action}"
 
 
 class IdempotentResponse(models.Model):

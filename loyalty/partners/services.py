@@ -40,13 +40,22 @@ from members.models import MemberStatus
 from members.selectors import PartnerView, member_view_for_partner
 
 from . import lock_objects
-from .models import SCOPES, IdempotentResponse, Partner, PartnerAPIKey, PresenceCode, default_scopes
+from .models import (
+    SCOPES,
+    IdempotentResponse,
+    KeyEventAction,
+    Partner,
+    PartnerAPIKey,
+    PartnerAPIKeyEvent,
+    PresenceCode,
+    default_scopes,
+)
 
 PRESENCE_CODE_DIGITS = 6
 PURGE_BATCH_SIZE = 5000
 
 
-def partner_create(*, name: str, scopes: Iterable[str] | None = None) -> tuple[Partner, str]:
+def partner_create(*, name: str, scopes: Iterable[str] | None = None, actor=None) -> tuple[Partner, str]:
     """Create an active partner and its first API key; returns the partner and the key in clear (shown once).
 
     Raises ``Conflict`` when a partner has this name already.
@@ -55,25 +64,45 @@ def partner_create(*, name: str, scopes: Iterable[str] | None = None) -> tuple[P
         if Partner.objects.filter(name__iexact=name.strip()).exists():
             raise Conflict("A partner with this name already exists.", field="name")
         partner = Partner.objects.create(name=name.strip())
-        _, key = partner_api_key_create(partner=partner, name=f"{partner.name} key", scopes=scopes)
+        _, key = partner_api_key_create(partner=partner, name=f"{partner.name} key", scopes=scopes, actor=actor)
     return partner, key
 
 
 def partner_api_key_create(
-    *, partner: Partner, name: str, scopes: Iterable[str] | None = None
+    *, partner: Partner, name: str, scopes: Iterable[str] | None = None, actor=None
 ) -> tuple[PartnerAPIKey, str]:
-    """A new key for ``partner``, stored hashed and returned in clear once. ``ValidationError`` on unknown scopes."""
+    """A new key for ``partner``, stored hashed and returned in clear once, its creation recorded with ``actor``
+    (a staff user, or None for a command). ``ValidationError`` on unknown scopes."""
     scopes = default_scopes() if scopes is None else sorted(set(scopes))
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown:
         raise ValidationError(f"Unknown scopes: {', '.join(unknown)}.", field="scopes")
-    return PartnerAPIKey.objects.create_key(partner=partner, name=name, scopes=scopes)
+    with transaction.atomic():
+        api_key, clear_key = PartnerAPIKey.objects.create_key(partner=partner, name=name, scopes=scopes)
+        _key_event(api_key, KeyEventAction.CREATED, actor)
+    return api_key, clear_key
 
 
-def partner_api_key_revoke(*, api_key: PartnerAPIKey) -> None:
-    """Revoke a key for good: it is refused from the next request on."""
-    PartnerAPIKey.objects.filter(pk=api_key.pk).update(revoked=True)
+def partner_api_key_revoke(*, api_key: PartnerAPIKey, actor=None) -> bool:
+    """Revoke a key for good: it is refused from the next request on. Idempotent: the revocation is recorded
+    (with ``actor``) once, by the call that revoked it, which returns True; a key already revoked returns False."""
+    with transaction.atomic():
+        revoked = PartnerAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(revoked=True) == 1
+        if revoked:
+            _key_event(api_key, KeyEventAction.REVOKED, actor)
     api_key.revoked = True
+    return revoked
+
+
+def _key_event(api_key: PartnerAPIKey, action: str, actor) -> None:
+    PartnerAPIKeyEvent.objects.create(
+        key_id=api_key.prefix,
+        partner_id=api_key.partner_id,
+        action=action,
+        name=api_key.name,
+        scopes=list(api_key.scopes or []),
+        actor=actor,
+    )
 
 
 # Idempotency

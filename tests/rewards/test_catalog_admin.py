@@ -596,7 +596,8 @@ def test_the_staff_groups_hold_the_catalogs_permissions(staff_in, group, permiss
 
     assert permissions <= held
     if group != "Program manager":
-        assert not {name for name in held if not name.startswith("view_")}
+        reads = {"export_voucher"} if group == "Analyst" else set()  # exporting vouchers (codes masked) reads them
+        assert {name for name in held if not name.startswith("view_")} == reads
     assert not {name for name in held if name.startswith("delete_")}
 
 
