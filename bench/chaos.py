@@ -2,8 +2,9 @@
 
 Everything runs on loopback and stops by itself. The script starts its own ``redis-server``
 (port ``CHAOS_REDIS_PORT``, 6390 by default, no persistence: a restart loses the queues), gunicorn
-(2 workers, port ``CHAOS_PORT``), a Celery worker (``acks_late``, visibility timeout
-``CHAOS_VISIBILITY_TIMEOUT`` = 30 s, queue ``chaos``), Celery beat with the project's schedule,
+(2 workers, port ``CHAOS_PORT``, 8790 by default), two Celery workers (solo pool, ``acks_late``,
+visibility timeout ``CHAOS_VISIBILITY_TIMEOUT`` = 30 s, queue ``chaos``), Celery beat with the
+project's schedule,
 and a webhook receiver (``http.server``) registered as both partners' endpoint.
 
 For ``CHAOS_SECONDS`` (600 by default) four client threads, each with its own members, post from
@@ -12,7 +13,7 @@ code) and holds (create, then capture or void), each request its own ``Idempoten
 request without an answer, or answered 5xx, is sent again with its key (up to 8 times, a second
 apart at first, ``Retry-After`` honoured). Expiry and tier recalculation are also sent every 5 s
 (beat runs them daily). A killer thread, at random moments (about every 15 s), SIGKILLs a
-gunicorn worker (the master forks another), SIGKILLs the Celery worker while a task runs (and
+gunicorn worker (the master forks another), SIGKILLs a Celery worker while a task runs (and
 starts another), or restarts Redis.
 
 Afterwards: requests still without an answer are retried; the webhooks are left to drain (the
@@ -47,10 +48,11 @@ SECONDS = int(os.environ.get("CHAOS_SECONDS", "600"))
 REDIS_PORT = int(os.environ.get("CHAOS_REDIS_PORT", "6390"))
 PORT = int(os.environ.get("CHAOS_PORT", "8790"))
 VISIBILITY_TIMEOUT = int(os.environ.get("CHAOS_VISIBILITY_TIMEOUT", "30"))
-DRAIN_SECONDS = int(os.environ.get("CHAOS_DRAIN_SECONDS", "300"))
+DRAIN_SECONDS = int(os.environ.get("CHAOS_DRAIN_SECONDS", "600"))
 REDIS = f"redis://127.0.0.1:{REDIS_PORT}"
 CLIENTS = 4
 MEMBERS = 500
+WORKERS = 2  # Celery worker processes (solo pool: one task each at a time)
 ATTEMPTS = 8  # sends of one request (the first and its retries) during the load
 TASK_LOG = Path(tempfile.gettempdir()) / f"chaos-tasks-{os.getpid()}.log"
 ENV = {
@@ -119,10 +121,11 @@ def celery_start(command: str) -> subprocess.Popen:
         "worker": ["worker", "--pool", "solo", "-Q", "chaos", "--without-gossip", "--without-mingle"],
         "beat": ["beat", "--pidfile=", "--schedule", str(TASK_LOG.with_suffix(".beat"))],
     }[command]
-    return subprocess.Popen(
-        [str(BIN / "celery"), "-A", "bench.chaos_worker", *args, "--loglevel", "warning"],
-        cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    with open(TASK_LOG.with_suffix(f".{command}.log"), "a", encoding="utf-8") as output:  # kept: the report names it
+        return subprocess.Popen(
+            [str(BIN / "celery"), "-A", "bench.chaos_worker", *args, "--loglevel", "warning"],
+            cwd=ROOT, env={**os.environ, **ENV}, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 def stop_process(process: subprocess.Popen | None) -> None:
@@ -265,6 +268,7 @@ def main() -> int:
         redis.stop()
         TASK_LOG.unlink(missing_ok=True)
         TASK_LOG.with_suffix(".beat").unlink(missing_ok=True)
+        log(f"Celery's output: {TASK_LOG.with_suffix('.worker.log')}, {TASK_LOG.with_suffix('.beat.log')}")
 
 
 def run(redis: Redis) -> int:
@@ -316,7 +320,8 @@ def run(redis: Redis) -> int:
 
     requests, lock = [], threading.Lock()  # dicts: kind, id, path, body, headers, attempts, status, answer
     faults = {"gunicorn_worker": 0, "celery_worker": 0, "celery_worker_idle": 0, "redis_restart": 0}
-    killed_tasks = []  # (task id, name) running when its worker was SIGKILLed
+    killed_tasks = []  # (task id, name, when) running when its worker was SIGKILLed
+    restarts = []  # when Redis was restarted
     sent = {"tasks_sent": 0, "send_failures": 0}
     stop = threading.Event()
     processes = {}
@@ -419,7 +424,8 @@ def run(redis: Redis) -> int:
                 if workers:
                     os.kill(rng.choice(workers), signal.SIGKILL)
             elif fault == "celery_worker":
-                worker = processes["worker"]
+                slot = rng.randrange(WORKERS)
+                worker = processes["workers"][slot]
                 running = None
                 deadline = time.monotonic() + 10  # wait for a task to be running, then kill mid-task
                 while time.monotonic() < deadline and not stop.is_set():
@@ -431,18 +437,19 @@ def run(redis: Redis) -> int:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait()
                 if running:
-                    killed_tasks.append(running)
+                    killed_tasks.append((*running, time.monotonic()))
                 else:
                     fault = "celery_worker_idle"
-                processes["worker"] = celery_start("worker")
+                processes["workers"][slot] = celery_start("worker")
             else:
                 redis.restart()
+                restarts.append(time.monotonic())
             faults[fault] += 1
             log(f"fault: {fault}" + (f" during {killed_tasks[-1][1]}" if fault == "celery_worker" else ""))
 
     drained = {}
     try:
-        processes["worker"] = celery_start("worker")
+        processes["workers"] = [celery_start("worker") for _ in range(WORKERS)]
         processes["beat"] = celery_start("beat")
         with receiver, api.Server(2, port=PORT, quiet=True) as server:
             log(f"load: {CLIENTS} clients, {SECONDS} s; gunicorn on {PORT}, Redis on {REDIS_PORT}")
@@ -457,8 +464,9 @@ def run(redis: Redis) -> int:
                 for thread in threads:
                     thread.join()
             redis.start()
-            if processes["worker"].poll() is not None:
-                processes["worker"] = celery_start("worker")
+            for slot, worker in enumerate(processes["workers"]):
+                if worker.poll() is not None:
+                    processes["workers"][slot] = celery_start("worker")
             time.sleep(3)
             log("retrying the requests that still have no answer")
             unresolved = [r for r in requests if r["status"] is None or r["status"] >= 500]
@@ -472,12 +480,12 @@ def run(redis: Redis) -> int:
                 if (status, _first_id(answer)) != (request["status"], _first_id(request["answer"])):
                     replay_mismatch.append({"kind": request["kind"], "id": request["id"], "first": request["status"],
                                             "replay": status, "answer": answer[:200]})  # fmt: skip
-            drained = drain(endpoints)
+            drained = drain(endpoints, tasks, processes)
             tasks.read()
             drained["beat_running_at_end"] = processes["beat"].poll() is None
     finally:
-        for name in ("beat", "worker"):
-            stop_process(processes.get(name))
+        for process in [processes.get("beat"), *processes.get("workers", [])]:
+            stop_process(process)
 
     from campaigns.models import Purchase
     from loyalty.ledger.audit import audit
@@ -503,7 +511,7 @@ def run(redis: Redis) -> int:
     missing = [(r["kind"], r["id"]) for r in ok if r["kind"] in counted and found.get((r["kind"], r["id"]), 0) != 1]
     doubled = [key for key, count in found.items() if count > 1]
     # a capture or a void answered 2xx closed its hold that way, once
-    holds = {p.pk: p.hold for p in PointsPayment.objects.select_related("hold")}
+    holds = {p.hold_id: p.hold for p in PointsPayment.objects.select_related("hold")}  # the API's id is the hold's
     closing = {"capture": HoldStatus.CAPTURED, "void": HoldStatus.VOIDED}
     wrong_close = [
         {"hold": r["hold"], "verb": r["kind"], "status": holds[r["hold"]].status}
@@ -528,7 +536,7 @@ def run(redis: Redis) -> int:
         for status in r["statuses"]:
             statuses_seen[str(status)] = statuses_seen.get(str(status), 0) + 1
 
-    redelivered = redelivery(tasks, killed_tasks)
+    redelivered = redelivery(tasks, killed_tasks, restarts)
     report = {
         "seconds": SECONDS,
         "requests": len(requests),
@@ -546,7 +554,7 @@ def run(redis: Redis) -> int:
         "no_final_answer": len(no_answer),
         "no_final_answer_present_once": no_answer_present,
         "faults": faults,
-        "killed_mid_task": _count(name for _id, name in killed_tasks),
+        "killed_mid_task": _count(name for _id, name, _when in killed_tasks),
         "tasks": {**sent, **redelivered},
         "replayed_2xx": replayed,
         "replay_mismatch": replay_mismatch[:10],
@@ -589,18 +597,24 @@ def _count(values) -> dict:
     return counts
 
 
-def drain(endpoints: dict) -> dict:
+def drain(endpoints: dict, tasks: TaskLog, processes: dict) -> dict:
     """Wait (at most ``DRAIN_SECONDS``) until no outbox event is undispatched and no delivery pending."""
     from loyalty.outbox.models import OutboxEvent
     from loyalty.webhooks.models import DeliveryStatus, WebhookDelivery
 
     log(f"waiting for the outbox and the deliveries to drain (at most {DRAIN_SECONDS} s)")
-    began = time.monotonic()
+    began = last_log = time.monotonic()
     while True:
         undispatched = OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
         pending = WebhookDelivery.objects.filter(endpoint__in=endpoints, status=DeliveryStatus.PENDING).count()
+        tasks.read()
+        running = [tasks.running.get(worker.pid) for worker in processes["workers"]]
         if (undispatched == 0 and pending == 0) or time.monotonic() - began > DRAIN_SECONDS:
-            return {"seconds": round(time.monotonic() - began), "undispatched": undispatched, "pending": pending}
+            return {"seconds": round(time.monotonic() - began), "undispatched": undispatched, "pending": pending,
+                    "worker_running_at_end": running, "task_runs_at_end": len(tasks.starts)}  # fmt: skip
+        if time.monotonic() - last_log > 30:
+            last_log = time.monotonic()
+            log(f"drain: {undispatched} undispatched, {pending} pending, {len(tasks.starts)} task runs, now {running}")
         time.sleep(2)
 
 
@@ -623,6 +637,11 @@ def webhook_report(endpoints: dict, receiver: Receiver, drained: dict) -> dict:
     received = receiver.received
     lost = expected - set(received)
     deliveries = WebhookDelivery.objects.filter(endpoint__in=endpoints)
+    partner_of = {endpoint_id: str(partner_id) for endpoint_id, partner_id in endpoints.items()}
+    pending = {
+        (partner_of[endpoint_id], str(event_id))
+        for endpoint_id, event_id in deliveries.filter(status=DeliveryStatus.PENDING).values_list("endpoint", "event")
+    }
     return {
         "drain": drained,
         "events_expected": len(expected),
@@ -634,6 +653,7 @@ def webhook_report(endpoints: dict, receiver: Receiver, drained: dict) -> dict:
         "receiver_refused_503": receiver.refused,
         "bad": len(receiver.bad),
         "lost": len(lost),
+        "lost_but_delivery_still_pending": len(lost & pending),
         "first_lost": sorted(lost)[:10],
         "deliveries_by_status": dict(
             deliveries.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
@@ -642,17 +662,30 @@ def webhook_report(endpoints: dict, receiver: Receiver, drained: dict) -> dict:
     }
 
 
-def redelivery(tasks: TaskLog, killed: list) -> dict:
-    """Of the tasks running when their worker was killed: how many started again (a redelivery), by name."""
+def redelivery(tasks: TaskLog, killed: list, restarts: list) -> dict:
+    """Of the tasks running when their worker was killed: how many started again (a redelivery), by name.
+
+    A task killed less than the visibility timeout (plus the restore sweep) before a Redis restart
+    cannot come back: its unacknowledged message was in Redis, which keeps nothing across a restart
+    here; the periodic sweeps (outbox, deliveries due) redo what it left.
+    """
     starts = {}
     for _pid, task_id, _name, _flag in tasks.starts:
         starts[task_id] = starts.get(task_id, 0) + 1
-    again = [(task_id, name) for task_id, name in killed if starts.get(task_id, 0) > 1]
+    again = [name for task_id, name, _when in killed if starts.get(task_id, 0) > 1]
+    lost_with_redis, other = [], []
+    for task_id, name, when in killed:
+        if starts.get(task_id, 0) > 1:
+            continue
+        window = when + VISIBILITY_TIMEOUT + 10
+        (lost_with_redis if any(when <= at <= window for at in restarts) else other).append(name)
     return {
         "task_runs": len(tasks.starts),
         "killed_mid_task": len(killed),
         "killed_then_redelivered": len(again),
-        "killed_not_redelivered": [name for task_id, name in killed if starts.get(task_id, 0) <= 1],
+        "redelivered_by_task": _count(again),
+        "killed_not_redelivered_redis_restarted_before_timeout": _count(lost_with_redis),
+        "killed_not_redelivered_otherwise": _count(other),
         "runs_flagged_redelivered": sum(flag for *_rest, flag in tasks.starts),
         "tasks_run_more_than_once": sum(count > 1 for count in starts.values()),
         "runs_by_task": _count(name for _pid, _task_id, name, _flag in tasks.starts),
