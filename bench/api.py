@@ -42,10 +42,13 @@ def _free_port() -> int:
 
 
 class Server:
-    """gunicorn with ``workers`` sync workers on a free loopback port, for the duration of a ``with``."""
+    """gunicorn with ``workers`` sync workers on ``port`` (by default a free one) of loopback, for a ``with``.
 
-    def __init__(self, workers: int):
-        self.workers, self.port, self.process = workers, _free_port(), None
+    ``quiet``: its standard output (the access log) is dropped.
+    """
+
+    def __init__(self, workers: int, port: int | None = None, quiet: bool = False):
+        self.workers, self.port, self.process, self.quiet = workers, port or _free_port(), None, quiet
 
     def __enter__(self):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DEBUG": "false"}
@@ -53,7 +56,7 @@ class Server:
         self.process = subprocess.Popen(
             [str(gunicorn), "loyalty.wsgi:application", "--workers", str(self.workers), "--bind",
              f"127.0.0.1:{self.port}", "--log-level", "warning", "--preload"],
-            cwd=ROOT, env=env,
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL if self.quiet else None,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
