@@ -251,6 +251,9 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # The worker logs through LOGGING below (JSON, with the request id of the task: loyalty/celery.py).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
+# With acks_late, a task still running when the broker connection drops is cancelled and delivered again
+# (Celery 6's default; every task here is safe to run twice): its message cannot be acknowledged anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # The schedule below is each task's first schedule only: beat creates a missing task from
