@@ -285,6 +285,7 @@ class Purchase(models.Model):
         indexes = [
             models.Index(fields=["partner", "-created_at", "-id"], name="purchase_by_partner"),
             models.Index(fields=["member", "-occurred_at"], name="purchase_by_member"),
+            models.Index(fields=["occurred_at"], name="purchase_by_occurred_at"),  # the dashboard's baskets
         ]
 
     def __str__(self):

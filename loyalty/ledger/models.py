@@ -230,6 +230,8 @@ class Lot(models.Model):
         indexes = [
             models.Index(fields=["account", "expires_on"], condition=Q(remaining__gt=0), name="lot_open_by_account"),
             models.Index(fields=["account", "available_at"], condition=Q(pending=True), name="lot_pending_by_account"),
+            # The dashboard's expiry forecast (and the expiry task's ``expires_on < today``) across all accounts.
+            models.Index(fields=["expires_on"], condition=Q(remaining__gt=0), name="lot_open_by_expiry"),
         ]
 
     def __str__(self):

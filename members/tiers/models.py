@@ -173,7 +173,10 @@ class TierChange(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["member", "-created_at"], name="tier_change_history")]
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="tier_change_history"),
+            models.Index(fields=["created_at"], name="tier_change_created"),  # the dashboard's movements
+        ]
 
     def __str__(self):
         return f"{self.member_id}: {self.from_tier_id} → {self.to_tier_id}"

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Entry
+from members.tiers.models import Tier
 from tests.factories.members import MemberFactory
 
 URL = reverse("admin:reports_dashboard")
@@ -48,12 +49,68 @@ def test_totals_reconcile_with_the_ledger(client, analyst, ledger_data):
     assert outstanding == sum(Entry.objects.values_list("amount", flat=True))
 
 
-def test_fixed_number_of_queries(client, analyst, ledger_data, django_assert_num_queries):
+QUERIES = 23  # session, user, 4 for the report's ledger and member totals, 17 for the rest (selectors.dashboard)
+
+
+def more_of_everything(now, count: int) -> None:
+    """``count`` more of what each figure reads: purchases matched by campaigns, events, redemptions, referrals
+    (one credited), tier changes, lots that expire, over both periods."""
+    from decimal import Decimal
+
+    from campaigns.events import event_record
+    from members.referrals.services import referral_code_for, referral_purchase_record
+    from rewards.services import redemption_create
+    from tests.factories.campaigns import bonus_campaign, item, multiplier_campaign, purchase_post
+    from tests.factories.events import EventTypeFactory
+    from tests.factories.rewards import RewardFactory
+    from tests.factories.tiers import program_tiers
+
+    if not Tier.objects.exists():
+        program_tiers()
+        multiplier_campaign(2)
+        bonus_campaign(5)
+        EventTypeFactory(code="dash-event", points=5)
+    reward = RewardFactory(points_cost=10)
+    referrer = MemberFactory()
+    code = referral_code_for(member=referrer).code
+    for number in range(count):
+        member = MemberFactory(referral_code=code)
+        for days in (1, 2, 35):
+            purchase_post(member, item(unit_price="30.00"), now=now - timedelta(days=days))
+        referral_purchase_record(member=member, amount=Decimal(30), currency="EUR", purchase_ref=f"Q-{member.pk}")
+        event_record(
+            member=member, event_type_code="dash-event", external_id=f"E-{member.pk}",
+            occurred_at=now, attributes={}, now=now,
+        )  # fmt: skip
+        ledger.credit(member.account, 600, now=now)  # a lot expiring by the policy; up to Silver
+        redemption_create(member=member, reward=reward, idempotency_key=f"r-{member.pk}-{number}", now=now)
+
+
+def test_fixed_number_of_queries_at_two_data_sizes(client, analyst, ledger_data, django_assert_num_queries):
     client.force_login(analyst)
     client.get(URL)
     MemberFactory.create_batch(3)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(QUERIES):
         assert client.get(URL).status_code == 200
+
+    more_of_everything(ledger_data, 4)
+
+    with django_assert_num_queries(QUERIES):
+        response = client.get(URL)
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report["figures"]["current"]["referrals"]["credited"] == 4
+    assert report["figures"]["current"]["tier_movements"]["upgrades"] == 4 + 2  # the referrer: 500, then 2,000
+    assert len(report["top_campaigns"]["points"]) == 2
+    assert report["top_rewards"]["redemptions"][0]["redemptions"] == 4
+
+
+def test_a_download_runs_no_more_queries_than_the_page(client, analyst, ledger_data, django_assert_num_queries):
+    client.force_login(analyst)
+    client.get(URL)
+    with django_assert_num_queries(QUERIES):
+        response = client.get(URL, {"download": "sources"})
+    assert response.status_code == 200
 
 
 def test_bad_dates_are_a_form_error(client, analyst):
