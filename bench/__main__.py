@@ -199,13 +199,14 @@ def main() -> int:
     def run_dashboard():
         from . import dashboard
 
-        if "tiers_seed" not in results:
-            log(f"dashboard: the tiers phase's ledger ({TIER_MEMBERS:,} members), seeded unless it is there")
+        reuse = bool(os.environ.get("BENCH_TIERS_REUSE_LEDGER"))
+        seeded = reuse and tiers.ledger_is_seeded(members=TIER_MEMBERS, entries_per_member=TIER_ENTRIES_PER_MEMBER)
+        if "tiers_seed" in results or seeded:
+            log("dashboard: on the tiers phase's ledger (and its tiers) as it is")
+        else:
+            log(f"dashboard: seeding the tiers phase's ledger ({TIER_MEMBERS:,} members) and tiers")
             results["dashboard_ledger"] = tiers.seed_members(
-                members=TIER_MEMBERS,
-                entries_per_member=TIER_ENTRIES_PER_MEMBER,
-                now=now,
-                reuse_ledger=bool(os.environ.get("BENCH_TIERS_REUSE_LEDGER")),
+                members=TIER_MEMBERS, entries_per_member=TIER_ENTRIES_PER_MEMBER, now=now
             )
         log("dashboard: adding the last 60 days' activity (once)")
         results["dashboard_seed"] = dashboard.add_recent_activity(
