@@ -54,7 +54,7 @@ def ledger_totals(period: Period) -> dict:
         issued=Sum("amount", filter=Q(kind__in=ISSUED_KINDS)),
         redeemed=Sum("amount", filter=Q(kind=EntryKind.REDEEM)),
         expired=Sum("amount", filter=Q(kind__in=(EntryKind.EXPIRE, EntryKind.FORFEIT))),
-        active=Count("account__member", distinct=True),
+        active=Count("account", distinct=True),  # an account per member: no join to the accounts
     )
     issued = row["issued"] or 0
     redeemed = -(row["redeemed"] or 0)
