@@ -49,7 +49,7 @@ def test_totals_reconcile_with_the_ledger(client, analyst, ledger_data):
     assert outstanding == sum(Entry.objects.values_list("amount", flat=True))
 
 
-QUERIES = 23  # session, user, 4 for the report's ledger and member totals, 17 for the rest (selectors.dashboard)
+QUERIES = 23  # the request's 4 (session, user, its permissions), then 19 for selectors.dashboard
 
 
 def more_of_everything(now, count: int) -> None:
