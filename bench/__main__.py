@@ -1,9 +1,11 @@
 """``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0.
 
 ``BENCH_ONLY=tiers`` (a comma-separated list of phases: pgbench, writes, expire_naive,
-expire_due, expire_bare_update, tiers, api, import, redemptions) runs only those phases; ``BENCH_TIERS_REUSE_LEDGER=1``
-lets the tiers phase keep the ledger seeded by an earlier run of it (the other phases
-seed their own, smaller ledgers over it).
+expire_due, expire_bare_update, tiers, dashboard, api, import, redemptions) runs only those phases;
+``BENCH_TIERS_REUSE_LEDGER=1`` lets the tiers phase keep the ledger seeded by an earlier run of it
+(the other phases seed their own, smaller ledgers over it). The dashboard phase runs on the tiers
+phase's ledger: the one this run seeded, else the same reuse rule (``BENCH_ONLY=tiers,dashboard``
+seeds once), and adds 60 days of recent activity to it once (``bench/dashboard.py``).
 """
 
 import os
@@ -25,6 +27,8 @@ NAIVE_SAMPLE = 10_000
 TIER_MEMBERS = int(os.environ.get("BENCH_TIER_MEMBERS", 1_000_000))  # fewer for a quick try only
 TIER_ENTRIES_PER_MEMBER = 20
 TIER_SAMPLE = 10_000
+DASHBOARD_REPETITIONS = int(os.environ.get("BENCH_DASHBOARD_REPETITIONS", 5))
+TARGET_DASHBOARD_SECONDS = 1.0
 
 TARGET_WRITES_VS_PGBENCH = 0.3
 TARGET_HOT_VS_SPREAD = 0.5
@@ -191,6 +195,41 @@ def main() -> int:
         results["tiers_recalculate_again"] = tiers.recalculate(now)
         log(f"tiers: second run {results['tiers_recalculate_again']['seconds']:.1f} s")
 
+    # 4b. The program dashboard on that ledger, with 60 days of recent activity, through the test client.
+    def run_dashboard():
+        from . import dashboard
+
+        reuse = bool(os.environ.get("BENCH_TIERS_REUSE_LEDGER"))
+        seeded = reuse and tiers.ledger_is_seeded(members=TIER_MEMBERS, entries_per_member=TIER_ENTRIES_PER_MEMBER)
+        if "tiers_seed" in results or seeded:
+            log("dashboard: on the tiers phase's ledger (and its tiers) as it is")
+        else:
+            log(f"dashboard: seeding the tiers phase's ledger ({TIER_MEMBERS:,} members) and tiers")
+            results["dashboard_ledger"] = tiers.seed_members(
+                members=TIER_MEMBERS, entries_per_member=TIER_ENTRIES_PER_MEMBER, now=now
+            )
+        log("dashboard: adding the last 60 days' activity (once)")
+        results["dashboard_seed"] = dashboard.add_recent_activity(
+            now=now, seeded_entries=TIER_MEMBERS * TIER_ENTRIES_PER_MEMBER
+        )
+        log(f"dashboard: {results['dashboard_seed']}")
+        db.checkpoint()
+        client = dashboard.staff_client()
+        periods = {
+            "default": {},
+            "365 days": {"start": (today - timedelta(days=364)).isoformat(), "end": today.isoformat()},
+            "10 years": {"start": (today - timedelta(days=3652)).isoformat(), "end": today.isoformat()},
+        }
+        log(f"dashboard: {DASHBOARD_REPETITIONS} GETs of each period: {list(periods)}")
+        results["dashboard"] = dashboard.measure(client, periods, DASHBOARD_REPETITIONS)
+        for name, measured in results["dashboard"].items():
+            log(f"dashboard: {name}: median {measured['median_seconds']} s, max {measured['max_seconds']} s")
+        log("dashboard: EXPLAIN (ANALYZE, BUFFERS) of each query, default and 10-year periods")
+        results["dashboard_explain"] = {
+            name: dashboard.explain(client, periods[name]) for name in ("default", "10 years")
+        }
+        results["dashboard_reconcile"] = dashboard.reconcile(today - timedelta(days=3652), today)
+
     # 5. Purchases through the API (gunicorn, 2 workers) against a bare endpoint.
     def run_api():
         from loyalty.partners.services import partner_create
@@ -285,6 +324,7 @@ def main() -> int:
         ("expire_due", run_expire_due),
         ("expire_bare_update", run_bare_update),
         ("tiers", run_tiers),
+        ("dashboard", run_dashboard),  # before the phases that seed over the tiers' ledger
         ("api", run_api),
         ("import", run_import),
         ("redemptions", run_redemptions),
@@ -292,9 +332,10 @@ def main() -> int:
         if not only or name in only:
             phase(name, function)
 
-    from . import redemptions
+    from . import dashboard, redemptions
 
-    rows = _rows(results, report) + redemptions.rows(results, report)
+    rows = _rows(results, report) + dashboard.rows(results, report, TARGET_DASHBOARD_SECONDS)
+    rows += redemptions.rows(results, report)
     total = round(time.perf_counter() - _begun, 1)
     print()
     print(f"Ledger benchmarks ({total} s in all; PostgreSQL {connection.pg_version // 10000}, {WORKERS} workers)")
@@ -312,6 +353,12 @@ def main() -> int:
         print("\nOne expire_due batch under EXPLAIN (ANALYZE, BUFFERS), the top of each plan:")
         for plan in plans:
             print(f"  {plan['execution_ms'] or 0:9.1f} ms  {plan['statement']}")
+            for line in plan["plan"][:4]:
+                print(f"                {line[:150]}")
+    for period, plans in results.get("dashboard_explain", {}).items():
+        print(f"\nThe dashboard's queries ({period}) under EXPLAIN (ANALYZE, BUFFERS), the top of each plan:")
+        for plan in plans:
+            print(f"  {plan['execution_ms'] or 0:9.1f} ms  {plan['statement'][:150]}")
             for line in plan["plan"][:4]:
                 print(f"                {line[:150]}")
     print(f"\nLoad average (1, 5, 15 min) before each phase: {results.get('load_average')}")
