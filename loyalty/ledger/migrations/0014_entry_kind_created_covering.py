@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0012_lot_open_by_expiry"),
+        ("ledger", "0013_entry_export_permission"),
     ]
 
     operations = [
