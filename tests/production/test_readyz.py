@@ -19,8 +19,14 @@ def test_ready_when_everything_answers(client, db):
     assert "no-cache" in response["Cache-Control"]
 
 
+def broker_at(monkeypatch, url: str) -> None:
+    """Celery takes CELERY_BROKER_URL from the environment before its configuration (CI's production leg sets it)."""
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    monkeypatch.setattr(app.conf, "broker_url", url)
+
+
 def test_ready_on_redis_as_in_production(client, db, redis_cache, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", redis_cache)
+    broker_at(monkeypatch, redis_cache)
 
     response = client.get("/readyz")
 
@@ -41,7 +47,7 @@ def test_a_cache_that_does_not_answer_is_named(client, db, settings, caplog):
 
 
 def test_a_broker_that_does_not_answer_is_named_within_seconds(client, db, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", CLOSED_PORT_URL)
+    broker_at(monkeypatch, CLOSED_PORT_URL)
     started = time.monotonic()
 
     response = client.get("/readyz")
