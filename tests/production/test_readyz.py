@@ -20,9 +20,12 @@ def test_ready_when_everything_answers(client, db):
 
 
 def broker_at(monkeypatch, url: str) -> None:
-    """Celery takes CELERY_BROKER_URL from the environment before its configuration (CI's production leg sets it)."""
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    """Celery takes CELERY_BROKER_URL from the environment before its configuration (CI's production leg sets it).
+
+    The configuration first: monkeypatch restores what it read, which the environment would already decide.
+    """
     monkeypatch.setattr(app.conf, "broker_url", url)
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
 
 
 def test_ready_on_redis_as_in_production(client, db, redis_cache, monkeypatch):
