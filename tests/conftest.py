@@ -1,8 +1,10 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test import override_settings
 from django.utils import translation
 
 
@@ -34,6 +36,22 @@ def sign_up_bonus(db):
 
     EventType.objects.filter(code="sign_up").update(active=True)
     return EventType.objects.get(code="sign_up")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_http_under_production_settings():
+    """Under DEBUG=False (CI's production leg) SECURE_SSL_REDIRECT answers every plain-HTTP request with 301.
+
+    Django's test client and the browser tests' live server speak plain HTTP, as gunicorn does behind
+    the proxy that ends TLS, so the redirect is turned off for the session, before the live server
+    loads its middleware. Everything else of production stays on (secure cookies, HSTS, the manifest
+    of static files); the tests of the redirect itself turn it on (tests/production/test_readyz.py).
+    """
+    if not settings.SECURE_SSL_REDIRECT:
+        yield
+        return
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,11 @@ import json
 import pytest
 import schemathesis
 from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
 from loyalty.partners.models import SCOPES
-from loyalty.wsgi import application
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory, partner_key
 
@@ -351,12 +351,19 @@ def test_the_docs_page_is_served(client, db):
     assert b"swagger-ui" in response.content
 
 
+# Schemathesis' WSGI client names itself localhost; it speaks as Django's test client does, to the host the
+# test environment allows whatever ALLOWED_HOSTS says (CI's production leg has only loyalty.example.com).
+TEST_HOST = {"Host": "testserver"}
+
+
 @pytest.fixture
 def app_schema(db):
     # Like Django's test client: keep the test's connection (and transaction) open across requests.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+    # A handler made now loads its middleware with the test session's settings (loyalty.wsgi's, made at
+    # import, would still redirect plain HTTP to HTTPS under DEBUG=False: tests/conftest.py).
+    yield schemathesis.openapi.from_wsgi("/api/v1/schema/", WSGIHandler(), headers=TEST_HOST)
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
@@ -366,7 +373,7 @@ def bearer(db):
     """A key with every scope, and a member enrolled by its partner so paths can name one."""
     partner = PartnerFactory()
     member = MemberFactory(enrolled_by=partner)
-    return {"Authorization": f"Bearer {partner_key(partner, scopes=list(SCOPES))[1]}"}, member
+    return {"Authorization": f"Bearer {partner_key(partner, scopes=list(SCOPES))[1]}", **TEST_HOST}, member
 
 
 def test_the_app_answers_as_its_schema_says_and_never_with_a_5xx(app_schema, bearer):

@@ -68,7 +68,13 @@ def _free_port() -> int:
 
 def test_gunicorn_serves_with_the_config_and_logs_each_request_as_json(tmp_path):
     port = _free_port()
-    env = {**os.environ, "WEB_CONCURRENCY": "1", "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "127.0.0.1",  # the host it is reached at (CI's production leg sets another)
+        "LOG_FORMAT": "json",
+    }
     log = tmp_path / "gunicorn.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -84,7 +90,9 @@ def test_gunicorn_serves_with_the_config_and_logs_each_request_as_json(tmp_path)
             try:
                 sent = f"gun-{attempt}"
                 request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": sent})
-                with urllib.request.urlopen(request, timeout=5) as response:
+                # Refused until gunicorn listens; then wait for the answer rather than send it twice: the socket
+                # listens before the worker has loaded Django (under DEBUG=False whitenoise reads STATIC_ROOT too).
+                with urllib.request.urlopen(request, timeout=30) as response:
                     answer = (response.status, response.headers["X-Request-ID"], response.read())
                 break
             except OSError:

@@ -19,8 +19,17 @@ def test_ready_when_everything_answers(client, db):
     assert "no-cache" in response["Cache-Control"]
 
 
+def broker_at(monkeypatch, url: str) -> None:
+    """Celery takes CELERY_BROKER_URL from the environment before its configuration (CI's production leg sets it).
+
+    The configuration first: monkeypatch restores what it read, which the environment would already decide.
+    """
+    monkeypatch.setattr(app.conf, "broker_url", url)
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+
+
 def test_ready_on_redis_as_in_production(client, db, redis_cache, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", redis_cache)
+    broker_at(monkeypatch, redis_cache)
 
     response = client.get("/readyz")
 
@@ -41,7 +50,7 @@ def test_a_cache_that_does_not_answer_is_named(client, db, settings, caplog):
 
 
 def test_a_broker_that_does_not_answer_is_named_within_seconds(client, db, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", CLOSED_PORT_URL)
+    broker_at(monkeypatch, CLOSED_PORT_URL)
     started = time.monotonic()
 
     response = client.get("/readyz")

@@ -16,6 +16,7 @@ from django.db import connection
 from loyalty import request_id
 from loyalty.celery import app
 from loyalty.logging import JsonFormatter
+from tests.ledger.test_tasks import worker_ready
 
 pytestmark = pytest.mark.urls("tests.production.urls")
 
@@ -174,6 +175,7 @@ def json_worker(redis_url, tmp_path):
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    worker_ready(redis_url, queue, process)  # a task sent before the worker binds its queue is lost
     yield queue, log
     process.terminate()
     process.wait(timeout=20)

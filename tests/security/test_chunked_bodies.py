@@ -34,7 +34,8 @@ def _database_url() -> str:
 def gunicorn(transactional_db, tmp_path):
     """A gunicorn process serving the project on the test database; yields (host, port)."""
     log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "True"}
+    # Reached at 127.0.0.1, the host it allows (CI's production leg sets ALLOWED_HOSTS to another).
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "True", "ALLOWED_HOSTS": "127.0.0.1"}
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "loyalty.wsgi", "--bind", "127.0.0.1:0", "--workers", "1"],
