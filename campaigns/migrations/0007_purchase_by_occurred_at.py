@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0006_historicalcampaign_historicalearningpolicy_and_more'),
+        ("campaigns", "0006_historicalcampaign_historicalearningpolicy_and_more"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='purchase',
-            index=models.Index(fields=['occurred_at'], name='purchase_by_occurred_at'),
+            model_name="purchase",
+            index=models.Index(fields=["occurred_at"], name="purchase_by_occurred_at"),
         ),
     ]

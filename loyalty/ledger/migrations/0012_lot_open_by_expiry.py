@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0011_staff_groups_holds'),
+        ("ledger", "0011_staff_groups_holds"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lot',
-            index=models.Index(condition=models.Q(('remaining__gt', 0)), fields=['expires_on'], name='lot_open_by_expiry'),
+            model_name="lot",
+            index=models.Index(
+                condition=models.Q(("remaining__gt", 0)), fields=["expires_on"], name="lot_open_by_expiry"
+            ),
         ),
     ]

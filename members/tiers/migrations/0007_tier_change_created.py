@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tiers', '0006_historicaltier_historicaltierpolicy'),
+        ("tiers", "0006_historicaltier_historicaltierpolicy"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='tierchange',
-            index=models.Index(fields=['created_at'], name='tier_change_created'),
+            model_name="tierchange",
+            index=models.Index(fields=["created_at"], name="tier_change_created"),
         ),
     ]
