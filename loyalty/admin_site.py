@@ -95,6 +95,19 @@ class LoyaltyAdminConfig(AdminConfig):
     default_site = "loyalty.admin_site.LoyaltyAdminSite"
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For what only services write (the ledger, notifications, deliveries, key events): shown, never edited."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class MemberNumberSearchMixin:
     """A search that is a whole member number (10 digits, spaces and dashes allowed) finds that member.
 

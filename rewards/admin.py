@@ -24,9 +24,8 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV
 from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
 
-from loyalty.admin_site import MemberNumberSearchMixin
+from loyalty.admin_site import MemberNumberSearchMixin, ReadOnlyAdmin
 from loyalty.clock import program_timezone
-from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.reports.export_admin import CsvExportMixin
 from loyalty.reports.exports import VOUCHERS
 from members.numbers import MEMBER_NUMBER_LENGTH

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin_site import MemberNumberSearchMixin
+from loyalty.admin_site import MemberNumberSearchMixin, ReadOnlyAdmin
 from loyalty.exceptions import LoyaltyError
 from loyalty.reports.export_admin import CsvExportMixin
 from loyalty.reports.exports import ENTRIES
@@ -56,19 +56,6 @@ def actor_label(actor) -> str:
         name = actor.get_full_name() or actor.get_username()
         return gettext("%(name)s (staff)") % {"name": name} if actor.is_staff else name
     return str(actor)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger is written by its services only: the admin shows, never edits."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Account)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import APIKey
 
+from loyalty.admin_site import ReadOnlyAdmin
 from loyalty.exceptions import LoyaltyError
 
 from .models import SCOPES, Partner, PartnerAPIKey, PartnerAPIKeyEvent, default_scopes
@@ -135,7 +136,7 @@ def event_actor(event: PartnerAPIKeyEvent) -> str:
 
 
 @admin.register(PartnerAPIKeyEvent)
-class PartnerAPIKeyEventAdmin(admin.ModelAdmin):
+class PartnerAPIKeyEventAdmin(ReadOnlyAdmin):
     """Who created and revoked which key, and when: read only (the key services write it)."""
 
     list_display = ["created_at", "action", "key_prefix", "name", "partner", "made_by"]
@@ -145,15 +146,6 @@ class PartnerAPIKeyEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fields = ["created_at", "action", "key_prefix", "name", "scopes", "partner", "made_by"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("Key prefix"), ordering="key")
     def key_prefix(self, event):

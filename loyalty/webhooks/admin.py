@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin_site import MemberNumberSearchMixin
+from loyalty.admin_site import MemberNumberSearchMixin, ReadOnlyAdmin
 from loyalty.exceptions import LoyaltyError
 from loyalty.outbox.models import EventType
 
@@ -102,7 +102,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
     list_display = ["event", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "created_at"]
     list_filter = ["status", "event__type", "endpoint__partner", "created_at"]
     list_select_related = ["event", "endpoint__partner"]
@@ -118,15 +118,6 @@ class WebhookDeliveryAdmin(MemberNumberSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("type"), ordering="event__type")
     def event_type(self, delivery):
         return delivery.event.type
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Resend the selected deliveries (the same event id)"), permissions=["view"])
     def resend(self, request, queryset):

@@ -4,21 +4,10 @@ it on a call). Nothing here sends or changes a notification."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin_site import MemberNumberSearchMixin
+from loyalty.admin_site import MemberNumberSearchMixin, ReadOnlyAdmin
 
 from .kinds import notification_texts
 from .models import ExpiryReminder, Notification
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
