@@ -40,18 +40,21 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def live_server(request):
-    """pytest-django's live server, its static files served by whitenoise as under gunicorn.
+    """pytest-django's live server; in production mode its static files are served by whitenoise, as under
+    gunicorn.
 
-    pytest-django puts staticfiles' handler in front, which looks files up by their source names;
-    under DEBUG=False the pages name the hashed files of collectstatic's manifest
-    (``portal.3f2a9c1e.css``), which only whitenoise serves, from STATIC_ROOT. With DEBUG on,
-    whitenoise finds the source files itself.
+    pytest-django puts staticfiles' handler in front, which looks files up by their source names
+    (the finders): right for the development settings. Under production settings (DEBUG=False in
+    the environment) the pages name the hashed files of collectstatic's manifest
+    (``portal.3f2a9c1e.css``), which only whitenoise serves, from STATIC_ROOT (CI collects first).
     """
+    from django.conf import settings
     from pytest_django.live_server_helper import LiveServer
 
     addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
     server = LiveServer(addr, start=False)
-    server.thread.static_handler = _served_by_the_app
+    if "Manifest" in settings.STORAGES["staticfiles"]["BACKEND"]:
+        server.thread.static_handler = _served_by_the_app
     server.start()
     yield server
     server.stop()
