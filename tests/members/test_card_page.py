@@ -6,9 +6,12 @@ That the images decode to the number is proved in Chromium (tests/browser/test_c
 import re
 
 import pytest
+import zxingcpp
 from django.urls import reverse
+from PIL import Image, ImageDraw
 
 from loyalty.ledger import services as ledger
+from members.card_views import card_barcode_pattern
 from members.models import MemberStatus
 from members.numbers import member_number_grouped
 from members.services import member_status_change
@@ -27,6 +30,31 @@ def card_markup(response) -> str:
 )
 def test_a_number_is_grouped_in_threes_then_its_check_digit(number, grouped):
     assert member_number_grouped(number) == grouped
+
+
+def bars_read(pattern: str) -> list[tuple[str, str]]:
+    """The modules drawn 3 px wide with quiet zones, as a scanner sees them, read by zxing-cpp (a real decoder)."""
+    image = Image.new("L", (len(pattern) * 3 + 60, 90), 255)
+    draw = ImageDraw.Draw(image)
+    for x, module in enumerate(pattern):
+        if module == "1":
+            draw.rectangle([30 + x * 3, 10, 32 + x * 3, 80], fill=0)
+    return [(result.format.name, result.text) for result in zxingcpp.read_barcodes(image)]
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["9978085919", "9900000000", "0099123456", "1234567897", "0000000000", "5050505050"],
+    ids=["leading-99", "99-then-zeros", "99-inside", "digits", "zeros", "fifties"],
+)
+def test_the_barcode_reads_back_as_the_number_a_leading_99_too(number):
+    assert bars_read(card_barcode_pattern(number)) == [("Code128", number)]
+
+
+def test_the_barcode_refuses_what_code_set_c_cannot_encode():
+    for number in ("123", "12a4"):
+        with pytest.raises(ValueError, match="even number of digits"):
+            card_barcode_pattern(number)
 
 
 def test_the_card_shows_the_members_own_name_and_grouped_number_with_both_codes_inline(member_client, member):
