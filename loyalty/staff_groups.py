@@ -111,9 +111,15 @@ def sync_staff_groups(apps, schema_editor=None) -> None:
     from django.db.models import Q
 
     for app_config in apps.get_app_configs():
+        # A migration's (historical) app configs have no models module, and create_permissions skips those.
+        # Put back what was there: on the project's own registry (a test calls this with it) None would make
+        # every later post_migrate skip the app, so a test database's flush would leave no permissions.
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
