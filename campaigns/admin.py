@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.admin_site import MemberNumberSearchMixin
+from loyalty.admin_site import MemberNumberSearchMixin, ReadOnlyAdmin
 from loyalty.exceptions import LoyaltyError
 from loyalty.reports.export_admin import CsvExportMixin
 from loyalty.reports.exports import CAMPAIGNS
@@ -51,19 +51,6 @@ from .reports import campaigns_with_stats, stats_of
 
 APPROVE_PERMISSION = "campaigns.approve_event"
 SIMULATE_PERMISSION = "campaigns.view_campaign"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the services only (partners post them): the admin shows, never edits."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):
