@@ -25,6 +25,8 @@ class EventType(models.TextChoices):
     VOUCHER_ISSUED = "voucher.issued", _("Voucher issued")
     VOUCHER_USED = "voucher.used", _("Voucher used")
     REFERRAL_CREDITED = "referral.credited", _("Referral credited")
+    MISSION_COMPLETED = "mission.completed", _("Mission completed")
+    BADGE_EARNED = "badge.earned", _("Badge earned")
 
 
 class OutboxEvent(models.Model):
