@@ -612,7 +612,7 @@ class TransactionReturnApi(APIView):
                 amount=data.get("amount"),
             )
             returned = recorded.purchase_return
-            returned.member_account = returned.purchase.member.account
+            returned.member_account = recorded.account
             returned.lines_given_back = recorded.lines
             return (201 if recorded.created else 200), self.OutputSerializer(returned).data
 

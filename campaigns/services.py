@@ -34,7 +34,7 @@ from loyalty.exceptions import (
 )
 from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import EntryKind
+from loyalty.ledger.models import Account, EntryKind
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType as OutboxEventType
 from members.models import MemberStatus
@@ -587,11 +587,13 @@ class ReturnItem:
 @dataclass(frozen=True)
 class ReturnRecorded:
     """What ``purchase_return`` did: the return (new, or the first one for a repeat), its lines, whether it is
-    new. ``purchase_return.purchase.member.account`` holds the member's balances after it."""
+    new, and ``account``: the member's balances after it (for a merged member, the survivor's, which holds its
+    points)."""
 
     purchase_return: PurchaseReturn
     lines: list[ReturnLine]
     created: bool
+    account: Account
 
 
 def purchase_return(
@@ -636,19 +638,24 @@ def purchase_return(
         content = {"amount": str(amount)}
     purchase = (
         Purchase.objects.filter(pk=purchase_id, partner_id=partner.pk)
-        .select_related("member__account", "entry")
+        .select_related("member__account", "member__merged_into__account", "entry")
         .first()
     )
     if purchase is None:
         raise NotFound("This partner has no transaction with this id.")
     body_hash = _hash({"purchase": purchase.pk, **content})
+    holder = purchase.member.merged_into or purchase.member  # a merged member's points are the survivor's
     if found := _return_repeat(partner, external_id, body_hash):
-        return _return_replayed(found, purchase)
+        return _return_replayed(found, purchase, holder.account)
 
     with transaction.atomic():
-        (purchase.member.account,) = ledger_locks.accounts_for_update([purchase.member.account.pk])
+        locked = {
+            account.pk: account
+            for account in ledger_locks.accounts_for_update({purchase.member.account.pk, holder.account.pk})
+        }
+        purchase.member.account, holder.account = locked[purchase.member.account.pk], locked[holder.account.pk]
         if found := _return_repeat(partner, external_id, body_hash):
-            return _return_replayed(found, purchase)
+            return _return_replayed(found, purchase, holder.account)
         lines = list(purchase.lines.order_by("position"))
         back = _shares_of_items(lines, items) if items is not None else _shares_of_amount(lines, amount)
         total_amount = sum((share_amount for _quantity, share_amount in back.values()), Decimal(0))
@@ -704,7 +711,7 @@ def purchase_return(
                     reversal = reverse(points=refused.details["reversible"])
         if reversal is None and counted_spend:
             qualifying_record(
-                member_id=purchase.member_id,
+                member_id=holder.pk,  # the survivor holds a merged member's qualifying days
                 day=program_date(purchase.created_at),
                 spend_amount=-total_amount,
                 now=now,
@@ -733,12 +740,15 @@ def purchase_return(
         if campaigns:
             _usage_take_back(purchase.member_id, usage)
             _campaigns_awarded_add(campaigns)
-    return ReturnRecorded(returned, return_lines, created=True)
+    if holder.account is not purchase.member.account:
+        holder.account.refresh_from_db()  # the ledger wrote the survivor's balances on its own lock's copy
+    return ReturnRecorded(returned, return_lines, created=True, account=holder.account)
 
 
-def _return_replayed(found: PurchaseReturn, purchase: Purchase) -> ReturnRecorded:
+def _return_replayed(found: PurchaseReturn, purchase: Purchase, account: Account) -> ReturnRecorded:
     found.purchase = purchase
-    return ReturnRecorded(found, list(found.lines.select_related("line").order_by("line__position")), created=False)
+    lines = list(found.lines.select_related("line").order_by("line__position"))
+    return ReturnRecorded(found, lines, created=False, account=account)
 
 
 def _return_items_check(items: Sequence[ReturnItem]) -> list[ReturnItem]:

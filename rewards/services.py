@@ -36,7 +36,7 @@ from loyalty.exceptions import (
 from loyalty.ledger import lock_objects as ledger_locks
 from loyalty.ledger import memos
 from loyalty.ledger import services as ledger
-from loyalty.ledger.models import Entry
+from loyalty.ledger.models import Account, Entry
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
 from loyalty.partners.services import PresenceProof, presence_code_consume
@@ -337,13 +337,14 @@ def voucher_cancel(*, voucher: Voucher, actor=None, now: datetime | None = None)
     ``ledger.reverse`` of the redemption's debit (to the lots they came from) and its unit back to stock.
 
     ``actor`` is who cancelled (a partner; ``None``: the member in the portal). Locks the member's
-    account, then the voucher. Idempotent: cancelling a cancelled voucher returns it unchanged.
+    account (and a merged member's survivor's, which gets the points), then the voucher. Idempotent:
+    cancelling a cancelled voucher returns it unchanged.
     Raises ``NotCancellable`` (used, expired, no window, the window is over) and the ledger's
     ``MemberClosed``. A gift card's code is not put back in its pool: the member has seen it.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        ledger_locks.account_for_update(voucher.member.account.pk)
+        ledger_locks.accounts_for_update(_member_accounts(voucher.member))
         locked = lock_objects.vouchers_for_update([voucher.pk])[0]
         if locked.status == VoucherStatus.CANCELLED:
             return locked
@@ -356,6 +357,12 @@ def voucher_cancel(*, voucher: Voucher, actor=None, now: datetime | None = None)
 
 
 CANCEL_FIELDS = ["status", "cancelled_at", "reversal"]
+
+
+def _member_accounts(member) -> set[int]:
+    """The accounts a refund of ``member``'s points writes: its own and, merged, the survivor's."""
+    survivor_account = Account.objects.filter(member__merged_members=member.pk).values_list("pk", flat=True)
+    return {member.account.pk, *(survivor_account if member.merged_into_id else ())}
 
 
 def _voucher_cancel_locked(locked: Voucher, redemption: Redemption, actor, now: datetime) -> None:
@@ -408,7 +415,7 @@ def redemption_cancel(*, redemption: Redemption, partner=None, now: datetime | N
         raise NotFound("This partner has no redemption with this id.")
     now = now or timezone.now()
     with transaction.atomic():
-        ledger_locks.account_for_update(redemption.member.account.pk)
+        ledger_locks.accounts_for_update(_member_accounts(redemption.member))
         ids = list(redemption.vouchers.order_by("pk").values_list("pk", flat=True))
         if not ids:
             raise NotCancellable("A donation cannot be cancelled: it was given to the charity.")
@@ -487,8 +494,9 @@ def vouchers_expire(*, now: datetime | None = None, batch_size: int | None = Non
 
     A voucher of a reward with ``refund_on_expiry`` gives its points back: ``ledger.reverse`` of its share of the
     redemption's debit (memo ``reward_expired_refunded``, idempotency key ``voucher-expiry:<id>``), its members'
-    accounts locked first in id order, then the vouchers; a closed member's account takes nothing back (its
-    points were forfeited), so the voucher just expires. Others are expired by one ``UPDATE`` per batch. The unit
+    accounts (and a merged member's survivor's, where its refund goes) locked first in id order, then the
+    vouchers; a closed member's account takes nothing back (its points were forfeited), so the voucher just
+    expires. Others are expired by one ``UPDATE`` per batch. The unit
     does not go back to stock: the voucher was the member's until its end (an event's date is past, a gift card's
     code was shown). Safe to run twice or concurrently: a voucher is expired (and refunded) only while it is still
     issued under its lock, and vouchers a till holds right now are skipped (PostgreSQL) until the next run.
@@ -504,7 +512,7 @@ def vouchers_expire(*, now: datetime | None = None, batch_size: int | None = Non
             batch = list(
                 due.filter(reward__refund_on_expiry=refund, pk__gt=last_id)
                 .order_by("pk")
-                .values_list("pk", "member__account__id")[:batch_size]
+                .values_list("pk", "member__account__id", "member__merged_into__account__id")[:batch_size]
             )
             if not batch:
                 break
@@ -513,7 +521,7 @@ def vouchers_expire(*, now: datetime | None = None, batch_size: int | None = Non
                 if refund:
                     expired += _vouchers_expire_refunding(batch, now)
                 else:
-                    expired += _vouchers_expire_plain([pk for pk, _account in batch], now)
+                    expired += _vouchers_expire_plain([pk for pk, *_accounts in batch], now)
     return expired
 
 
@@ -524,15 +532,18 @@ def _vouchers_expire_plain(ids: list[int], now: datetime) -> int:
     )
 
 
-def _vouchers_expire_refunding(batch: list[tuple[int, int]], now: datetime) -> int:
-    accounts = {a.pk: a for a in ledger_locks.accounts_for_update({account_id for _pk, account_id in batch})}
-    vouchers = lock_objects.vouchers_for_update([pk for pk, _account in batch], skip_locked=True)
+def _vouchers_expire_refunding(batch: list[tuple[int, int, int | None]], now: datetime) -> int:
+    """A batch of ``(voucher, account, survivor's account)``: a merged member's refund goes to the survivor,
+    whose account is locked with the others, in id order."""
+    ids = {account_id for _pk, *accounts in batch for account_id in accounts if account_id is not None}
+    accounts = {a.pk: a for a in ledger_locks.accounts_for_update(ids)}
+    vouchers = lock_objects.vouchers_for_update([pk for pk, *_accounts in batch], skip_locked=True)
     vouchers = [v for v in vouchers if v.status == VoucherStatus.ISSUED and v.expires_at <= now]
     debits = dict(Redemption.objects.filter(pk__in={v.redemption_id for v in vouchers}).values_list("pk", "entry"))
     entries = Entry.objects.in_bulk(set(debits.values()))
-    account_of = dict(batch)
+    holder_of = {pk: survivor or account for pk, account, survivor in batch}
     for voucher in vouchers:
-        if accounts[account_of[voucher.pk]].member_status != MemberStatus.CLOSED:
+        if accounts[holder_of[voucher.pk]].member_status != MemberStatus.CLOSED:
             voucher.reversal = ledger.reverse(
                 entries[debits[voucher.redemption_id]],
                 points=voucher.points,

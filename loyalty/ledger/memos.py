@@ -22,6 +22,7 @@ GIFT_TO = "gift_to"
 GIFT_FROM = "gift_from"
 MERGED_INTO = "merged_into"
 MERGED_FROM = "merged_from"
+MERGED_REFUND = "merged_refund"
 DEBT_REPAID = "debt_repaid"
 DEBT_WRITTEN_OFF = "debt_written_off"
 EVENT_BONUS = "event_bonus"
@@ -74,6 +75,13 @@ def _merged_into(*, number: str) -> str:
 
 def _merged_from(*, number: str) -> str:
     return gettext("Moved from member %(number)s: the two memberships were merged") % {"number": number}
+
+
+def _merged_refund(*, number: str) -> str:
+    """Points a reversal gave back to a merged member, moved on to the member it was merged into (this one)."""
+    return gettext("Points given back to member %(number)s, whose membership was merged into this one") % {
+        "number": number
+    }
 
 
 def _debt_repaid(*, owed: int) -> str:
@@ -180,6 +188,7 @@ MEMOS: dict[str, Callable[..., str]] = {
     GIFT_FROM: _gift_from,
     MERGED_INTO: _merged_into,
     MERGED_FROM: _merged_from,
+    MERGED_REFUND: _merged_refund,
     DEBT_REPAID: _debt_repaid,
     DEBT_WRITTEN_OFF: _debt_written_off,
     EVENT_BONUS: _event_bonus,

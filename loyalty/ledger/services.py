@@ -51,7 +51,7 @@ from loyalty.exceptions import (
 )
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
-from members.models import MemberStatus
+from members.models import Member, MemberStatus
 
 from . import lock_objects, memos, policy
 from .models import (
@@ -286,7 +286,13 @@ def reverse(
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(entry.account_id)
-        replay = _replay(locked, idempotency_key, actor, kind=EntryKind.REVERSE, amount=None, reverses_id=entry.pk)
+        merged = _merged_home_for_update(locked)
+        home = merged.account if merged else locked  # where the member's points are now
+        replay = None
+        for account in (locked, home) if merged else (locked,):  # a reversal made before the merge, or after
+            replay = replay or _replay(
+                account, idempotency_key, actor, kind=EntryKind.REVERSE, amount=None, reverses_id=entry.pk
+            )
         undone = None if replay is None else abs(replay.amount - replay.debt)  # taken or owed
         if replay and (points not in (None, undone) or not _same_shortfall(replay, shortfall)):
             raise IdempotencyConflict()
@@ -294,10 +300,10 @@ def reverse(
             if Entry.account.is_cached(entry):
                 _copy_balances(locked, entry.account)  # as credit and debit do on a repeat
             return replay
-        _require_member(locked, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
+        _require_member(home, MemberStatus.ACTIVE, MemberStatus.SUSPENDED)
         if entry.kind in NOT_REVERSIBLE_KINDS:
             raise NotReversible(f"A {entry.get_kind_display().lower()} entry cannot be reversed.")
-        _settle_locked([locked], now)
+        _settle_locked(sorted({locked, home}, key=lambda account: account.pk), now)
         reversible = reversible_points(entry)
         points = reversible if points is None else points
         if reversible == 0 or points > reversible:
@@ -316,16 +322,34 @@ def reverse(
             "reverses": entry,
         }
         if entry.amount > 0:
-            reversal = _take_back_credit(locked, entry, points, shortfall, write)
-            if qualified:  # on the day the points were earned, not today
+            own_lot = _lot_moved_to(entry.lots.get(), home) if merged else None
+            reversal = _take_back_credit(home, entry, points, shortfall, write, own_lot=own_lot)
+            if qualified:  # on the day the points were earned, not today (the survivor holds a merged member's days)
                 day = program_date(entry.created_at)
                 _tiers().qualifying_record(
-                    member_id=locked.member_id, day=day, points=-points, spend_amount=-spend_amount, now=now
+                    member_id=home.member_id, day=day, points=-points, spend_amount=-spend_amount, now=now
                 )
         else:
             reversal = _give_back_debit(locked, entry, points, write)
             _settle_locked([locked], now)  # points given back to a lot past its last day expire now
-            if locked.debt:
+            if merged:  # they follow the merge, with their dates, as the member's other points did
+                merge = {
+                    "kind": EntryKind.MERGE,
+                    "now": now,
+                    "actor": actor,
+                    "cause": reversal,
+                    "memo": "",
+                    "key": None,
+                }
+                _transfer_locked(
+                    locked,
+                    home,
+                    None,
+                    merge,
+                    source_memo=(memos.MERGED_INTO, {"number": merged.number}),
+                    target_memo=(memos.MERGED_REFUND, {"number": merged.source_number}),
+                )
+            elif locked.debt:
                 _repay(locked, reversal, now)
     if Entry.account.is_cached(entry):
         _copy_balances(locked, entry.account)
@@ -513,41 +537,57 @@ def transfer(
         _settle_locked([giver, receiver] if giver.pk < receiver.pk else [receiver, giver], now)
         if points is not None:
             _require_available(giver.balance, points)
-        moves, lots = _transfer_take(giver, points, now)
-        if not moves:
-            return None
-        available = sum(lot.amount for lot in lots if not lot.pending)
-        pending = sum(lot.amount for lot in lots if lot.pending)
-        giver.balance -= available
-        giver.pending -= pending
-        giver.lifetime_spent += available + pending
-        receiver.balance += available
-        receiver.pending += pending
-        receiver.lifetime_earned += available + pending
         write = {"kind": kind, "now": now, "actor": actor, "cause": cause, "memo": memo, "key": idempotency_key}
-        debit_entry = _record(
+        moved = _transfer_locked(
             giver,
-            amount=-(available + pending),
-            memo_code=source_memo_code,
-            memo_params=source_memo_params,
-            moves=moves,
-            **write,
-        )
-        credit_entry = _record(
             receiver,
-            amount=available + pending,
-            memo_code=target_memo_code,
-            memo_params=target_memo_params,
-            defer_debt=receiver.debt > 0,
-            **write,
+            points,
+            write,
+            source_memo=(source_memo_code, source_memo_params),
+            target_memo=(target_memo_code, target_memo_params),
         )
-        for lot in lots:
-            lot.account_id, lot.entry = receiver.pk, credit_entry
-        Lot.objects.bulk_create(lots)
-        if receiver.debt:
-            _repay(receiver, credit_entry, now)
     _copy_balances(giver, source)
     _copy_balances(receiver, target)
+    return moved
+
+
+def _transfer_locked(
+    giver: Account, receiver: Account, points: int | None, write: dict, *, source_memo: tuple, target_memo: tuple
+) -> Transfer | None:
+    """``transfer``'s moves between two locked, settled accounts (checked by the caller); ``None`` if nothing moved."""
+    now = write["now"]
+    moves, lots = _transfer_take(giver, points, now)
+    if not moves:
+        return None
+    available = sum(lot.amount for lot in lots if not lot.pending)
+    pending = sum(lot.amount for lot in lots if lot.pending)
+    giver.balance -= available
+    giver.pending -= pending
+    giver.lifetime_spent += available + pending
+    receiver.balance += available
+    receiver.pending += pending
+    receiver.lifetime_earned += available + pending
+    debit_entry = _record(
+        giver,
+        amount=-(available + pending),
+        memo_code=source_memo[0],
+        memo_params=source_memo[1],
+        moves=moves,
+        **write,
+    )
+    credit_entry = _record(
+        receiver,
+        amount=available + pending,
+        memo_code=target_memo[0],
+        memo_params=target_memo[1],
+        defer_debt=receiver.debt > 0,
+        **write,
+    )
+    for lot in lots:
+        lot.account_id, lot.entry = receiver.pk, credit_entry
+    Lot.objects.bulk_create(lots)
+    if receiver.debt:
+        _repay(receiver, credit_entry, now)
     return Transfer(debit=debit_entry, credit=credit_entry)
 
 
@@ -1185,10 +1225,13 @@ def reversible_points(entry: Entry) -> int:
     return max(abs(entry.amount) - reversed_points - expired, 0)
 
 
-def _take_back_credit(account: Account, credit_entry: Entry, points: int, shortfall: str, write: dict) -> Entry:
-    """Take ``points`` back: the credit's own lot, the other available lots, then (unless the
-    shortfall is refused) the other pending lots; what is still missing is owed or written off."""
-    own_lot = credit_entry.lots.get()
+def _take_back_credit(
+    account: Account, credit_entry: Entry, points: int, shortfall: str, write: dict, own_lot: Lot | None = None
+) -> Entry:
+    """Take ``points`` back: the credit's own lot (``own_lot``: the lot of ``account`` it moved to in a merge),
+    the other available lots, then (unless the shortfall is refused) the other pending lots; what is still
+    missing is owed or written off."""
+    own_lot = own_lot or credit_entry.lots.get()
     from_own_lot = min(own_lot.remaining, points)
     available_elsewhere = account.balance - (0 if own_lot.pending else own_lot.remaining)
     if shortfall == Shortfall.REFUSE:
@@ -1232,6 +1275,62 @@ def _take_back_credit(account: Account, credit_entry: Entry, points: int, shortf
             key=None,
         )
     return reversal
+
+
+@dataclass(frozen=True)
+class _MergedHome:
+    """Where a merged member's points went: the survivor's locked account, with both member numbers for memos."""
+
+    account: Account
+    number: str
+    source_number: str
+
+
+def _merged_home_for_update(account: Account) -> _MergedHome | None:
+    """The survivor's account, locked, when ``account`` (locked) is a member's that was merged; else ``None``.
+
+    A merged member is closed, so an open account costs no query. Locked after ``account``,
+    not in id order: every caller that reverses a merged member's entry holds the merged
+    account first, and nothing locks a survivor and then its merged member.
+    """
+    if account.member_status != MemberStatus.CLOSED:
+        return None
+    found = (
+        Member.objects.filter(account=account.pk, merged_into__isnull=False)
+        .values_list("merged_into__account", "merged_into__member_number", "member_number")
+        .first()
+    )
+    if found is None:
+        return None
+    survivor_id, number, source_number = found
+    return _MergedHome(lock_objects.account_for_update(survivor_id), number, source_number)
+
+
+def _lot_moved_to(lot: Lot, account: Account) -> Lot:
+    """The lot of ``account`` that ``lot``'s points moved to through merges (one hop each, same dates), or
+    ``lot`` itself when none holds them any more."""
+    while lot.account_id != account.pk:
+        merge_out = Allocation.objects.filter(lot=lot, points__lt=0, entry__kind=EntryKind.MERGE).select_related(
+            "entry"
+        )
+        taken = merge_out.order_by("pk").first()
+        if taken is None:
+            return lot
+        moved_to = Lot.objects.filter(
+            entry__kind=EntryKind.MERGE,
+            entry__amount__gt=0,
+            entry__cause_type_id=taken.entry.cause_type_id,
+            entry__cause_id=taken.entry.cause_id,
+            expires_on=lot.expires_on,
+            pending=lot.pending,
+        )
+        if lot.pending:
+            moved_to = moved_to.filter(available_at=lot.available_at)
+        next_lot = moved_to.order_by("pk").first()
+        if next_lot is None:
+            return lot
+        lot = next_lot
+    return lot
 
 
 def _pending_lots(account_id: int, *, exclude_lot: int) -> Iterator[tuple[int, int]]:

@@ -309,6 +309,26 @@ def test_a_merged_number_is_refused_with_the_survivor_and_nothing_written(api, m
     assert Purchase.objects.count() == 0
 
 
+def test_a_return_after_the_member_was_merged_takes_the_points_back_from_the_survivor(api, member):
+    from loyalty.ledger.audit import audit
+    from members.services import member_merge
+
+    created = post(api, body(member)).json()  # 50 points
+    survivor = MemberFactory()
+    member_merge(source=member, survivor=survivor, actor=None, reason="Duplicate")
+
+    response = post(
+        api, {"external_id": "R-1", "items": [{"sku": "A", "quantity": "1"}]}, url=f"{URL}{created['id']}/returns/"
+    )
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["points"], response.json()["balance"], response.json()["debt"]) == (10, 40, 0)
+    survivor.account.refresh_from_db()
+    assert survivor.account.balance == 40
+    assert Entry.objects.get(kind="reverse").account_id == survivor.account.pk
+    assert audit() == []
+
+
 # Reading: the partner's own only.
 
 
