@@ -6,8 +6,11 @@ resend one with ``delivery_resend`` (the same event id: receivers de-duplicate),
 search that is a member number lists the deliveries of that member's events (the member page links it).
 """
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -101,6 +104,12 @@ class WebhookAttemptInline(admin.TabularInline):
         return False
 
 
+class OneTimeActionForm(ActionForm):
+    """The list's action form with a token new on every page: a double submit resends each delivery once."""
+
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
     list_display = ["event", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "created_at"]
@@ -114,6 +123,7 @@ class WebhookDeliveryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [WebhookAttemptInline]
     actions = ["resend"]
+    action_form = OneTimeActionForm  # without its token the list refuses the action (no action runs)
 
     @admin.display(description=_("type"), ordering="event__type")
     def event_type(self, delivery):
@@ -125,8 +135,11 @@ class WebhookDeliveryAdmin(MemberNumberSearchMixin, ReadOnlyAdmin):
             self.message_user(request, gettext("You may not resend deliveries."), messages.ERROR)
             return
         deliveries = list(queryset)
+        token = request.POST["token"]  # checked by the action form before any action runs
         for delivery in deliveries:
-            services.delivery_resend(delivery=delivery, resent_by=request.user)
+            services.delivery_resend(
+                delivery=delivery, resent_by=request.user, idempotency_key=f"admin:{token}:{delivery.pk}"
+            )
         self.message_user(
             request,
             ngettext("%(count)d delivery resent.", "%(count)d deliveries resent.", len(deliveries))

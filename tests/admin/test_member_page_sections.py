@@ -498,7 +498,8 @@ def test_the_webhook_admins_resend_action_names_who_resent(client, staff_in, par
     client.force_login(manager)
 
     client.post(
-        reverse("admin:webhooks_webhookdelivery_changelist"), {"action": "resend", "_selected_action": [first.pk]}
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {"action": "resend", "_selected_action": [first.pk], "token": uuid.uuid4()},
     )
 
     assert WebhookDelivery.objects.get(resend_of=first).resent_by == manager

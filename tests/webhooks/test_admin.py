@@ -1,5 +1,7 @@
 """Staff register endpoints (the secret shown once), read deliveries with their attempts, and resend."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import transaction
@@ -65,13 +67,37 @@ def test_staff_resend_a_delivery_with_the_same_event(
     changelist = reverse("admin:webhooks_webhookdelivery_changelist")
     assert client.get(changelist, {"status__exact": "pending"}).status_code == 200
     assert client.get(reverse("admin:webhooks_webhookdelivery_change", args=[first.pk])).status_code == 200
+    token = client.get(changelist).context["action_form"]["token"].value()  # new on every page
+    assert token != client.get(changelist).context["action_form"]["token"].value()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client.post(changelist, {"action": "resend", "_selected_action": [first.pk]}, follow=True)
+        action = {"action": "resend", "_selected_action": [first.pk], "token": token}
+        response = client.post(changelist, action, follow=True)
 
     assert "1 delivery resent." in response.content.decode()
     resent = WebhookDelivery.objects.exclude(pk=first.pk).get()
     assert (resent.event_id, resent.endpoint_id, resent.resend_of_id) == (event.pk, endpoint.pk, first.pk)
     assert len(callbacks) == 1  # its sending, enqueued on commit
+
+
+def test_the_resend_action_sent_twice_from_one_page_resends_once(client, manager, allow_private):
+    partner = PartnerFactory()
+    services.endpoint_create(partner=partner, url="http://127.0.0.1:9/", event_types=["points.earned"])
+    with transaction.atomic():
+        events = [
+            outbox.event_record(type=EventType.POINTS_EARNED, member=MemberFactory(enrolled_by=partner), data={})
+            for _ in range(2)
+        ]
+    outbox.events_dispatch(event_ids=[event.pk for event in events])
+    firsts = list(WebhookDelivery.objects.values_list("pk", flat=True))
+    changelist = reverse("admin:webhooks_webhookdelivery_changelist")
+    action = {"action": "resend", "_selected_action": firsts}
+
+    for token in (uuid.uuid4(), None):  # a double click, then the form without its token
+        client.post(changelist, {**action, "token": token} if token else action)
+        client.post(changelist, {**action, "token": token} if token else action)
+    assert WebhookDelivery.objects.count() == 4  # one resend each
+    client.post(changelist, {**action, "token": uuid.uuid4()})  # another page: resent again
+    assert WebhookDelivery.objects.count() == 6
 
 
 def test_an_analyst_cannot_resend(client, allow_private):
@@ -86,7 +112,8 @@ def test_an_analyst_cannot_resend(client, allow_private):
     first = WebhookDelivery.objects.get()
 
     client.post(
-        reverse("admin:webhooks_webhookdelivery_changelist"), {"action": "resend", "_selected_action": [first.pk]}
+        reverse("admin:webhooks_webhookdelivery_changelist"),
+        {"action": "resend", "_selected_action": [first.pk], "token": uuid.uuid4()},
     )
 
     assert WebhookDelivery.objects.count() == 1
