@@ -1307,26 +1307,29 @@ def _merged_home_for_update(account: Account) -> _MergedHome | None:
 
 
 def _lot_moved_to(lot: Lot, account: Account) -> Lot:
-    """The lot of ``account`` that ``lot``'s points moved to through merges (one hop each, same dates), or
-    ``lot`` itself when none holds them any more."""
+    """The lot of ``account`` that ``lot``'s points moved to through merges, one hop each, or ``lot`` itself when
+    none holds them (it was empty at the merge). A merge gives each (expiry date, pending, available_at) its lot:
+    the lot that was pending then kept its ``available_at``, an available one took the merge's time."""
     while lot.account_id != account.pk:
-        merge_out = Allocation.objects.filter(lot=lot, points__lt=0, entry__kind=EntryKind.MERGE).select_related(
-            "entry"
+        taken = (
+            Allocation.objects.filter(lot=lot, points__lt=0, entry__kind=EntryKind.MERGE)
+            .select_related("entry")
+            .order_by("pk")
+            .first()
         )
-        taken = merge_out.order_by("pk").first()
-        if taken is None:
+        pair = (
+            taken
+            and Entry.objects.filter(
+                kind=EntryKind.MERGE,
+                amount__gt=0,
+                cause_type_id=taken.entry.cause_type_id,
+                cause_id=taken.entry.cause_id,
+            ).first()
+        )
+        if pair is None:
             return lot
-        moved_to = Lot.objects.filter(
-            entry__kind=EntryKind.MERGE,
-            entry__amount__gt=0,
-            entry__cause_type_id=taken.entry.cause_type_id,
-            entry__cause_id=taken.entry.cause_id,
-            expires_on=lot.expires_on,
-            pending=lot.pending,
-        )
-        if lot.pending:
-            moved_to = moved_to.filter(available_at=lot.available_at)
-        next_lot = moved_to.order_by("pk").first()
+        available_at = lot.available_at if lot.available_at > pair.created_at else pair.created_at
+        next_lot = pair.lots.filter(expires_on=lot.expires_on, available_at=available_at).first()
         if next_lot is None:
             return lot
         lot = next_lot

@@ -169,3 +169,20 @@ def test_a_closed_survivor_takes_nothing(pair):
 
     with pytest.raises(MemberClosed):
         ledger.reverse(earned, now=LATER)
+
+
+def test_a_credit_released_after_the_merge_is_taken_back_from_its_own_moved_lot(pair):
+    source, survivor = pair
+    earned = ledger.credit(
+        source.account, 50, kind=EntryKind.EARN, available_at=RELEASE, expires_on=date(2028, 1, 31), now=EARNED
+    )
+    ledger.credit(survivor.account, 200, expires_on=date(2027, 9, 30), now=EARNED)  # sooner: taken first otherwise
+    member_merge(source=source, survivor=survivor, reason="Duplicate card", now=MERGED)
+    after_release = RELEASE + timedelta(days=1)
+
+    reversal = ledger.reverse(earned, points=20, now=after_release)
+
+    (taken_from,) = reversal.allocations.values_list("lot__expires_on", "points")
+    assert taken_from == (date(2028, 1, 31), -20)
+    assert balances(survivor.account) == (230, 0, 0)
+    assert audit(now=after_release) == []
