@@ -49,7 +49,7 @@ def test_totals_reconcile_with_the_ledger(client, analyst, ledger_data):
     assert outstanding == sum(Entry.objects.values_list("amount", flat=True))
 
 
-QUERIES = 23  # the request's 4 (session, user, its permissions), then 19 for selectors.dashboard
+QUERIES = 34  # the request's 4 (session, user, its permissions), then 30 for selectors.dashboard (no snapshot yet)
 
 
 def more_of_everything(now, count: int) -> None:
