@@ -32,7 +32,8 @@ def state() -> RollupState:
 
 def close_days(today: date | None = None, *, first: date | None = None) -> dict:
     """Compute every day not yet closed up to the day before ``today`` (from ``first``, else the day after the
-    last closed one, else the first entry's), and the closed days that later rows fall in; return the days."""
+    last closed one, else the first day of an entry, a member or a purchase), and the closed days that later rows
+    fall in; return how many days and the first and last."""
     today = today or program_date()
     current = state()
     marks = {
@@ -46,8 +47,12 @@ def close_days(today: date | None = None, *, first: date | None = None) -> dict:
         if current.closed_through is not None:
             first = current.closed_through + timedelta(days=1)
         else:
-            earliest = Entry.objects.aggregate(m=Min("created_at"))["m"]
-            first = program_date(earliest) if earliest else last
+            earliest = [
+                model.objects.aggregate(m=Min(field))["m"]
+                for model, field in ((Entry, "created_at"), (Member, "joined_at"), (Purchase, "occurred_at"))
+            ]
+            earliest = [moment for moment in earliest if moment is not None]
+            first = program_date(min(earliest)) if earliest else last
     days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
     if current.closed_through is not None:
         days |= {day for day in _late_days(current, marks) if day <= current.closed_through}

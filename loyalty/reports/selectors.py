@@ -220,8 +220,8 @@ def issued_by_kind(period: Period, state: RollupState | None = None, kinds: dict
 
 
 def dashboard(period: Period, *, inactive_days: int = 90) -> dict:
-    """Every figure of the period and of the previous one of equal length, in 30 queries whatever the data (28 once the nightly
-    snapshots exist; the
+    """Every figure of the period and of the previous one of equal length, in 30 queries whatever the data
+    (29 once the nightly snapshots exist; the
     page adds 4: session, user, permissions)."""
     state = rollup.state()
     previous = period.previous()

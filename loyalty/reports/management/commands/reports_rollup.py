@@ -4,6 +4,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from loyalty.clock import program_date
+
 from ... import rollup
 
 
@@ -19,10 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-snapshot", action="store_true", help="Leave the snapshots as they are.")
 
     def handle(self, *args, first=None, no_snapshot=False, **options):
-        try:
-            closed = rollup.close_days(first=first)
-        except ValueError as error:
-            raise CommandError(str(error)) from error
+        if first is not None and first >= program_date():
+            raise CommandError("--from must be a closed day: before today.")
+        closed = rollup.close_days(first=first)
         if not no_snapshot:
             rollup.snapshot_now()
         self.stdout.write(f"{closed['days']} days rolled up ({closed['first']} to {closed['last']}).")
