@@ -103,17 +103,31 @@ class DayReward(models.Model):
 
 class DayBuyer(models.Model):
     """A member's purchases of a day (their ``occurred_at``; purchases up to ``RollupState.purchase_id``) and
-    whether the member redeemed that day, a row per member and day with either: the average basket and the repeat
-    rate group these per member over the period (a row per member-day, not per purchase or entry)."""
+    whether the member redeemed that day, a row per member and day with either. Each row also carries the
+    member's chain, so that a period's buyers, repeat buyers and baskets are sums over its rows, without a
+    per-member pass: ``previous`` (the member's previous day with a purchase), whether that day had exactly one
+    (``previous_single``) and the day with a purchase before it (``previous2``); the member's last day with a
+    redemption up to this one (``last_redeemed``) and the first after it (``next_redeemed``, set when that day
+    is rolled up). A buyer of ``[S, E]`` is counted on its first row there (``previous`` before ``S``), a
+    repeat buyer there or on its second, and a member redeemed in the period if ``last_redeemed >= S`` or
+    ``next_redeemed <= E`` on any of its rows."""
 
     day = models.DateField()
     member_id = models.BigIntegerField()
     purchases = models.IntegerField()
     spent = models.DecimalField(max_digits=16, decimal_places=2)
     redeemed = models.BooleanField()
+    previous = models.DateField(null=True)
+    previous_single = models.BooleanField(null=True)
+    previous2 = models.DateField(null=True)
+    last_redeemed = models.DateField(null=True)
+    next_redeemed = models.DateField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["day"], name="daybuyer_day")]
+        indexes = [
+            models.Index(fields=["day"], name="daybuyer_day"),
+            models.Index(fields=["member_id", "day"], name="daybuyer_member_day"),
+        ]
 
     def __str__(self):
         return f"{self.day} member {self.member_id}"

@@ -66,8 +66,8 @@ def close_days(today: date | None = None, *, first: date | None = None) -> dict:
 
 
 def _late_days(current: RollupState, marks: dict) -> set[date]:
-    """The days of the rows written since the last run: entries (and the next day with an entry of their accounts:
-    its ``since`` changes), members, purchases and the purchases of returns."""
+    """The days of the rows written since the last run: entries (and the later days with an entry of their accounts:
+    their ``since`` may change), members, purchases (and their members' later days) and the purchases of returns."""
     tz = program_timezone()
     entries = Entry.objects.filter(pk__gt=current.entry_id, pk__lte=marks["entry_id"])
     days = set(entries.annotate(d=TruncDate("created_at", tzinfo=tz)).values_list("d", flat=True).distinct())
@@ -79,7 +79,10 @@ def _late_days(current: RollupState, marks: dict) -> set[date]:
     members = Member.objects.filter(pk__gt=current.member_id, pk__lte=marks["member_id"])
     days |= set(members.annotate(d=TruncDate("joined_at", tzinfo=tz)).values_list("d", flat=True).distinct())
     purchases = Purchase.objects.filter(pk__gt=current.purchase_id, pk__lte=marks["purchase_id"])
-    days |= set(purchases.annotate(d=TruncDate("occurred_at", tzinfo=tz)).values_list("d", flat=True).distinct())
+    late = set(purchases.annotate(d=TruncDate("occurred_at", tzinfo=tz)).values_list("d", flat=True).distinct())
+    if late:  # and the later days of their members (the chains of ``DayBuyer``)
+        after = DayBuyer.objects.filter(member_id__in=purchases.values("member_id"), day__gt=min(map(_day, late)))
+        days |= late | set(after.values_list("day", flat=True).distinct())
     returned = Purchase.objects.filter(
         returns__pk__gt=current.return_id, returns__pk__lte=marks["return_id"], entry__isnull=False
     )
@@ -142,6 +145,32 @@ def close_day(day: date, *, purchase_id: int | None = None) -> None:
             ") x GROUP BY x.member_id",
             [day, *bounds, purchase_id, EntryKind.REDEEM, *bounds],
         )
+        _buyer_chains(day)
+
+
+def _buyer_chains(day: date) -> None:
+    """The chain columns of the day's ``DayBuyer`` rows, from the member's earlier rows (index
+    ``daybuyer_member_day``), and ``next_redeemed`` of the earlier rows of the day's redeemers."""
+    buyer = DayBuyer._meta.db_table
+    earlier = f"FROM {buyer} p WHERE p.member_id = {buyer}.member_id AND p.day < {buyer}.day"
+    _execute(
+        f"UPDATE {buyer} SET previous = (SELECT MAX(p.day) {earlier} AND p.purchases > 0),"
+        f" last_redeemed = CASE WHEN redeemed THEN day ELSE (SELECT MAX(p.day) {earlier} AND p.redeemed) END,"
+        f" next_redeemed = (SELECT MIN(p.day) FROM {buyer} p WHERE p.member_id = {buyer}.member_id"
+        f" AND p.day > {buyer}.day AND p.redeemed) WHERE day = %s",
+        [day],
+    )
+    same = f"FROM {buyer} p WHERE p.member_id = {buyer}.member_id AND p.day = {buyer}.previous"
+    _execute(
+        f"UPDATE {buyer} SET previous_single = (SELECT p.purchases = 1 {same}), previous2 = (SELECT p.previous {same})"
+        " WHERE day = %s AND previous IS NOT NULL",
+        [day],
+    )
+    _execute(
+        f"UPDATE {buyer} SET next_redeemed = %s WHERE day < %s AND (next_redeemed IS NULL OR next_redeemed > %s)"
+        f" AND member_id IN (SELECT r.member_id FROM {buyer} r WHERE r.day = %s AND r.redeemed)",
+        [day, day, day, day],
+    )
 
 
 def _activity(day: date, since, until) -> list[DayActivity]:

@@ -8,6 +8,7 @@ so it is exact at any moment (before any rollup, every day is live). The tier di
 the expiry forecast are the nightly task's snapshots, shown with their time.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -326,37 +327,65 @@ def _series(period: Period, step: str, rows: list[dict]) -> dict:
 
 def purchase_totals(period: Period, state: RollupState | None = None) -> dict:
     """Average basket of the buyers with and without a redemption in the period, and the repeat purchase rate, in
-    one query: per member, the closed days' ``DayBuyer`` rows (their purchases, whether they redeemed) and, live,
-    the purchases that occurred after them or that the rollup has not seen (ids after ``purchase_id``: an import
-    of an earlier day), and the accounts with a ``redeem`` entry in the live days; a buyer has a purchase, a
-    buyer "with" a redemption a redeeming day in the period."""
+    one query. The members the live days touch (a purchase that occurred after the closed days or that the rollup
+    has not seen, its id after ``purchase_id``: an import of an earlier day; a ``redeem`` entry in the live days)
+    are summed per member from their ``DayBuyer`` rows and the live rows. Every other member is counted from its
+    ``DayBuyer`` rows alone, without a per-member pass: the chain columns say which row is its first in the period
+    (a buyer), its second (a repeat buyer) and whether it redeemed in the period (``DayBuyer``)."""
     split = _split(period, state)
     purchase, entry, account, buyer = (
         Purchase._meta.db_table, Entry._meta.db_table, Account._meta.db_table, DayBuyer._meta.db_table
     )  # fmt: skip
-    sides = []
-    for test in ("b.redeemed > 0", "b.redeemed = 0"):
-        sides += [f"SUM(CASE WHEN {test} THEN {value} ELSE 0 END)" for value in ("1", "b.purchases", "b.spent")]
-    live = "p.occurred_at >= %s AND p.occurred_at < %s"
-    sql = (
-        f"SELECT COUNT(b.member_id), SUM(CASE WHEN b.purchases >= 2 THEN 1 ELSE 0 END), {', '.join(sides)} FROM ("
-        " SELECT x.member_id, SUM(x.purchases) AS purchases, SUM(x.spent) AS spent, MAX(x.redeemed) AS redeemed"
-        " FROM ("
-        f" SELECT d.member_id, d.purchases, d.spent, CASE WHEN d.redeemed THEN 1 ELSE 0 END AS redeemed FROM {buyer} d"
-        " WHERE d.day >= %s AND d.day <= %s"
-        " UNION ALL"
-        f" SELECT p.member_id, 1, p.amount, 0 FROM {purchase} p WHERE {live} AND (p.occurred_at >= %s OR p.id > %s)"
-        " UNION ALL"
-        f" SELECT a.member_id, 0, 0, 1 FROM (SELECT DISTINCT e.account_id FROM {entry} e"
-        f" WHERE e.kind IN ({', '.join(['%s'] * len(REDEEMED_KINDS))}) AND e.created_at >= %s AND e.created_at < %s"
-        f") r JOIN {account} a ON a.id = r.account_id"
-        ") x GROUP BY x.member_id) b WHERE b.purchases > 0"
+    live_purchases = (
+        f"FROM {purchase} p WHERE p.occurred_at >= %(since)s AND p.occurred_at < %(until)s"
+        " AND (p.occurred_at >= %(live_since)s OR p.id > %(purchase_id)s)"
     )
-    params = [split.start, split.rolled_end, *_bounds(period.since, period.until, split.live_since)]
-    params += [split.purchase_id, *REDEEMED_KINDS, *_bounds(split.live_since, split.until)]
+    kinds = {f"kind{index}": kind for index, kind in enumerate(REDEEMED_KINDS)}
+    live_redeemers = (
+        f"FROM {entry} e JOIN {account} a ON a.id = e.account_id"
+        f" WHERE e.kind IN ({', '.join(f'%({name})s' for name in kinds)})"
+        " AND e.created_at >= %(live_since)s AND e.created_at < %(until)s"
+    )
+    touched = f"SELECT p.member_id {live_purchases} UNION SELECT a.member_id {live_redeemers}"
+    first = "(d.previous IS NULL OR d.previous < %(start)s)"
+    second = "(d.previous >= %(start)s AND (d.previous2 IS NULL OR d.previous2 < %(start)s) AND d.previous_single)"
+    redeemed = "(d.last_redeemed >= %(start)s OR d.next_redeemed <= %(end)s)"
+    chained = [
+        f"SUM(CASE WHEN {first} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {first} AND d.purchases >= 2 THEN 1 WHEN {second} THEN 1 ELSE 0 END)",
+    ]
+    summed = ["COUNT(*)", "SUM(CASE WHEN z.purchases >= 2 THEN 1 ELSE 0 END)"]
+    for side in ("THEN {} ELSE 0", "THEN 0 ELSE {}"):
+        chained += [
+            f"SUM(CASE WHEN {redeemed} {side.format(value)} END)"
+            for value in (f"CASE WHEN {first} THEN 1 ELSE 0 END", "d.purchases", "d.spent")
+        ]
+        summed += [
+            f"SUM(CASE WHEN z.redeemed > 0 {side.format(value)} END)" for value in ("1", "z.purchases", "z.spent")
+        ]
+    sql = (
+        f"WITH touched AS ({touched}) SELECT * FROM (SELECT {', '.join(chained)} FROM {buyer} d"
+        " WHERE d.day >= %(start)s AND d.day <= %(rolled_end)s AND d.purchases > 0"
+        " AND d.member_id NOT IN (SELECT member_id FROM touched)) c, ("
+        f"SELECT {', '.join(summed)} FROM ("
+        " SELECT y.member_id, SUM(y.purchases) AS purchases, SUM(y.spent) AS spent, MAX(y.redeemed) AS redeemed"
+        " FROM ("
+        " SELECT d.member_id, d.purchases, d.spent, CASE WHEN d.redeemed THEN 1 ELSE 0 END AS redeemed"
+        f" FROM {buyer} d WHERE d.day >= %(start)s AND d.day <= %(rolled_end)s"
+        " AND d.member_id IN (SELECT member_id FROM touched)"
+        f" UNION ALL SELECT p.member_id, 1, p.amount, 0 {live_purchases}"
+        f" UNION ALL SELECT a.member_id, 0, 0, 1 {live_redeemers}"
+        ") y GROUP BY y.member_id) z WHERE z.purchases > 0) x"
+    )
+    since, until, live_since = _bounds(period.since, period.until, split.live_since)
+    names = {"start": split.start, "end": split.end, "rolled_end": split.rolled_end, "purchase_id": split.purchase_id}
+    names.update(kinds, since=since, until=until, live_since=live_since)
+    sql, params = _named(sql, names)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        buyers, repeat, *values = cursor.fetchone()
+        row = cursor.fetchone()
+    values = [(a or 0) + (b or 0) for a, b in zip(row[:8], row[8:], strict=True)]
+    buyers, repeat, *values = values
     totals = {"buyers": buyers, "repeat_buyers": repeat or 0, "repeat_rate": _ratio(repeat or 0, buyers)}
     for side, (members, purchases, amount) in zip(("with", "without"), (values[:3], values[3:]), strict=True):
         amount, purchases = _money(amount), int(purchases or 0)
@@ -367,6 +396,15 @@ def purchase_totals(period: Period, state: RollupState | None = None) -> dict:
             "average": (amount / purchases).quantize(CENT) if purchases else None,
         }
     return totals
+
+
+def _named(sql: str, names: dict) -> tuple[str, list]:
+    """``sql`` with its ``%(name)s`` placeholders made positional, and their values in order (SQLite's cursor
+    in Django takes only ``%s``)."""
+    pieces = re.split(r"%\((\w+)\)s", sql)
+    params = [names[name] for name in pieces[1::2]]
+    pieces[1::2] = ["%s"] * len(params)
+    return "".join(pieces), params
 
 
 def churn(period: Period, inactive_days: int, state: RollupState | None = None, *, with_members=False) -> dict:

@@ -191,3 +191,12 @@ def _diff(a, b, path=""):
             yield from _diff(a.get(key), b.get(key), f"{path}.{key}")
     elif a != b:
         yield path, a, b
+
+
+def test_the_program_has_buyers_repeat_buyers_and_both_baskets(db, program):
+    current = figures(*PERIODS["the last 30 days"])["figures"]["current"]
+
+    assert current["buyers"] > current["repeat_buyers"] > 0
+    assert current["basket_with"]["members"] > 0
+    assert current["basket_without"]["members"] > 0
+    assert current["churn"]["inactive"] > 0
