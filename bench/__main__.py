@@ -213,6 +213,9 @@ def main() -> int:
             now=now, seeded_entries=TIER_MEMBERS * TIER_ENTRIES_PER_MEMBER
         )
         log(f"dashboard: {results['dashboard_seed']}")
+        log("dashboard: the rollups (every day the first time, then the nightly run of one day) and the snapshots")
+        results["dashboard_rollup"] = dashboard.roll_up(today)
+        log(f"dashboard: {results['dashboard_rollup']}")
         db.checkpoint()
         client = dashboard.staff_client()
         periods = {

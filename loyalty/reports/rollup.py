@@ -100,7 +100,7 @@ def close_day(day: date, *, purchase_id: int | None = None) -> None:
     with transaction.atomic():
         for model in TABLES:
             model.objects.filter(day=day).delete()
-        entry, purchase, account = Entry._meta.db_table, Purchase._meta.db_table, Account._meta.db_table
+        entry, purchase = Entry._meta.db_table, Purchase._meta.db_table
         award, event = Award._meta.db_table, Event._meta.db_table
         window = "e.created_at >= %s AND e.created_at < %s"
         _execute(
@@ -134,38 +134,40 @@ def close_day(day: date, *, purchase_id: int | None = None) -> None:
             f" WHERE e.kind = %s AND {window} GROUP BY r.reward_id",
             [day, EntryKind.REDEEM, *bounds],
         )
-        _execute(
-            f"INSERT INTO {DayBuyer._meta.db_table} (day, member_id, purchases, spent, redeemed)"
-            " SELECT %s, x.member_id, SUM(x.purchases), SUM(x.spent), MAX(x.redeemed) = 1 FROM ("
-            f" SELECT p.member_id, COUNT(*) AS purchases, SUM(p.amount) AS spent, 0 AS redeemed FROM {purchase} p"
-            " WHERE p.occurred_at >= %s AND p.occurred_at < %s AND p.id <= %s GROUP BY p.member_id"
-            " UNION ALL"
-            f" SELECT a.member_id, 0, 0, 1 FROM (SELECT DISTINCT e.account_id FROM {entry} e"
-            f" WHERE e.kind = %s AND {window}) r JOIN {account} a ON a.id = r.account_id"
-            ") x GROUP BY x.member_id",
-            [day, *bounds, purchase_id, EntryKind.REDEEM, *bounds],
-        )
-        _buyer_chains(day)
+        _buyers(day, bounds, purchase_id)
 
 
-def _buyer_chains(day: date) -> None:
-    """The chain columns of the day's ``DayBuyer`` rows, from the member's earlier rows (index
-    ``daybuyer_member_day``), and ``next_redeemed`` of the earlier rows of the day's redeemers."""
-    buyer = DayBuyer._meta.db_table
-    earlier = f"FROM {buyer} p WHERE p.member_id = {buyer}.member_id AND p.day < {buyer}.day"
-    _execute(
-        f"UPDATE {buyer} SET previous = (SELECT MAX(p.day) {earlier} AND p.purchases > 0),"
-        f" last_redeemed = CASE WHEN redeemed THEN day ELSE (SELECT MAX(p.day) {earlier} AND p.redeemed) END,"
-        f" next_redeemed = (SELECT MIN(p.day) FROM {buyer} p WHERE p.member_id = {buyer}.member_id"
-        f" AND p.day > {buyer}.day AND p.redeemed) WHERE day = %s",
-        [day],
+def _buyers(day: date, bounds: list, purchase_id: int) -> None:
+    """The day's ``DayBuyer`` rows with their chains, read from the member's earlier and later rows (index
+    ``daybuyer_member_day``) in the same ``INSERT`` (no second version of each row), then ``next_redeemed`` of
+    the earlier rows of the day's redeemers."""
+    from .selectors import _named
+
+    buyer, purchase = DayBuyer._meta.db_table, Purchase._meta.db_table
+    entry, account = Entry._meta.db_table, Account._meta.db_table
+    member = "r.member_id = x.member_id"
+    sql = (
+        f"INSERT INTO {buyer} (day, member_id, purchases, spent, redeemed, previous, previous_single, previous2,"
+        " last_redeemed, next_redeemed)"
+        " SELECT %(day)s, x.member_id, x.purchases, x.spent, x.redeemed = 1, v.day, v.purchases = 1, v.previous,"
+        f" CASE WHEN x.redeemed = 1 THEN %(day)s ELSE (SELECT MAX(r.day) FROM {buyer} r WHERE {member}"
+        " AND r.day < %(day)s AND r.redeemed) END,"
+        f" (SELECT MIN(r.day) FROM {buyer} r WHERE {member} AND r.day > %(day)s AND r.redeemed)"
+        " FROM (SELECT y.member_id, SUM(y.purchases) AS purchases, SUM(y.spent) AS spent, MAX(y.redeemed) AS redeemed"
+        " FROM ("
+        f" SELECT p.member_id, COUNT(*) AS purchases, SUM(p.amount) AS spent, 0 AS redeemed FROM {purchase} p"
+        " WHERE p.occurred_at >= %(since)s AND p.occurred_at < %(until)s AND p.id <= %(purchase_id)s"
+        " GROUP BY p.member_id"
+        " UNION ALL"
+        f" SELECT a.member_id, 0, 0, 1 FROM (SELECT DISTINCT e.account_id FROM {entry} e"
+        " WHERE e.kind = %(redeem)s AND e.created_at >= %(since)s AND e.created_at < %(until)s) t"
+        f" JOIN {account} a ON a.id = t.account_id"
+        f") y GROUP BY y.member_id) x LEFT JOIN {buyer} v ON v.member_id = x.member_id AND v.day = ("
+        f"SELECT MAX(r.day) FROM {buyer} r WHERE {member} AND r.day < %(day)s AND r.purchases > 0)"
     )
-    same = f"FROM {buyer} p WHERE p.member_id = {buyer}.member_id AND p.day = {buyer}.previous"
-    _execute(
-        f"UPDATE {buyer} SET previous_single = (SELECT p.purchases = 1 {same}), previous2 = (SELECT p.previous {same})"
-        " WHERE day = %s AND previous IS NOT NULL",
-        [day],
-    )
+    since, until = bounds
+    names = {"day": day, "since": since, "until": until, "purchase_id": purchase_id, "redeem": EntryKind.REDEEM}
+    _execute(*_named(sql, names))
     _execute(
         f"UPDATE {buyer} SET next_redeemed = %s WHERE day < %s AND (next_redeemed IS NULL OR next_redeemed > %s)"
         f" AND member_id IN (SELECT r.member_id FROM {buyer} r WHERE r.day = %s AND r.redeemed)",
