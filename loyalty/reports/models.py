@@ -5,13 +5,18 @@ days up to ``RollupState.closed_through`` from them and the days after it live f
 is keyed by the program day (``settings.TIME_ZONE``); recomputing a day replaces its rows.
 """
 
+from datetime import timedelta
+
 from django.db import models
 
 
 class RollupState(models.Model):
-    """One row: the last program day the rollups cover, and the last rows they saw (late rows mark days again)."""
+    """One row: the last program day the rollups cover (maybe in part, up to ``closed_until``), and the last rows
+    they saw (late rows mark days again)."""
 
     closed_through = models.DateField(null=True)
+    # The moment the rollups cover up to: the end of ``closed_through``, or a moment in it (today, rolled up hourly).
+    closed_until = models.DateTimeField(null=True)
     entry_id = models.BigIntegerField(default=0)
     member_id = models.BigIntegerField(default=0)
     purchase_id = models.BigIntegerField(default=0)
@@ -19,7 +24,16 @@ class RollupState(models.Model):
     computed_at = models.DateTimeField(null=True)
 
     def __str__(self):
-        return f"closed through {self.closed_through}"
+        return f"closed until {self.closed_until}"
+
+    @property
+    def until(self):
+        """``closed_until``, or the end of ``closed_through`` (None: nothing is rolled up)."""
+        if self.closed_until is not None or self.closed_through is None:
+            return self.closed_until
+        from loyalty.clock import program_day_start
+
+        return program_day_start(self.closed_through + timedelta(days=1))
 
 
 class DayKindTotal(models.Model):

@@ -8,7 +8,7 @@ The watermarks (the last ids seen) are read before the days are computed: a row 
 the next run. ``snapshot_now`` stores the "now" figures the page shows with their time.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, OuterRef, Subquery
@@ -30,11 +30,19 @@ def state() -> RollupState:
     return RollupState.objects.first() or RollupState()
 
 
-def close_days(today: date | None = None, *, first: date | None = None) -> dict:
-    """Compute every day not yet closed up to the day before ``today`` (from ``first``, else the day after the
-    last closed one, else the first day of an entry, a member or a purchase), and the closed days that later rows
-    fall in; return how many days and the first and last."""
-    today = today or program_date()
+LIVE_MARGIN = timedelta(minutes=2)  # a transaction in flight may still commit rows dated before now: left live
+
+
+def close_days(today: date | None = None, *, first: date | None = None, until: datetime | None = None) -> dict:
+    """Compute every day not yet closed up to the day before ``today`` (from ``first``, else the day rolled up in
+    part or the day after the last closed one, else the first day of an entry, a member or a purchase), the
+    closed days that later rows fall in and, up to ``until``, today itself (by default, when ``today`` is left
+    out: up to now less ``LIVE_MARGIN``); return how many days and the first and last."""
+    if today is None:
+        now = timezone.now()
+        today, until = program_date(now), until or now - LIVE_MARGIN
+    if until is not None and program_date(until) != today:
+        until = None
     current = state()
     marks = {
         "entry_id": Entry.objects.aggregate(m=Max("pk"))["m"] or 0,
@@ -45,7 +53,8 @@ def close_days(today: date | None = None, *, first: date | None = None) -> dict:
     last = today - timedelta(days=1)
     if first is None:
         if current.closed_through is not None:
-            first = current.closed_through + timedelta(days=1)
+            whole = current.until >= program_day_start(current.closed_through + timedelta(days=1))
+            first = current.closed_through + timedelta(days=1 if whole else 0)
         else:
             earliest = [
                 model.objects.aggregate(m=Min(field))["m"]
@@ -55,13 +64,25 @@ def close_days(today: date | None = None, *, first: date | None = None) -> dict:
             first = program_date(min(earliest)) if earliest else last
     days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
     if current.closed_through is not None:
-        days |= {day for day in _late_days(current, marks) if day <= current.closed_through}
+        days |= {day for day in _late_days(current, marks) if day <= min(current.closed_through, last)}
     for day in sorted(days):
         close_day(day, purchase_id=marks["purchase_id"])
+    through, closed_until = max(last, current.closed_through or last), None
+    if until is not None:
+        close_day(today, purchase_id=marks["purchase_id"], until=until)
+        through, closed_until = today, until
+    elif current.closed_through is not None and current.closed_through > last:
+        closed_until = current.closed_until  # a later day rolled up in part stays so
     RollupState.objects.update_or_create(
         pk=current.pk or 1,
-        defaults={"closed_through": max(last, current.closed_through or last), "computed_at": timezone.now(), **marks},
+        defaults={
+            "closed_through": through,
+            "closed_until": closed_until,
+            "computed_at": timezone.now(),
+            **marks,
+        },
     )
+    days |= {today} if until is not None else set()
     return {"days": len(days), "first": min(days, default=None), "last": max(days, default=None)}
 
 
@@ -90,9 +111,10 @@ def _late_days(current: RollupState, marks: dict) -> set[date]:
     return {day if isinstance(day, date) else date.fromisoformat(str(day)[:10]) for day in days}
 
 
-def close_day(day: date, *, purchase_id: int | None = None) -> None:
-    """Write every rollup of one program day, replacing what it held."""
-    since, until = program_day_start(day), program_day_start(day + timedelta(days=1))
+def close_day(day: date, *, purchase_id: int | None = None, until: datetime | None = None) -> None:
+    """Write every rollup of one program day (up to ``until``, today's: in part), replacing what it held."""
+    since, end = program_day_start(day), program_day_start(day + timedelta(days=1))
+    until = min(until, end) if until is not None else end
     bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in (since, until)]
     kinds = ", ".join(["%s"] * len(ALL_KINDS))
     if purchase_id is None:

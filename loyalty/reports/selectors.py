@@ -10,7 +10,7 @@ the expiry forecast are the nightly task's snapshots, shown with their time.
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -57,25 +57,33 @@ class Period:
 
 @dataclass(frozen=True)
 class Split:
-    """A period cut at the last closed day: ``[start, rolled_end]`` from the rollups, ``[live_start, end]`` live
-    (either may be empty: a ``rolled_end`` before ``start``, a ``live_start`` after ``end``)."""
+    """A period cut where the rollups end: the days ``[start, rolled_end]`` from the rollups (the last one maybe
+    in part, up to ``closed_until``), the moments from ``live_since`` to the period's end live (either may be
+    empty: a ``rolled_end`` before ``start``, a ``live_since`` at the period's end)."""
 
     start: date
     end: date
     rolled_end: date
-    live_start: date
+    closed_until: datetime | None
     purchase_id: int
 
     @classmethod
     def of(cls, period: "Period", state: RollupState) -> "Split":
         closed = state.closed_through
         if closed is None or closed < period.start:
-            return cls(period.start, period.end, period.start - timedelta(days=1), period.start, state.purchase_id)
-        return cls(period.start, period.end, min(period.end, closed), closed + timedelta(days=1), state.purchase_id)
+            return cls(period.start, period.end, period.start - timedelta(days=1), None, state.purchase_id)
+        return cls(period.start, period.end, min(period.end, closed), state.until, state.purchase_id)
+
+    def live_from(self, day: date):
+        """The first live moment on or after ``day``'s start, up to the period's end."""
+        moment = program_day_start(day)
+        if self.closed_until is not None:
+            moment = max(moment, self.closed_until)
+        return min(moment, self.until)
 
     @property
     def live_since(self):
-        return program_day_start(min(self.live_start, self.end + timedelta(days=1)))
+        return self.live_from(self.start)
 
     @property
     def until(self):
@@ -154,8 +162,7 @@ def active_members(split: Split, first: date, joined_before: bool = False) -> in
     rolled = DayActivity.objects.filter(day__gte=first, day__lte=split.rolled_end).aggregate(
         active=Sum("members", filter=counted)
     )["active"]
-    start = max(first, split.live_start)
-    since = program_day_start(min(start, split.end + timedelta(days=1)))
+    since = split.live_from(first)
     previous = Entry.objects.filter(account=OuterRef("pk"), created_at__lt=since).order_by("-created_at")
     live = Account.objects.filter(
         pk__in=Entry.objects.filter(kind__in=ALL_KINDS, created_at__gte=since, created_at__lt=split.until).values(
@@ -183,7 +190,7 @@ def member_totals(period: Period, state: RollupState | None = None, *, before: d
     rolled["members"] = rolled.pop("all_members")
     live = Member.objects.filter(joined_at__lt=period.until)
     if closed is not None:
-        live = live.filter(joined_at__gte=program_day_start(closed + timedelta(days=1)))
+        live = live.filter(joined_at__gte=state.until)
     live = live.aggregate(
         members=Count("pk"),
         new=Count("pk", filter=Q(joined_at__gte=period.since)),
@@ -202,7 +209,7 @@ def outstanding(state: RollupState | None = None) -> dict:
     state = state if state is not None else rollup.state()
     closed = state.closed_through
     rolled = DayKindTotal.objects.filter(day__lte=closed).aggregate(p=Sum("points"))["p"] if closed else None
-    since = program_day_start(closed + timedelta(days=1)) if closed else None
+    since = state.until
     live = Entry.objects.filter(kind__in=ALL_KINDS, **({"created_at__gte": since} if since else {}))
     pending = Lot.objects.filter(pending=True).aggregate(p=Sum("remaining"))["p"] or 0
     points = (rolled or 0) + (live.aggregate(p=Sum("amount"))["p"] or 0) - pending
@@ -260,7 +267,7 @@ def dashboard(period: Period, *, inactive_days: int = 90) -> dict:
         "tiers": snapshots["tiers"],
         "forecast": snapshots["forecast"],
         "as_of": snapshots["as_of"],
-        "rollup": {"closed_through": state.closed_through, "computed_at": state.computed_at},
+        "rollup": {"closed_until": state.until, "computed_at": state.computed_at},
     }
 
 

@@ -5,8 +5,8 @@ from . import rollup
 
 @shared_task(name="reports.close_days")
 def close_days() -> dict:
-    """Roll up the program days closed since the last run (and those later rows fell in), then snapshot the "now"
-    figures (nightly on the beat schedule, after expiry and tiers)."""
+    """Roll up the program days closed since the last run (those later rows fell in too) and today up to now,
+    then snapshot the "now" figures (hourly on the beat schedule; the 00:50 run closes the day that ended)."""
     closed = rollup.close_days()
     rollup.snapshot_now()
     return {**closed, "first": str(closed["first"]), "last": str(closed["last"])}

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from loyalty.clock import program_date, program_day_start
 from loyalty.ledger import services as ledger
@@ -169,14 +170,16 @@ def test_the_snapshots_are_the_figures_of_their_time_and_say_so(db, program, cli
     assert live["as_of"] == {"tiers": None, "forecast": None}
 
 
-def test_the_nightly_task_and_the_command_close_days_up_to_yesterday_and_snapshot(db, program):
+def test_the_hourly_task_and_the_command_roll_up_to_a_moment_ago_and_snapshot(db, program):
     yesterday = program_date() - timedelta(days=1)
     ledger.credit(Account.objects.order_by("pk").first(), 5, now=program_day_start(yesterday) + timedelta(hours=12))
 
     result = tasks.close_days()
 
-    assert RollupState.objects.get().closed_through == yesterday
-    assert result["last"] == str(yesterday)
+    closed = RollupState.objects.get()
+    assert closed.closed_through == program_date()  # today too, up to a moment ago: the rest stays live
+    assert timezone.now() - timedelta(minutes=3) < closed.closed_until < timezone.now()
+    assert result["last"] == str(program_date())
     assert DayKindTotal.objects.get(day=yesterday, kind="earn").points == 5
     assert Snapshot.objects.count() == 2
     call_command("reports_rollup", "--from", yesterday.isoformat(), "--no-snapshot", stdout=StringIO())
@@ -200,3 +203,24 @@ def test_the_program_has_buyers_repeat_buyers_and_both_baskets(db, program):
     assert current["basket_with"]["members"] > 0
     assert current["basket_without"]["members"] > 0
     assert current["churn"]["inactive"] > 0
+
+
+def test_today_rolled_up_in_part_then_in_full_gives_the_live_figures(db, program):
+    day = FIRST_DAY + timedelta(days=55)
+    period = (day - timedelta(days=29), day)
+    live = figures(*period)
+    close_through(day - timedelta(days=5))
+
+    for hour in (9, 14, 20):  # the hourly runs of the day: up to a moment of it, the rest live
+        until = program_day_start(day) + timedelta(hours=hour, minutes=7)
+        rollup.close_days(today=day, until=until)
+        closed = RollupState.objects.get()
+        assert (closed.closed_through, closed.closed_until) == (day, until)
+        assert list(_diff(figures(*period), live)) == []
+        assert list(_diff(figures(*PERIODS["everything"]), _live(*PERIODS["everything"]))) == []
+
+    rollup.close_days(today=day + timedelta(days=1))  # the next night: the day in full
+
+    closed = RollupState.objects.get()
+    assert (closed.closed_through, closed.until) == (day, program_day_start(day + timedelta(days=1)))
+    assert list(_diff(figures(*period), live)) == []
