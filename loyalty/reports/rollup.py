@@ -245,3 +245,13 @@ def snapshot_now() -> None:
         ("forecast", {"today": today.isoformat(), "rows": selectors.forecast_rows(today)}),
     ):
         Snapshot.objects.update_or_create(name=name, defaults={"data": data, "computed_at": now})
+
+
+def warm(today: date | None = None) -> None:
+    """Fill the cache of the default period's buyers (the last 30 days, and the 30 before) for the next GET."""
+    from .selectors import Period, purchase_totals
+
+    today = today or program_date()
+    period = Period(today - timedelta(days=29), today)
+    for chosen in (period, period.previous()):
+        purchase_totals(chosen)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, DateField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Trunc, TruncMonth
@@ -66,13 +67,15 @@ class Split:
     rolled_end: date
     closed_until: datetime | None
     purchase_id: int
+    version: str = ""  # the rollups' computation (``RollupState.computed_at``): what their sums are as of
 
     @classmethod
     def of(cls, period: "Period", state: RollupState) -> "Split":
         closed = state.closed_through
         if closed is None or closed < period.start:
             return cls(period.start, period.end, period.start - timedelta(days=1), None, state.purchase_id)
-        return cls(period.start, period.end, min(period.end, closed), state.until, state.purchase_id)
+        version = state.computed_at.isoformat() if state.computed_at else ""
+        return cls(period.start, period.end, min(period.end, closed), state.until, state.purchase_id, version)
 
     def live_from(self, day: date):
         """The first live moment on or after ``day``'s start, up to the period's end."""
@@ -332,13 +335,18 @@ def _series(period: Period, step: str, rows: list[dict]) -> dict:
     return {"step": step, "points": points}
 
 
+BUYERS_CACHE_SECONDS = 2 * 3600  # the task runs hourly: a newer run has a new key
+
+
 def purchase_totals(period: Period, state: RollupState | None = None) -> dict:
     """Average basket of the buyers with and without a redemption in the period, and the repeat purchase rate, in
-    one query. The members the live days touch (a purchase that occurred after the closed days or that the rollup
+    one query. The members the live moments touch (a purchase that occurred after the closed days or that the rollup
     has not seen, its id after ``purchase_id``: an import of an earlier day; a ``redeem`` entry in the live days)
     are summed per member from their ``DayBuyer`` rows and the live rows. Every other member is counted from its
     ``DayBuyer`` rows alone, without a per-member pass: the chain columns say which row is its first in the period
-    (a buyer), its second (a repeat buyer) and whether it redeemed in the period (``DayBuyer``)."""
+    (a buyer), its second (a repeat buyer) and whether it redeemed in the period (``DayBuyer``): the sums over
+    every member's rows, less those of the touched members. The first sum changes only when the task runs: it is
+    kept in the cache for that run (``BUYERS_CACHE_SECONDS``), so a later GET reads only the touched members."""
     split = _split(period, state)
     purchase, entry, account, buyer = (
         Purchase._meta.db_table, Entry._meta.db_table, Account._meta.db_table, DayBuyer._meta.db_table
@@ -370,10 +378,8 @@ def purchase_totals(period: Period, state: RollupState | None = None) -> dict:
         summed += [
             f"SUM(CASE WHEN z.redeemed > 0 {side.format(value)} END)" for value in ("1", "z.purchases", "z.spent")
         ]
-    sql = (
-        f"WITH touched AS ({touched}) SELECT * FROM (SELECT {', '.join(chained)} FROM {buyer} d"
-        " WHERE d.day >= %(start)s AND d.day <= %(rolled_end)s AND d.purchases > 0"
-        " AND d.member_id NOT IN (SELECT member_id FROM touched)) c, ("
+    rows = f"FROM {buyer} d WHERE d.day >= %(start)s AND d.day <= %(rolled_end)s AND d.purchases > 0"
+    exact = (
         f"SELECT {', '.join(summed)} FROM ("
         " SELECT y.member_id, SUM(y.purchases) AS purchases, SUM(y.spent) AS spent, MAX(y.redeemed) AS redeemed"
         " FROM ("
@@ -382,16 +388,30 @@ def purchase_totals(period: Period, state: RollupState | None = None) -> dict:
         " AND d.member_id IN (SELECT member_id FROM touched)"
         f" UNION ALL SELECT p.member_id, 1, p.amount, 0 {live_purchases}"
         f" UNION ALL SELECT a.member_id, 0, 0, 1 {live_redeemers}"
-        ") y GROUP BY y.member_id) z WHERE z.purchases > 0) x"
+        ") y GROUP BY y.member_id) z WHERE z.purchases > 0"
     )
+    parts = [
+        f"(SELECT {', '.join(chained)} {rows} AND d.member_id IN (SELECT member_id FROM touched)) t",
+        f"({exact}) x",
+    ]
+    # The closed days' sums over every member change only when the task runs: kept in the cache for its version.
+    key = f"reports:buyers:{split.start}:{split.end}:{split.rolled_end}:{split.version}:{split.purchase_id}"
+    closed = cache.get(key) if split.version else None
+    if closed is None:
+        parts.insert(0, f"(SELECT {', '.join(chained)} {rows}) c")
+    sql = f"WITH touched AS ({touched}) SELECT * FROM {', '.join(parts)}"
     since, until, live_since = _bounds(period.since, period.until, split.live_since)
     names = {"start": split.start, "end": split.end, "rolled_end": split.rolled_end, "purchase_id": split.purchase_id}
     names.update(kinds, since=since, until=until, live_since=live_since)
     sql, params = _named(sql, names)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    values = [(a or 0) + (b or 0) for a, b in zip(row[:8], row[8:], strict=True)]
+        row = [value or 0 for value in cursor.fetchone()]
+    if closed is None:
+        closed, row = row[:8], row[8:]
+        if split.version:
+            cache.set(key, closed, BUYERS_CACHE_SECONDS)
+    values = [a - b + c for a, b, c in zip(closed, row[:8], row[8:], strict=True)]
     buyers, repeat, *values = values
     totals = {"buyers": buyers, "repeat_buyers": repeat or 0, "repeat_rate": _ratio(repeat or 0, buyers)}
     for side, (members, purchases, amount) in zip(("with", "without"), (values[:3], values[3:]), strict=True):

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from campaigns.models import Purchase
 from loyalty.clock import program_date, program_day_start
 from loyalty.ledger import services as ledger
 from loyalty.ledger.models import Account, Entry
@@ -224,3 +225,19 @@ def test_today_rolled_up_in_part_then_in_full_gives_the_live_figures(db, program
     closed = RollupState.objects.get()
     assert (closed.closed_through, closed.until) == (day, program_day_start(day + timedelta(days=1)))
     assert list(_diff(figures(*period), live)) == []
+
+
+def test_the_cached_closed_sums_with_members_touched_since_are_the_live_figures(db, program):
+    close_through(LAST_DAY)
+    today = LAST_DAY + timedelta(days=1)
+    period = (today - timedelta(days=29), today)
+    first = figures(*period)  # fills the cache of the closed days' sums over every member
+    assert first == _live(*period)
+    buyer = Purchase.objects.filter(occurred_at__gte=program_day_start(period[0])).order_by("pk").first().member
+
+    purchase_post(buyer, item(sku="TODAY", quantity="1", unit_price="12.00"), now=program_day_start(today))
+    shown = figures(*period)  # the cached sums, less the buyer's rows, plus the buyer summed from scratch
+
+    assert shown == _live(*period)
+    assert shown != first
+    assert shown["figures"]["current"]["buyers"] == first["figures"]["current"]["buyers"]
