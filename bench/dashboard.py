@@ -386,8 +386,10 @@ def _measure_one(client, url: str, query: dict, repetitions: int) -> dict:
     """One GET counting its queries, then ``repetitions`` timed (no test instrumentation: the page as served)."""
     from django.test.utils import CaptureQueriesContext
 
+    started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, query, secure=True)
+    first = time.perf_counter() - started  # the first GET after the rollups' run: their cached sums not yet kept
     count = len(queries)  # now: the next request's start empties the log the capture reads
     assert response.status_code == 200, response.status_code
     assert b'data-testid="figures"' in response.content, "the period is a form error"
@@ -403,6 +405,7 @@ def _measure_one(client, url: str, query: dict, repetitions: int) -> dict:
         "query": query,
         "median_seconds": round(statistics.median(seconds), 3),
         "max_seconds": round(max(seconds), 3),
+        "first_seconds": round(first, 3),
         "seconds": [round(s, 3) for s in seconds],
         "queries": count,
         "bytes": len(response.content),
@@ -494,11 +497,12 @@ def rows(results: dict, report, target: float) -> list[dict]:
     for name, period in (measured or {}).items():
         rows.append(
             {
-                "name": f"Dashboard GET (test client, rendered), {name}: median / max of {len(period['seconds'])}",
-                "value": f"{period['median_seconds']:.3f} s / {period['max_seconds']:.3f} s,"
-                f" {period['queries']} queries",
+                "name": f"Dashboard GET (test client, rendered), {name}: median / max of {len(period['seconds'])};"
+                " the first",
+                "value": f"{period['median_seconds']:.3f} s / {period['max_seconds']:.3f} s;"
+                f" {period.get('first_seconds', 0):.3f} s, {period['queries']} queries",
                 "target": f"< {target:g} s",
-                "verdict": report.verdict(period["max_seconds"] < target),
+                "verdict": report.verdict(max(period["max_seconds"], period.get("first_seconds", 0)) < target),
             }
         )
     if measured:

@@ -1,6 +1,6 @@
 """The dashboard's rollups: closed program days summed once, so that a period reads a row per day, not its entries.
 
-``rollup.py`` writes them (the nightly task and ``manage.py reports_rollup``); ``selectors.py`` reads the
+``rollup.py`` writes them (the hourly task and ``manage.py reports_rollup``); ``selectors.py`` reads the
 days up to ``RollupState.closed_through`` from them and the days after it live from the ledger. Every table
 is keyed by the program day (``settings.TIME_ZONE``); recomputing a day replaces its rows.
 """
@@ -148,7 +148,7 @@ class DayBuyer(models.Model):
 
 
 class Snapshot(models.Model):
-    """A "now" figure computed by the nightly task (tier distribution, expiry forecast), shown with its time."""
+    """A "now" figure computed by the hourly task (tier distribution, expiry forecast), shown with its time."""
 
     name = models.CharField(max_length=32, unique=True)
     data = models.JSONField()

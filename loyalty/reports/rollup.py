@@ -1,6 +1,7 @@
-"""The dashboard's rollups (models.py): closed program days summed once by the nightly task, set-based.
+"""The dashboard's rollups (models.py): program days summed once by the hourly task, set-based.
 
-``close_days`` computes the days after ``RollupState.closed_through`` up to yesterday, and again any closed day
+``close_days`` computes the days after ``RollupState.closed_through`` up to yesterday, today up to a moment ago
+(``RollupState.closed_until``; the hourly task: the page reads only what came after live), and again any closed day
 that rows written since the last run fall in: an entry dated in it (the ledger takes a ``now``), a member who
 joined on it, a purchase that occurred on it (an import of yesterday's till), a return of one of its purchases
 (the awards' net). Each day is deleted and written again in one transaction, so recomputing a day replaces it.

@@ -5,7 +5,7 @@ start day's midnight to the midnight after the end day, excluded. The days up to
 ``RollupState.closed_through`` are read from the rollups (models.py, written by rollup.py), the
 days after it live from the ledger, members and purchases: each figure is the sum of both parts,
 so it is exact at any moment (before any rollup, every day is live). The tier distribution and
-the expiry forecast are the nightly task's snapshots, shown with their time.
+the expiry forecast are the hourly task's snapshots, shown with their time.
 """
 
 import re
@@ -232,7 +232,7 @@ def issued_by_kind(period: Period, state: RollupState | None = None, kinds: dict
 
 def dashboard(period: Period, *, inactive_days: int = 90) -> dict:
     """Every figure of the period and of the previous one of equal length, in 30 queries whatever the data
-    (29 once the nightly snapshots exist; the
+    (29 once the snapshots exist; the
     page adds 4: session, user, permissions)."""
     state = rollup.state()
     previous = period.previous()
@@ -488,7 +488,7 @@ def tier_rows() -> list[list]:
 
 
 def _snapshots() -> dict:
-    """The tier distribution and the expiry forecast of the nightly task's snapshots (one query), or computed now
+    """The tier distribution and the expiry forecast of the hourly task's snapshots (one query), or computed now
     when there is none yet; ``as_of``: the snapshots' times (None: now)."""
     stored = {row.name: row for row in Snapshot.objects.filter(name__in=("tiers", "forecast"))}
     tiers, forecast = stored.get("tiers"), stored.get("forecast")

@@ -11,9 +11,9 @@ from ... import rollup
 
 class Command(BaseCommand):
     help = (
-        "Roll up the dashboard's closed program days: those not yet closed up to yesterday (all of them, from the"
-        " first entry's, the first time), or every day from --from; then snapshot the tier distribution and the"
-        " expiry forecast. Recomputing a day replaces it."
+        "Roll up the dashboard's program days: those not yet closed up to yesterday (all of them, from the"
+        " first entry's, the first time), or every day from --from, and today up to two minutes ago; then snapshot"
+        " the tier distribution and the expiry forecast. Recomputing a day replaces it."
     )
 
     def add_arguments(self, parser):
