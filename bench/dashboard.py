@@ -330,6 +330,33 @@ def _counts(seeded_entries: int) -> dict:
     }
 
 
+def roll_up(today) -> dict:
+    """The dashboard's rollups up to yesterday: every day when none is closed yet (the backfill of
+    ``manage.py reports_rollup``), then yesterday recomputed as the nightly task does, and the snapshots; times."""
+    from loyalty.reports import rollup
+
+    timed = {}
+    started = time.perf_counter()
+    state = rollup.state()
+    closed = rollup.close_days(today=today)
+    timed["backfill" if state.closed_through is None else "catch_up"] = {
+        "days": closed["days"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    started = time.perf_counter()
+    rollup.close_day(today - timedelta(days=1))
+    timed["one_day_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    rollup.snapshot_now()
+    timed["snapshots_seconds"] = round(time.perf_counter() - started, 1)
+    for table in ("daykindtotal", "dayjoined", "dayactivity", "daysource", "dayreward", "daybuyer"):
+        db.execute(f"VACUUM (ANALYZE) reports_{table}")
+    timed["rows"] = {
+        table: int(db.scalar(f"SELECT count(*) FROM reports_{table}")) for table in ("dayactivity", "daybuyer")
+    }
+    return timed
+
+
 def staff_client():
     """A test client logged in as a superuser of the bench (created once)."""
     from django.contrib.auth.models import User
@@ -359,8 +386,10 @@ def _measure_one(client, url: str, query: dict, repetitions: int) -> dict:
     """One GET counting its queries, then ``repetitions`` timed (no test instrumentation: the page as served)."""
     from django.test.utils import CaptureQueriesContext
 
+    started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, query, secure=True)
+    first = time.perf_counter() - started  # the first GET after the rollups' run: their cached sums not yet kept
     count = len(queries)  # now: the next request's start empties the log the capture reads
     assert response.status_code == 200, response.status_code
     assert b'data-testid="figures"' in response.content, "the period is a form error"
@@ -376,6 +405,7 @@ def _measure_one(client, url: str, query: dict, repetitions: int) -> dict:
         "query": query,
         "median_seconds": round(statistics.median(seconds), 3),
         "max_seconds": round(max(seconds), 3),
+        "first_seconds": round(first, 3),
         "seconds": [round(s, 3) for s in seconds],
         "queries": count,
         "bytes": len(response.content),
@@ -405,7 +435,7 @@ def explain(client, query: dict) -> list[dict]:
     plans = []
     for captured in queries.captured_queries:
         sql = captured["sql"]
-        if not sql.startswith("SELECT") or "django_session" in sql or '"auth_' in sql:
+        if not sql.startswith(("SELECT", "WITH")) or "django_session" in sql or '"auth_' in sql:
             continue
         lines = [row[0] for row in db.rows(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")]
         execution = next((line for line in lines if line.startswith("Execution Time")), "")
@@ -444,6 +474,16 @@ def reconcile(start, end) -> dict:
 def rows(results: dict, report, target: float) -> list[dict]:
     seeded, measured, checked = (results.get(name) for name in ("dashboard_seed", "dashboard", "dashboard_reconcile"))
     rows = []
+    rolled = results.get("dashboard_rollup")
+    if rolled:
+        first = rolled.get("backfill") or rolled.get("catch_up")
+        rows.append(
+            {
+                "name": f"Dashboard rollups: {'backfill' if 'backfill' in rolled else 'catch-up'} of {first['days']}"
+                " days; one day (the nightly run); snapshots",
+                "value": f"{first['seconds']} s; {rolled['one_day_seconds']} s; {rolled['snapshots_seconds']} s",
+            }
+        )
     if seeded:
         rows.append(
             {
@@ -457,11 +497,12 @@ def rows(results: dict, report, target: float) -> list[dict]:
     for name, period in (measured or {}).items():
         rows.append(
             {
-                "name": f"Dashboard GET (test client, rendered), {name}: median / max of {len(period['seconds'])}",
-                "value": f"{period['median_seconds']:.3f} s / {period['max_seconds']:.3f} s,"
-                f" {period['queries']} queries",
+                "name": f"Dashboard GET (test client, rendered), {name}: median / max of {len(period['seconds'])};"
+                " the first",
+                "value": f"{period['median_seconds']:.3f} s / {period['max_seconds']:.3f} s;"
+                f" {period.get('first_seconds', 0):.3f} s, {period['queries']} queries",
                 "target": f"< {target:g} s",
-                "verdict": report.verdict(period["max_seconds"] < target),
+                "verdict": report.verdict(max(period["max_seconds"], period.get("first_seconds", 0)) < target),
             }
         )
     if measured:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "loyalty.ledger",
+    "loyalty.reports",
     "members",
     "members.tiers",
     "members.referrals",
@@ -265,6 +266,9 @@ CELERY_BEAT_SCHEDULE = {
     "expire-points-daily": {"task": "ledger.expire_points", "schedule": crontab(hour=0, minute=5)},
     # Tiers after expiry (members/tiers/tasks.py): downgrades and tiers set by hand end at the day's start.
     "recalculate-tiers-daily": {"task": "tiers.recalculate_tiers", "schedule": crontab(hour=0, minute=30)},
+    # The dashboard's rollups and snapshots (loyalty/reports): hourly, today up to now (the page reads the rest
+    # live); at 00:50, after expiry and tiers, the day that ended in full.
+    "roll-up-report-days-hourly": {"task": "reports.close_days", "schedule": crontab(minute=50)},
     "release-pending-points-hourly": {"task": "ledger.release_pending_points", "schedule": crontab(minute=0)},
     # Pay with points: holds a till did not capture in time give their points back.
     "release-expired-holds-every-minute": {"task": "ledger.release_expired_holds", "schedule": crontab()},

@@ -60,6 +60,8 @@ class Member(TimeStampedModel):
             ("merge_member", "Can merge a member into another"),
             ("export_member", "Can export members (their personal data) as CSV"),
         ]
+        # The dashboard counts the members who joined after its last rolled-up day (loyalty/reports).
+        indexes = [models.Index(fields=["joined_at"], name="member_joined_at")]
 
     def __str__(self):
         return self.member_number

@@ -1,16 +1,22 @@
-"""The program dashboard's figures: each one aggregate query over the ledger, members and campaigns.
+"""The program dashboard's figures: aggregate queries over the rollups of closed days and the ledger's live days.
 
 A period is ``[start, end]`` in program days (loyalty/clock.py); its moments run from the
-start day's midnight to the midnight after the end day, excluded.
+start day's midnight to the midnight after the end day, excluded. The days up to
+``RollupState.closed_through`` are read from the rollups (models.py, written by rollup.py), the
+days after it live from the ledger, members and purchases: each figure is the sum of both parts,
+so it is exact at any moment (before any rollup, every day is live). The tier distribution and
+the expiry forecast are the hourly task's snapshots, shown with their time.
 """
 
+import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, DateField, Q, Sum
+from django.db.models import Count, DateField, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Trunc, TruncMonth
 from django.utils.translation import gettext as _
 
@@ -21,7 +27,10 @@ from loyalty.ledger.models import Account, Entry, EntryKind, Lot
 from members.models import Member, MemberStatus
 from members.referrals.models import Referral, ReferralStatus
 from members.tiers.models import MemberTier, Tier, TierChange
-from rewards.models import Redemption
+from rewards.models import Redemption, Reward
+
+from . import rollup
+from .models import DayActivity, DayBuyer, DayJoined, DayKindTotal, DayReward, DaySource, RollupState, Snapshot
 
 ISSUED_KINDS = (EntryKind.EARN, EntryKind.BONUS)
 # Every kind, named so that a period's entries are read through ``entry_kind_created`` (kind, created_at): one
@@ -47,85 +56,221 @@ class Period:
         return Period(self.start - timedelta(days=length), self.start - timedelta(days=1))
 
 
-def ledger_totals(period: Period) -> dict:
-    """Points issued (earn, bonus), redeemed, expired, and the active members, in one query."""
-    window = Q(created_at__gte=period.since, created_at__lt=period.until, kind__in=ALL_KINDS)
-    row = Entry.objects.filter(window).aggregate(
-        issued=Sum("amount", filter=Q(kind__in=ISSUED_KINDS)),
-        redeemed=Sum("amount", filter=Q(kind=EntryKind.REDEEM)),
-        expired=Sum("amount", filter=Q(kind__in=(EntryKind.EXPIRE, EntryKind.FORFEIT))),
-        active=Count("account", distinct=True),  # an account per member: no join to the accounts
+@dataclass(frozen=True)
+class Split:
+    """A period cut where the rollups end: the days ``[start, rolled_end]`` from the rollups (the last one maybe
+    in part, up to ``closed_until``), the moments from ``live_since`` to the period's end live (either may be
+    empty: a ``rolled_end`` before ``start``, a ``live_since`` at the period's end)."""
+
+    start: date
+    end: date
+    rolled_end: date
+    closed_until: datetime | None
+    purchase_id: int
+    version: str = ""  # the rollups' computation (``RollupState.computed_at``): what their sums are as of
+
+    @classmethod
+    def of(cls, period: "Period", state: RollupState) -> "Split":
+        closed = state.closed_through
+        if closed is None or closed < period.start:
+            return cls(period.start, period.end, period.start - timedelta(days=1), None, state.purchase_id)
+        version = state.computed_at.isoformat() if state.computed_at else ""
+        return cls(period.start, period.end, min(period.end, closed), state.until, state.purchase_id, version)
+
+    def live_from(self, day: date):
+        """The first live moment on or after ``day``'s start, up to the period's end."""
+        moment = program_day_start(day)
+        if self.closed_until is not None:
+            moment = max(moment, self.closed_until)
+        return min(moment, self.until)
+
+    @property
+    def live_since(self):
+        return self.live_from(self.start)
+
+    @property
+    def until(self):
+        return program_day_start(self.end + timedelta(days=1))
+
+
+def _split(period: Period, state: RollupState | None) -> Split:
+    return Split.of(period, state if state is not None else rollup.state())
+
+
+def kind_totals(period: Period, state: RollupState | None = None) -> dict:
+    """Entries of the period per kind: ``{kind: (points, credits, entries)}``, rollups and live, in two queries."""
+    split = _split(period, state)
+    totals = {}
+    for row in _kind_rows(split, None):
+        _add(totals, row["kind"], (row["points"] or 0, row["credits"] or 0, row["entries"] or 0))
+    return totals
+
+
+def _kind_rows(split: Split, step: str | None) -> list[dict]:
+    """The period's entries summed per kind (and per bucket of ``step``): the closed days' rollups, then the live
+    days' entries (index ``entry_kind_created``), two queries; buckets as dates (``bucket``)."""
+    rolled = DayKindTotal.objects.filter(day__gte=split.start, day__lte=split.rolled_end)
+    live = Entry.objects.filter(created_at__gte=split.live_since, created_at__lt=split.until, kind__in=ALL_KINDS)
+    keys = ["kind"]
+    if step is not None:
+        keys.append("bucket")
+        day = "day" if step == "day" else Trunc("day", step, output_field=DateField())
+        rolled = rolled.annotate(bucket=F(day) if isinstance(day, str) else day)
+        live = live.annotate(bucket=Trunc("created_at", step, output_field=DateField(), tzinfo=program_timezone()))
+    rows = list(
+        rolled.values(*keys).annotate(points=Sum("points"), credits=Sum("credits"), entries=Sum("entries")).order_by()
     )
-    issued = row["issued"] or 0
-    redeemed = -(row["redeemed"] or 0)
-    expired = -(row["expired"] or 0)
+    rows += (
+        live.values(*keys)
+        .annotate(points=Sum("amount"), credits=Sum("amount", filter=Q(amount__gt=0)), entries=Count("pk"))
+        .order_by()
+    )
+    return rows
+
+
+def _add(totals: dict, key, values: tuple) -> None:
+    before = totals.get(key)
+    totals[key] = values if before is None else tuple(a + b for a, b in zip(before, values, strict=True))
+
+
+def _sums(totals: dict, kinds) -> int:
+    return sum(totals.get(kind, (0, 0, 0))[0] for kind in kinds)
+
+
+def ledger_totals(period: Period, state: RollupState | None = None, kinds: dict | None = None) -> dict:
+    """Points issued (earn, bonus), redeemed, expired, and the active members (``active_members``)."""
+    split = _split(period, state)
+    kinds = kinds if kinds is not None else kind_totals(period, state)
+    issued = _sums(kinds, ISSUED_KINDS)
+    redeemed = -_sums(kinds, (EntryKind.REDEEM,))
+    expired = -_sums(kinds, (EntryKind.EXPIRE, EntryKind.FORFEIT))
     return {
         "issued": issued,
         "redeemed": redeemed,
         "expired": expired,
-        "active": row["active"],
+        "active": active_members(split, period.start),
         "redemption_rate": _ratio(redeemed, issued),
         "breakage": _ratio(expired, issued),
     }
 
 
-def member_totals(period: Period) -> dict:
-    """All members (joined before the period's end) and those who joined in it, in one query."""
-    return Member.objects.filter(joined_at__lt=period.until).aggregate(
-        members=Count("pk"), new=Count("pk", filter=Q(joined_at__gte=period.since))
+def active_members(split: Split, first: date, joined_before: bool = False) -> int:
+    """Accounts with an entry in ``[first, split.end]`` (``first`` on or after ``split.start``), in two queries.
+
+    Closed days: the ``DayActivity`` rows of those days whose ``since`` is before ``first`` (or the account's
+    first entry), each account once. Live days: the accounts with an entry in them whose latest entry before
+    them is before ``first`` (or that have none), one probe of ``entry_account_history`` each. With
+    ``joined_before``, only members who joined before ``first`` (churn)."""
+    counted = Q(since__lt=first) if joined_before else Q(first=True) | Q(since__lt=first)
+    rolled = DayActivity.objects.filter(day__gte=first, day__lte=split.rolled_end).aggregate(
+        active=Sum("members", filter=counted)
+    )["active"]
+    since = split.live_from(first)
+    previous = Entry.objects.filter(account=OuterRef("pk"), created_at__lt=since).order_by("-created_at")
+    live = Account.objects.filter(
+        pk__in=Entry.objects.filter(kind__in=ALL_KINDS, created_at__gte=since, created_at__lt=split.until).values(
+            "account_id"
+        )
+    ).annotate(previous=Subquery(previous.values("created_at")[:1]))
+    before = program_day_start(first)
+    if joined_before:
+        live_counted = Q(previous__lt=before) | Q(previous__isnull=True, member__joined_at__lt=before)
+    else:
+        live_counted = Q(previous__isnull=True) | Q(previous__lt=before)
+    return (rolled or 0) + live.aggregate(members=Count("pk", filter=live_counted))["members"]
+
+
+def member_totals(period: Period, state: RollupState | None = None, *, before: date | None = None) -> dict:
+    """All members (joined before the period's end), those who joined in it and, with ``before``, those who joined
+    before that day (churn), in two queries: the closed days' ``DayJoined``, then the members who joined after."""
+    state = state if state is not None else rollup.state()
+    closed, before = state.closed_through, before or period.start
+    rolled = DayJoined.objects.filter(day__lte=min(closed or EARLIEST, period.end)).aggregate(
+        all_members=Sum("members"),
+        new=Sum("members", filter=Q(day__gte=period.start)),
+        before=Sum("members", filter=Q(day__lt=before)),
     )
+    rolled["members"] = rolled.pop("all_members")
+    live = Member.objects.filter(joined_at__lt=period.until)
+    if closed is not None:
+        live = live.filter(joined_at__gte=state.until)
+    live = live.aggregate(
+        members=Count("pk"),
+        new=Count("pk", filter=Q(joined_at__gte=period.since)),
+        before=Count("pk", filter=Q(joined_at__lt=program_day_start(before))),
+    )
+    return {name: (rolled[name] or 0) + live[name] for name in ("members", "new", "before")}
 
 
-def outstanding() -> dict:
-    """Spendable points on all accounts now, and what they are worth at LOYALTY_POINT_VALUE."""
-    points = Account.objects.aggregate(points=Sum("balance"))["points"] or 0
+EARLIEST = date(1, 1, 1)
+
+
+def outstanding(state: RollupState | None = None) -> dict:
+    """Spendable points on all accounts now, and what they are worth at LOYALTY_POINT_VALUE, in three queries: the
+    entries' amounts sum to ``balance + pending`` (the ledger's invariant, ``ledger_audit``), so the closed days'
+    ``DayKindTotal``, plus the entries since, less the pending lots' points (index ``lot_pending_by_account``)."""
+    state = state if state is not None else rollup.state()
+    closed = state.closed_through
+    rolled = DayKindTotal.objects.filter(day__lte=closed).aggregate(p=Sum("points"))["p"] if closed else None
+    since = state.until
+    live = Entry.objects.filter(kind__in=ALL_KINDS, **({"created_at__gte": since} if since else {}))
+    pending = Lot.objects.filter(pending=True).aggregate(p=Sum("remaining"))["p"] or 0
+    points = (rolled or 0) + (live.aggregate(p=Sum("amount"))["p"] or 0) - pending
     return {"points": points, "liability": (Decimal(points) * settings.LOYALTY_POINT_VALUE).quantize(Decimal("0.01"))}
 
 
-def issued_by_kind(period: Period) -> list[dict]:
+def issued_by_kind(period: Period, state: RollupState | None = None, kinds: dict | None = None) -> list[dict]:
     """Credits in the period (every kind with a positive amount), summed by kind."""
-    rows = (
-        Entry.objects.filter(
-            created_at__gte=period.since, created_at__lt=period.until, kind__in=ALL_KINDS, amount__gt=0
-        )
-        .values("kind")
-        .annotate(points=Sum("amount"))
-        .order_by("kind")
-    )
+    kinds = kinds if kinds is not None else kind_totals(period, state)
     labels = dict(EntryKind.choices)
     return [
-        {"kind": row["kind"], "label": str(labels.get(row["kind"], row["kind"])), "points": row["points"]}
-        for row in rows
+        {"kind": kind, "label": str(labels.get(kind, kind)), "points": credits}
+        for kind, (_points, credits, _entries) in sorted(kinds.items())
+        if credits
     ]
 
 
 def dashboard(period: Period, *, inactive_days: int = 90) -> dict:
-    """Every figure of the period and of the previous one of equal length, in 19 queries whatever the data (the
+    """Every figure of the period and of the previous one of equal length, in 30 queries whatever the data
+    (29 once the snapshots exist; the
     page adds 4: session, user, permissions)."""
+    state = rollup.state()
     previous = period.previous()
     figures = {}
+    series = None
     for name, chosen in (("current", period), ("previous", previous)):
-        totals = ledger_totals(chosen)
-        members = member_totals(chosen)
-        totals.update(members)
-        totals["participation"] = _ratio(totals["active"], members["members"])
-        totals.update(purchase_totals(chosen))
-        totals["churn"] = churn(chosen, inactive_days)
+        split = Split.of(chosen, state)
+        step = series_step(chosen)
+        rows = _kind_rows(split, step)
+        kinds = {}
+        for row in rows:
+            _add(kinds, row["kind"], (row["points"] or 0, row["credits"] or 0, row["entries"] or 0))
+        if name == "current":
+            series, by_kind = _series(chosen, step, rows), issued_by_kind(chosen, kinds=kinds)
+        totals = ledger_totals(chosen, state, kinds)
+        totals.update(purchase_totals(chosen, state))
+        churned = churn(chosen, inactive_days, state, with_members=True)
+        totals.update(churned.pop("members_of_period"))
+        totals["participation"] = _ratio(totals["active"], totals["members"])
+        totals["churn"] = churned
         totals["tier_movements"] = tier_movements(chosen)
         totals["referrals"] = referral_funnel(chosen)
         figures[name] = totals
-    by_source = points_by_source(period)
+    by_source = points_by_source(period, state)
+    snapshots = _snapshots()
     return {
         "figures": figures,
-        "outstanding": outstanding(),
-        "by_kind": issued_by_kind(period),
+        "outstanding": outstanding(state),
+        "by_kind": by_kind,
         "previous": previous,
-        "series": ledger_series(period),
+        "series": series,
         "by_source": by_source,
         "top_campaigns": top_campaigns(by_source),
-        "top_rewards": top_rewards(period),
-        "tiers": tier_distribution(),
-        "forecast": expiry_forecast(),
+        "top_rewards": top_rewards(period, state),
+        "tiers": snapshots["tiers"],
+        "forecast": snapshots["forecast"],
+        "as_of": snapshots["as_of"],
+        "rollup": {"closed_until": state.until, "computed_at": state.computed_at},
     }
 
 
@@ -161,70 +306,113 @@ def _bucket_of(day: date, step: str) -> date:
     return day
 
 
-def ledger_series(period: Period) -> dict:
+def ledger_series(period: Period, state: RollupState | None = None) -> dict:
     """Points issued, redeemed and expired per day (week, month: ``series_step``) of the period, program time, in
-    one query over ``entry_kind_created``; buckets without entries are zeros. A week or month that the period
-    cuts is counted only within the period (its first bucket starts at the period's start)."""
+    two queries (``_kind_rows``); buckets without entries are zeros. A week or month that the period cuts is
+    counted only within the period (its first bucket starts at the period's start)."""
     step = series_step(period)
-    bucket = Trunc("created_at", step, output_field=DateField(), tzinfo=program_timezone())
-    rows = (
-        Entry.objects.filter(
-            created_at__gte=period.since,
-            created_at__lt=period.until,
-            kind__in=(*ISSUED_KINDS, *REDEEMED_KINDS, *EXPIRED_KINDS),
-        )
-        .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(
-            issued=Sum("amount", filter=Q(kind__in=ISSUED_KINDS)),
-            redeemed=Sum("amount", filter=Q(kind__in=REDEEMED_KINDS)),
-            expired=Sum("amount", filter=Q(kind__in=EXPIRED_KINDS)),
-        )
-        .order_by("bucket")
-    )
+    return _series(period, step, _kind_rows(_split(period, state), step))
+
+
+def _series(period: Period, step: str, rows: list[dict]) -> dict:
     found = {}
     for row in rows:
         day = row["bucket"] if isinstance(row["bucket"], date) else date.fromisoformat(str(row["bucket"])[:10])
-        found[max(_bucket_of(day, step), _bucket_of(period.start, step))] = row
+        slot = found.setdefault(max(_bucket_of(day, step), _bucket_of(period.start, step)), {})
+        slot[row["kind"]] = slot.get(row["kind"], 0) + (row["points"] or 0)
     points, day = [], _bucket_of(period.start, step)
     while day <= period.end:
-        row = found.get(day, {})
+        slot = found.get(day, {})
         points.append(
             {
                 "start": max(day, period.start),
-                "issued": row.get("issued") or 0,
-                "redeemed": -(row.get("redeemed") or 0),
-                "expired": -(row.get("expired") or 0),
+                "issued": sum(slot.get(kind, 0) for kind in ISSUED_KINDS),
+                "redeemed": -sum(slot.get(kind, 0) for kind in REDEEMED_KINDS),
+                "expired": -sum(slot.get(kind, 0) for kind in EXPIRED_KINDS),
             }
         )
         day = _bucket_of(day + timedelta(days={"day": 1, "week": 7, "month": 31}[step]), step)
     return {"step": step, "points": points}
 
 
-def purchase_totals(period: Period) -> dict:
+BUYERS_CACHE_SECONDS = 2 * 3600  # the task runs hourly: a newer run has a new key
+
+
+def purchase_totals(period: Period, state: RollupState | None = None) -> dict:
     """Average basket of the buyers with and without a redemption in the period, and the repeat purchase rate, in
-    one query: purchases that occurred in the period grouped per member (index ``purchase_by_occurred_at``), left
-    joined to the distinct accounts with a ``redeem`` entry in the period (``entry_kind_created``, the index alone).
-    A join, not an ``EXISTS`` per buyer: a hash join over both sets, whatever the number of buyers. The buyers
-    are joined to their accounts, not the redeeming entries to theirs: with 4 MB of work_mem, a parallel DISTINCT
-    of members after that join spilled for minutes at 1M members (bench phase ``dashboard``)."""
-    purchase, entry, account = Purchase._meta.db_table, Entry._meta.db_table, Account._meta.db_table
-    sides = []
-    for test in ("r.account_id IS NOT NULL", "r.account_id IS NULL"):
-        sides += [f"SUM(CASE WHEN {test} THEN {value} ELSE 0 END)" for value in ("1", "b.purchases", "b.spent")]
-    sql = (
-        f"SELECT COUNT(b.member_id), SUM(CASE WHEN b.purchases >= 2 THEN 1 ELSE 0 END), {', '.join(sides)} FROM ("
-        " SELECT p.member_id, COUNT(*) AS purchases, SUM(p.amount) AS spent"
-        f" FROM {purchase} p WHERE p.occurred_at >= %s AND p.occurred_at < %s GROUP BY p.member_id"
-        f") b JOIN {account} a ON a.member_id = b.member_id LEFT JOIN ("
-        f" SELECT DISTINCT e.account_id FROM {entry} e"
-        f" WHERE e.kind IN ({', '.join(['%s'] * len(REDEEMED_KINDS))}) AND e.created_at >= %s AND e.created_at < %s"
-        ") r ON r.account_id = a.id"
+    one query. The members the live moments touch (a purchase that occurred after the closed days or that the rollup
+    has not seen, its id after ``purchase_id``: an import of an earlier day; a ``redeem`` entry in the live days)
+    are summed per member from their ``DayBuyer`` rows and the live rows. Every other member is counted from its
+    ``DayBuyer`` rows alone, without a per-member pass: the chain columns say which row is its first in the period
+    (a buyer), its second (a repeat buyer) and whether it redeemed in the period (``DayBuyer``): the sums over
+    every member's rows, less those of the touched members. The first sum changes only when the task runs: it is
+    kept in the cache for that run (``BUYERS_CACHE_SECONDS``), so a later GET reads only the touched members."""
+    split = _split(period, state)
+    purchase, entry, account, buyer = (
+        Purchase._meta.db_table, Entry._meta.db_table, Account._meta.db_table, DayBuyer._meta.db_table
+    )  # fmt: skip
+    live_purchases = (
+        f"FROM {purchase} p WHERE p.occurred_at >= %(since)s AND p.occurred_at < %(until)s"
+        " AND (p.occurred_at >= %(live_since)s OR p.id > %(purchase_id)s)"
     )
-    bounds = _bounds(period.since, period.until)
+    kinds = {f"kind{index}": kind for index, kind in enumerate(REDEEMED_KINDS)}
+    live_redeemers = (
+        f"FROM {entry} e JOIN {account} a ON a.id = e.account_id"
+        f" WHERE e.kind IN ({', '.join(f'%({name})s' for name in kinds)})"
+        " AND e.created_at >= %(live_since)s AND e.created_at < %(until)s"
+    )
+    touched = f"SELECT p.member_id {live_purchases} UNION SELECT a.member_id {live_redeemers}"
+    first = "(d.previous IS NULL OR d.previous < %(start)s)"
+    second = "(d.previous >= %(start)s AND (d.previous2 IS NULL OR d.previous2 < %(start)s) AND d.previous_single)"
+    redeemed = "(d.last_redeemed >= %(start)s OR d.next_redeemed <= %(end)s)"
+    chained = [
+        f"SUM(CASE WHEN {first} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {first} AND d.purchases >= 2 THEN 1 WHEN {second} THEN 1 ELSE 0 END)",
+    ]
+    summed = ["COUNT(*)", "SUM(CASE WHEN z.purchases >= 2 THEN 1 ELSE 0 END)"]
+    for side in ("THEN {} ELSE 0", "THEN 0 ELSE {}"):
+        chained += [
+            f"SUM(CASE WHEN {redeemed} {side.format(value)} END)"
+            for value in (f"CASE WHEN {first} THEN 1 ELSE 0 END", "d.purchases", "d.spent")
+        ]
+        summed += [
+            f"SUM(CASE WHEN z.redeemed > 0 {side.format(value)} END)" for value in ("1", "z.purchases", "z.spent")
+        ]
+    rows = f"FROM {buyer} d WHERE d.day >= %(start)s AND d.day <= %(rolled_end)s AND d.purchases > 0"
+    exact = (
+        f"SELECT {', '.join(summed)} FROM ("
+        " SELECT y.member_id, SUM(y.purchases) AS purchases, SUM(y.spent) AS spent, MAX(y.redeemed) AS redeemed"
+        " FROM ("
+        " SELECT d.member_id, d.purchases, d.spent, CASE WHEN d.redeemed THEN 1 ELSE 0 END AS redeemed"
+        f" FROM {buyer} d WHERE d.day >= %(start)s AND d.day <= %(rolled_end)s"
+        " AND d.member_id IN (SELECT member_id FROM touched)"
+        f" UNION ALL SELECT p.member_id, 1, p.amount, 0 {live_purchases}"
+        f" UNION ALL SELECT a.member_id, 0, 0, 1 {live_redeemers}"
+        ") y GROUP BY y.member_id) z WHERE z.purchases > 0"
+    )
+    parts = [
+        f"(SELECT {', '.join(chained)} {rows} AND d.member_id IN (SELECT member_id FROM touched)) t",
+        f"({exact}) x",
+    ]
+    # The closed days' sums over every member change only when the task runs: kept in the cache for its version.
+    key = f"reports:buyers:{split.start}:{split.end}:{split.rolled_end}:{split.version}:{split.purchase_id}"
+    closed = cache.get(key) if split.version else None
+    if closed is None:
+        parts.insert(0, f"(SELECT {', '.join(chained)} {rows}) c")
+    sql = f"WITH touched AS ({touched}) SELECT * FROM {', '.join(parts)}"
+    since, until, live_since = _bounds(period.since, period.until, split.live_since)
+    names = {"start": split.start, "end": split.end, "rolled_end": split.rolled_end, "purchase_id": split.purchase_id}
+    names.update(kinds, since=since, until=until, live_since=live_since)
+    sql, params = _named(sql, names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*bounds, *REDEEMED_KINDS, *bounds])
-        buyers, repeat, *values = cursor.fetchone()
+        cursor.execute(sql, params)
+        row = [value or 0 for value in cursor.fetchone()]
+    if closed is None:
+        closed, row = row[:8], row[8:]
+        if split.version:
+            cache.set(key, closed, BUYERS_CACHE_SECONDS)
+    values = [a - b + c for a, b, c in zip(closed, row[:8], row[8:], strict=True)]
+    buyers, repeat, *values = values
     totals = {"buyers": buyers, "repeat_buyers": repeat or 0, "repeat_rate": _ratio(repeat or 0, buyers)}
     for side, (members, purchases, amount) in zip(("with", "without"), (values[:3], values[3:]), strict=True):
         amount, purchases = _money(amount), int(purchases or 0)
@@ -237,24 +425,28 @@ def purchase_totals(period: Period) -> dict:
     return totals
 
 
-def churn(period: Period, inactive_days: int) -> dict:
+def _named(sql: str, names: dict) -> tuple[str, list]:
+    """``sql`` with its ``%(name)s`` placeholders made positional, and their values in order (SQLite's cursor
+    in Django takes only ``%s``)."""
+    pieces = re.split(r"%\((\w+)\)s", sql)
+    params = [names[name] for name in pieces[1::2]]
+    pieces[1::2] = ["%s"] * len(params)
+    return "".join(pieces), params
+
+
+def churn(period: Period, inactive_days: int, state: RollupState | None = None, *, with_members=False) -> dict:
     """Members who joined before the last ``inactive_days`` program days of the period (up to its end) and have no
-    ledger entry in those days, in one query: their accounts left joined to the distinct accounts with an entry
-    in the window (``entry_kind_created``, every kind), so a hash join rather than a probe per member."""
-    since = program_day_start(period.end + timedelta(days=1 - inactive_days))
-    entry, account, member = Entry._meta.db_table, Account._meta.db_table, Member._meta.db_table
-    sql = (
-        "SELECT COUNT(a.id), SUM(CASE WHEN w.account_id IS NULL THEN 1 ELSE 0 END)"
-        f" FROM {account} a JOIN {member} m ON m.id = a.member_id LEFT JOIN ("
-        f" SELECT DISTINCT e.account_id FROM {entry} e WHERE e.kind IN ({', '.join(['%s'] * len(ALL_KINDS))})"
-        " AND e.created_at >= %s AND e.created_at < %s"
-        ") w ON w.account_id = a.id WHERE m.joined_at < %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*ALL_KINDS, *_bounds(since, period.until), *_bounds(since)])
-        members, inactive = cursor.fetchone()
-    inactive = inactive or 0
-    return {"days": inactive_days, "members": members, "inactive": inactive, "rate": _ratio(inactive, members)}
+    ledger entry in those days: those who joined before (``member_totals``) less the active ones among them
+    (``active_members``), four queries. ``with_members`` adds the period's ``member_totals`` (the same queries)."""
+    state = state if state is not None else rollup.state()
+    window = period.end + timedelta(days=1 - inactive_days)
+    counted = member_totals(period, state, before=window)
+    members = counted["before"]
+    inactive = members - active_members(Split.of(Period(window, period.end), state), window, True)
+    result = {"days": inactive_days, "members": members, "inactive": inactive, "rate": _ratio(inactive, members)}
+    if with_members:
+        result["members_of_period"] = {"members": counted["members"], "new": counted["new"]}
+    return result
 
 
 def _bounds(*moments) -> list:
@@ -262,8 +454,24 @@ def _bounds(*moments) -> list:
     return [connection.ops.adapt_datetimefield_value(moment) for moment in moments]
 
 
-def tier_distribution() -> list[dict]:
-    """Members per tier now (every tier, in rank order, then "no tier"), closed members left out, in one query."""
+def tier_distribution(rows: list | None = None) -> list[dict]:
+    """Members per tier now (every tier, in rank order, then "no tier"), closed members left out, in one query
+    (``rows``: those of ``tier_rows``, from a snapshot)."""
+    rows = tier_rows() if rows is None else rows
+    tiers = sorted((row for row in rows if row[0] is not None), key=lambda row: row[3])
+    result = [
+        {"tier": pk, "label": localized(name, name_fr), "rank": rank, "colour": colour, "members": count}
+        for pk, name, name_fr, rank, colour, count in tiers
+    ]
+    no_tier = next(row[5] for row in rows if row[0] is None)
+    result.append(
+        {"tier": None, "label": str(_("No tier")), "rank": None, "colour": NO_TIER_COLOUR, "members": no_tier}
+    )
+    return result
+
+
+def tier_rows() -> list[list]:
+    """``[tier id, name, name_fr, rank, colour, members]`` per tier, then ``[None, ..., members without a tier]``."""
     member, state, tier = Member._meta.db_table, MemberTier._meta.db_table, Tier._meta.db_table
     sql = (
         f"SELECT t.id, t.name, t.name_fr, t.rank, t.colour, COUNT(m.id) FROM {tier} t"
@@ -276,17 +484,21 @@ def tier_distribution() -> list[dict]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [MemberStatus.CLOSED, MemberStatus.CLOSED])
-        rows = cursor.fetchall()
-    tiers = sorted((row for row in rows if row[0] is not None), key=lambda row: row[3])
-    result = [
-        {"tier": pk, "label": localized(name, name_fr), "rank": rank, "colour": colour, "members": count}
-        for pk, name, name_fr, rank, colour, count in tiers
-    ]
-    no_tier = next(row[5] for row in rows if row[0] is None)
-    result.append(
-        {"tier": None, "label": str(_("No tier")), "rank": None, "colour": NO_TIER_COLOUR, "members": no_tier}
-    )
-    return result
+        return [list(row) for row in cursor.fetchall()]
+
+
+def _snapshots() -> dict:
+    """The tier distribution and the expiry forecast of the hourly task's snapshots (one query), or computed now
+    when there is none yet; ``as_of``: the snapshots' times (None: now)."""
+    stored = {row.name: row for row in Snapshot.objects.filter(name__in=("tiers", "forecast"))}
+    tiers, forecast = stored.get("tiers"), stored.get("forecast")
+    return {
+        "tiers": tier_distribution(tiers.data if tiers else None),
+        "forecast": expiry_forecast(rows=forecast.data["rows"], today=date.fromisoformat(forecast.data["today"]))
+        if forecast
+        else expiry_forecast(),
+        "as_of": {"tiers": tiers and tiers.computed_at, "forecast": forecast and forecast.computed_at},
+    }
 
 
 NO_TIER_COLOUR = "#6b7280"
@@ -349,31 +561,36 @@ def referral_funnel(period: Period) -> dict:
     return row
 
 
-def points_by_source(period: Period) -> list[dict]:
+def points_by_source(period: Period, state: RollupState | None = None) -> list[dict]:
     """What purchases and events earned in the period per source (base rate, each campaign, tier multiplier), from
-    their Award rows: points awarded, net of what returns took back since, the purchases matched and their amounts
-    (each purchase once per campaign), in one query. A purchase's or an event's awards count in the period of its
+    their Award rows: points awarded, net of what returns took back (closed days: as of their last computation),
+    the purchases matched and their amounts (each purchase once per campaign), in two queries: the closed days'
+    ``DaySource``, then the live days' awards. A purchase's or an event's awards count in the period of its
     ledger entry (``entry_kind_created``, then the unique ``entry`` of the purchase or event)."""
+    split = _split(period, state)
     award, purchase, event = Award._meta.db_table, Purchase._meta.db_table, Event._meta.db_table
-    entry, campaign = Entry._meta.db_table, Campaign._meta.db_table
+    entry, campaign, source = Entry._meta.db_table, Campaign._meta.db_table, DaySource._meta.db_table
     window = "e.created_at >= %s AND e.created_at < %s"
     sql = (
         "SELECT s.source, s.campaign_id, c.name, c.name_fr, SUM(s.points), SUM(s.net), SUM(s.amount),"
-        " COUNT(s.purchase_id) FROM ("
-        " SELECT a.source, a.campaign_id, a.purchase_id, SUM(a.points) AS points,"
-        " SUM(a.points - a.returned_points) AS net, MAX(p.amount) AS amount"
+        " SUM(s.purchases) FROM ("
+        " SELECT d.source, d.campaign_id, d.points, d.net, d.sales AS amount, d.purchases"
+        f" FROM {source} d WHERE d.day >= %s AND d.day <= %s"
+        " UNION ALL"
+        " SELECT a.source, a.campaign_id, SUM(a.points) AS points,"
+        " SUM(a.points - a.returned_points) AS net, MAX(p.amount) AS amount, 1"
         f" FROM {award} a JOIN {purchase} p ON p.id = a.purchase_id JOIN {entry} e ON e.id = p.entry_id"
         f" WHERE e.kind = %s AND {window} GROUP BY a.source, a.campaign_id, a.purchase_id"
         " UNION ALL"
-        " SELECT a.source, a.campaign_id, NULL, SUM(a.points), SUM(a.points - a.returned_points), 0"
+        " SELECT a.source, a.campaign_id, SUM(a.points), SUM(a.points - a.returned_points), 0, 0"
         f" FROM {award} a JOIN {event} v ON v.id = a.event_id JOIN {entry} e ON e.id = v.entry_id"
         f" WHERE e.kind = %s AND {window} GROUP BY a.source, a.campaign_id"
         f") s LEFT JOIN {campaign} c ON c.id = s.campaign_id"
         " GROUP BY s.source, s.campaign_id, c.name, c.name_fr"
     )
-    bounds = _bounds(period.since, period.until)
+    bounds = _bounds(split.live_since, split.until)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [EntryKind.EARN, *bounds, EntryKind.BONUS, *bounds])
+        cursor.execute(sql, [split.start, split.rolled_end, EntryKind.EARN, *bounds, EntryKind.BONUS, *bounds])
         rows = cursor.fetchall()
     sources = dict(AwardSource.choices)
     result = [
@@ -384,7 +601,7 @@ def points_by_source(period: Period) -> list[dict]:
             "points": int(points),
             "net": int(net),
             "sales": _money(sales),
-            "purchases": purchases,
+            "purchases": int(purchases),
         }
         for source, campaign_id, name, name_fr, points, net, sales, purchases in rows
     ]
@@ -401,27 +618,33 @@ def top_campaigns(by_source: list[dict]) -> dict:
     }
 
 
-def top_rewards(period: Period) -> dict:
+def top_rewards(period: Period, state: RollupState | None = None) -> dict:
     """Redemptions made in the period per reward (count, units, points debited; cancelled ones included), ranked
-    by redemptions and by points (``TOP`` each), in one query: the redemptions' ``redeem`` entries in the period
-    (``entry_kind_created``), then their unique ``entry`` column."""
-    rows = list(
-        Redemption.objects.filter(
-            entry__kind=EntryKind.REDEEM, entry__created_at__gte=period.since, entry__created_at__lt=period.until
-        )
-        .values("reward_id", "reward__name", "reward__name_fr")
-        .annotate(redemptions=Count("pk"), units=Sum("quantity"), points=Sum("points"))
-        .order_by()
+    by redemptions and by points (``TOP`` each), in one query: the closed days' ``DayReward`` and the live days'
+    redemptions (their ``redeem`` entries, ``entry_kind_created``, then their unique ``entry`` column)."""
+    split = _split(period, state)
+    redemption, reward, entry = Redemption._meta.db_table, Reward._meta.db_table, Entry._meta.db_table
+    sql = (
+        "SELECT s.reward_id, w.name, w.name_fr, SUM(s.redemptions), SUM(s.units), SUM(s.points) FROM ("
+        f" SELECT d.reward_id, d.redemptions, d.units, d.points FROM {DayReward._meta.db_table} d"
+        " WHERE d.day >= %s AND d.day <= %s"
+        " UNION ALL"
+        f" SELECT r.reward_id, 1, r.quantity, r.points FROM {redemption} r JOIN {entry} e ON e.id = r.entry_id"
+        " WHERE e.kind = %s AND e.created_at >= %s AND e.created_at < %s"
+        f") s JOIN {reward} w ON w.id = s.reward_id GROUP BY s.reward_id, w.name, w.name_fr"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [split.start, split.rolled_end, EntryKind.REDEEM, *_bounds(split.live_since, split.until)])
+        rows = cursor.fetchall()
     rewards = [
         {
-            "reward": row["reward_id"],
-            "label": localized(row["reward__name"], row["reward__name_fr"]),
-            "redemptions": row["redemptions"],
-            "units": row["units"],
-            "points": row["points"],
+            "reward": pk,
+            "label": localized(name, name_fr),
+            "redemptions": int(redemptions),
+            "units": int(units),
+            "points": int(points),
         }
-        for row in rows
+        for pk, name, name_fr, redemptions, units, points in rows
     ]
     return {
         "redemptions": sorted(rewards, key=lambda row: (-row["redemptions"], row["label"], row["reward"]))[:TOP],
@@ -432,31 +655,37 @@ def top_rewards(period: Period) -> dict:
 FORECAST_MONTHS = 12
 
 
-def expiry_forecast(today: date | None = None) -> list[dict]:
+def expiry_forecast(today: date | None = None, rows: list | None = None) -> list[dict]:
     """Points of open lots (pending ones too) by the month of their last day, for this month and the 11 after, in
-    one query (index ``lot_open_by_expiry``): what expires unless it is spent, the expected breakage. Lots already
-    past their last day (the expiry task has not run yet) count in this month; lots that never expire are left out."""
+    one query (index ``lot_open_by_expiry``; ``rows``: those of ``forecast_rows``, from a snapshot): what expires
+    unless it is spent, the expected breakage. Lots already past their last day (the expiry task has not run yet)
+    count in this month; lots that never expire are left out."""
     today = today or program_date()
     first = today.replace(day=1)
-    after = add_months(first, FORECAST_MONTHS)
-    rows = (
-        Lot.objects.filter(remaining__gt=0, expires_on__isnull=False, expires_on__lt=after)
-        .annotate(month=TruncMonth("expires_on"))
-        .values("month")
-        .annotate(points=Sum("remaining"), lots=Count("pk"))
-        .order_by("month")
-    )
+    rows = forecast_rows(today) if rows is None else rows
     months = {add_months(first, offset): {"points": 0, "lots": 0} for offset in range(FORECAST_MONTHS)}
-    for row in rows:
-        month = row["month"] if isinstance(row["month"], date) else date.fromisoformat(str(row["month"])[:10])
+    for month, points, lots in rows:
+        month = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
         slot = months[max(month, first)]
-        slot["points"] += row["points"]
-        slot["lots"] += row["lots"]
+        slot["points"] += points
+        slot["lots"] += lots
     value = settings.LOYALTY_POINT_VALUE
     return [
         {"month": month, **slot, "value": (Decimal(slot["points"]) * value).quantize(CENT)}
         for month, slot in months.items()
     ]
+
+
+def forecast_rows(today: date) -> list[list]:
+    """``[month, points, lots]`` of the open lots that expire before 12 months from ``today``'s month."""
+    after = add_months(today.replace(day=1), FORECAST_MONTHS)
+    rows = (
+        Lot.objects.filter(remaining__gt=0, expires_on__isnull=False, expires_on__lt=after)
+        .annotate(month=TruncMonth("expires_on"))
+        .values_list("month", Sum("remaining"), Count("pk"))
+        .order_by("month")
+    )
+    return [[str(month)[:10], points, lots] for month, points, lots in rows]
 
 
 def _money(value) -> Decimal:

@@ -49,7 +49,7 @@ def test_totals_reconcile_with_the_ledger(client, analyst, ledger_data):
     assert outstanding == sum(Entry.objects.values_list("amount", flat=True))
 
 
-QUERIES = 23  # the request's 4 (session, user, its permissions), then 19 for selectors.dashboard
+QUERIES = 34  # the request's 4 (session, user, its permissions), then 30 for selectors.dashboard (no snapshot yet)
 
 
 def more_of_everything(now, count: int) -> None:
@@ -145,3 +145,36 @@ def test_refused_to_anonymous_and_non_staff(client, db):
     assert client.get(URL).status_code == 302
     client.force_login(User.objects.create_user("staff", password="pw-x-12345", is_staff=True))
     assert client.get(URL).status_code == 403
+
+
+QUERIES_ROLLED_UP = 33  # the request's 4, then 29: one read of the snapshots for the tier and forecast queries
+
+
+def test_fixed_number_of_queries_on_the_rollups_at_two_data_sizes(
+    client, analyst, ledger_data, django_assert_num_queries
+):
+    from loyalty.reports import rollup
+
+    client.force_login(analyst)
+    now = timezone.now()
+    member, other = MemberFactory(), MemberFactory()
+    for days_ago in (40, 20, 3):  # entries in closed days, then the rollups up to yesterday
+        ledger.credit(member.account, 10, now=now - timedelta(days=days_ago))
+    rollup.close_days()
+    rollup.snapshot_now()
+    client.get(URL)
+    with django_assert_num_queries(QUERIES_ROLLED_UP):
+        before = client.get(URL)
+
+    more_of_everything(ledger_data, 4)
+    for days_ago in (10, 5, 2):
+        ledger.credit(other.account, 10, now=now - timedelta(days=days_ago))
+    rollup.close_days()
+
+    with django_assert_num_queries(QUERIES_ROLLED_UP):
+        response = client.get(URL)
+    assert response.status_code == 200
+    assert b'data-testid="tiers-as-of"' in response.content
+    assert b'data-testid="rollup"' in response.content
+    issued = before.context["report"]["figures"]["current"]["issued"]
+    assert response.context["report"]["figures"]["current"]["issued"] > issued
