@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "members.notifications",
     "rewards",
     "campaigns",
+    "missions",
     "missions.badges",
     "loyalty.partners",
     "loyalty.outbox",
