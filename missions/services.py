@@ -56,6 +56,7 @@ from .models import (
 from .runs import Streak, period_of, streak_extend, streak_of
 from .selectors import LiveMission, Step, budget_spent, missions_live_get, step_done, step_for_engine
 
+CENT = Decimal("0.01")
 ONCE_PERIOD_START = date(2000, 1, 1)  # the one period of a mission completed once
 
 
@@ -159,7 +160,7 @@ def progress_record(
             at=at,
             is_purchase=True,
             partner_id=purchase.partner_id,
-            spend=sum((amount for amount in paid if amount > 0), Decimal(0)),
+            spend=sum((amount for amount in paid if amount > 0), Decimal(0)).quantize(CENT),
             categories=frozenset(cat for cat, amount in zip(categories, paid, strict=True) if cat and amount > 0),
         )
     else:
@@ -345,7 +346,7 @@ def progress_return(*, purchase, lines, now: datetime, policy=None) -> list[Miss
         at=purchase.occurred_at,
         is_purchase=True,
         partner_id=purchase.partner_id,
-        spend=sum((amount for _cat, amount in left if amount > 0), Decimal(0)),
+        spend=sum((amount for _cat, amount in left if amount > 0), Decimal(0)).quantize(CENT),
         categories=frozenset(line.category for line in whole_left if line.category),
     )
     counts = bool(whole_left)
