@@ -167,7 +167,7 @@ def progress_record(
         activity = Activity(at=at, is_purchase=False, partner_id=event.partner_id, event_type_id=event.event_type_id)
     candidates = [
         mission
-        for mission in missions_live_get(at=at, policy=policy if policy is not None else earning_policy_get())
+        for mission in missions_live_get(at=at, policy=policy)
         if any(step_gain(step, activity) is not None for step in mission.steps)
     ]
     if not candidates:
