@@ -188,6 +188,7 @@ def member_missions(*, member, now: datetime, facts: engine.MemberFacts) -> tupl
 
     rows = list(
         Mission.objects.filter(status=MissionStatus.ACTIVE)
+        .select_related("prize_reward", "prize_badge")
         .prefetch_related(
             Prefetch("steps", queryset=MissionStep.objects.select_related("partner", "event_type")),
             "tiers",
