@@ -41,7 +41,9 @@ class CompletionLimit(models.TextChoices):
 
 class Mission(TimeStampedModel):
     name = models.CharField(max_length=120)
-    name_fr = models.CharField(max_length=120, blank=True, help_text=_("The name in French; the English one if empty."))
+    name_fr = models.CharField(
+        max_length=120, blank=True, help_text=_("The name in French; the English one if empty.")
+    )
     description = models.TextField(blank=True)
     description_fr = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=MissionStatus.choices, default=MissionStatus.DRAFT)
@@ -123,7 +125,9 @@ class MissionStep(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("How many purchases, events, or consecutive days or weeks."),
     )
-    amount = models.DecimalField(**MONEY, default=0, validators=[MinValueValidator(0)], help_text=_("Spend: the least."))
+    amount = models.DecimalField(
+        **MONEY, default=0, validators=[MinValueValidator(0)], help_text=_("Spend: the least.")
+    )
     category = models.CharField(max_length=64, blank=True)
     partner = models.ForeignKey("partners.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     event_type = models.ForeignKey(
@@ -137,7 +141,9 @@ class MissionStep(models.Model):
         ordering = ["mission", "position", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(count__gte=1), name="mission_step_count_positive"),
-            models.CheckConstraint(condition=~Q(kind="category") | ~Q(category=""), name="mission_step_names_category"),
+            models.CheckConstraint(
+                condition=~Q(kind="category") | ~Q(category=""), name="mission_step_names_category"
+            ),
             models.CheckConstraint(
                 condition=~Q(kind="partner") | Q(partner__isnull=False), name="mission_step_names_partner"
             ),

@@ -46,8 +46,10 @@ class LiveMission:
 
     @property
     def has_audience(self) -> bool:
-        return bool(self.audience.tier_ids) or self.audience.joined_after is not None or (
-            self.audience.joined_before is not None
+        return (
+            bool(self.audience.tier_ids)
+            or self.audience.joined_after is not None
+            or (self.audience.joined_before is not None)
         )
 
 
@@ -225,7 +227,9 @@ def member_missions(*, member, now: datetime, facts: engine.MemberFacts) -> tupl
         key = (row.pk, periods[row.pk])
         values = progress[key].values if key in progress else {}
         steps = [
-            StepProgress(step=step, value=step_value(step, values), target=step_target(step), done=step_done(step, values))
+            StepProgress(
+                step=step, value=step_value(step, values), target=step_target(step), done=step_done(step, values)
+            )
             for step in row.steps.all()
         ]
         completed = standing.get(key)
@@ -233,4 +237,3 @@ def member_missions(*, member, now: datetime, facts: engine.MemberFacts) -> tupl
             continue  # stopped by its budget: nothing left to earn
         shown.append(MemberMission(mission=row, steps=steps, period_start=periods[row.pk], completed=completed))
     return shown, completions
-

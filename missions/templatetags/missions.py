@@ -74,7 +74,10 @@ def step_text(progress) -> str:
 def step_figures(progress) -> str:
     """Where the member is on the step: "1 of 3", or amounts."""
     if progress.step.kind == StepKind.SPEND:
-        return gettext("%(value)s of %(target)s") % {"value": _money(progress.value), "target": _money(progress.target)}
+        return gettext("%(value)s of %(target)s") % {
+            "value": _money(progress.value),
+            "target": _money(progress.target),
+        }
     return gettext("%(value)s of %(target)s") % {"value": int(progress.value), "target": int(progress.target)}
 
 

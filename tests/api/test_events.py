@@ -406,7 +406,9 @@ def test_posting_an_event_with_campaigns_that_give_nothing_to_it_runs_no_more_qu
     for _ in range(3):
         CampaignFactory(rules=[{"kind": RuleKind.EVENT_POINTS, "event_type": EventType.objects.get(code="review")}])
 
-    with django_assert_num_queries(AUTH + RECORDED + 1 + CREDIT + 1 + 2 + 3 + MISSIONS):  # their rules, tiers and partners
+    with django_assert_num_queries(
+        AUTH + RECORDED + 1 + CREDIT + 1 + 2 + 3 + MISSIONS
+    ):  # their rules, tiers and partners
         response = post_event(events_api, member)
 
     assert response.json()["points"] == 30

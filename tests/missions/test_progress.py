@@ -103,7 +103,10 @@ def test_a_partner_step_counts_only_that_partner_s_purchases(member):
 def test_events_of_a_type_count_once_accepted_and_an_approval_counts_then(member):
     review, survey = EventTypeFactory(), EventTypeFactory(requires_approval=True)
     mission = MissionFactory(
-        steps=[{"kind": StepKind.EVENTS, "event_type": review, "count": 2}, {"kind": StepKind.EVENTS, "event_type": survey}]
+        steps=[
+            {"kind": StepKind.EVENTS, "event_type": review, "count": 2},
+            {"kind": StepKind.EVENTS, "event_type": survey},
+        ]
     )
     partner = PartnerFactory()
 
@@ -186,7 +189,8 @@ def test_once_a_day_completes_again_on_the_next_program_day(member, program_in_p
 
 def test_an_ordered_journey_counts_a_step_only_after_the_steps_before_it(member):
     journey = MissionFactory(
-        ordered=True, steps=[{"kind": StepKind.CATEGORY, "category": "a"}, {"kind": StepKind.CATEGORY, "category": "b"}]
+        ordered=True,
+        steps=[{"kind": StepKind.CATEGORY, "category": "a"}, {"kind": StepKind.CATEGORY, "category": "b"}],
     )
     any_order = MissionFactory(
         steps=[{"kind": StepKind.CATEGORY, "category": "a"}, {"kind": StepKind.CATEGORY, "category": "b"}]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_staff_groups_read_notifications'),
+        ("notifications", "0002_staff_groups_read_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('welcome', 'Welcome'), ('points_earned', 'Points earned'), ('expiry_reminder', 'Points about to expire'), ('tier_up', 'Tier up'), ('tier_down', 'Tier down'), ('voucher_issued', 'Voucher issued'), ('referral_credited', 'Referral credited'), ('mission_completed', 'Challenge completed')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("welcome", "Welcome"),
+                    ("points_earned", "Points earned"),
+                    ("expiry_reminder", "Points about to expire"),
+                    ("tier_up", "Tier up"),
+                    ("tier_down", "Tier down"),
+                    ("voucher_issued", "Voucher issued"),
+                    ("referral_credited", "Referral credited"),
+                    ("mission_completed", "Challenge completed"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
