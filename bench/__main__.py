@@ -42,6 +42,7 @@ API_CLIENTS = 4
 API_ROUNDS = 3
 API_ROUND_SECONDS = 8
 TARGET_API_RATIO = 0.5
+MISSIONS_ROUNDS = 5  # alternating none / 20 missions: more rounds than the api phase, the ratio is close to 1
 IMPORT_PURCHASES = int(os.environ.get("BENCH_IMPORT_PURCHASES", 100_000))  # fewer for a quick try only
 IMPORT_MEMBERS = 20_000
 TARGET_IMPORT_PER_SECOND = 5_000
@@ -325,7 +326,7 @@ def main() -> int:
             today=today,
             workers=WORKERS,
             clients=API_CLIENTS,
-            rounds=API_ROUNDS,
+            rounds=MISSIONS_ROUNDS,
             seconds=API_ROUND_SECONDS,
             log=log,
         )

@@ -219,12 +219,13 @@ def progress_record(
     for row in touched:
         if row.mission_id in paying:
             row.completed_at = now
-    new = [row for row in touched if row.pk is None]
-    if new:
-        MissionProgress.objects.bulk_create(new)
-    old = [row for row in touched if row.pk is not None]
-    if old:
-        MissionProgress.objects.bulk_update(old, ["values", "completed_at", "updated_at"])
+    # New and existing rows in one upsert (under the account's lock no other transaction writes them).
+    MissionProgress.objects.bulk_create(
+        touched,
+        update_conflicts=True,
+        unique_fields=["mission", "member", "period_start"],
+        update_fields=["values", "completed_at", "updated_at"],
+    )
     MissionContribution.objects.bulk_create(
         MissionContribution(progress=row, purchase=purchase, event=event, values=gains[row.mission_id], created_at=now)
         for row in touched

@@ -72,7 +72,8 @@ def test_a_completed_mission_says_when(api, member):
 
     shown = api.get(url(member)).json()["missions"][0]
 
-    assert shown["percent"] == 100 and shown["completed_at"] is not None
+    assert shown["percent"] == 100
+    assert shown["completed_at"] is not None
 
 
 def test_a_key_without_the_read_scope_or_a_bad_number_is_refused(partner, client_for, member, api):
@@ -84,7 +85,7 @@ def test_a_key_without_the_read_scope_or_a_bad_number_is_refused(partner, client
 
 @pytest.mark.parametrize("count", [1, 8])
 def test_reading_missions_runs_a_fixed_number_of_queries(api, member, count, django_assert_num_queries):
-    for index in range(count):
+    for _index in range(count):
         MissionFactory(steps=[{"count": 2}, {"kind": StepKind.SPEND, "amount": "5.00"}])
     purchase_post(member, now=timezone.now())
     api.get(url(member))  # the key's last use written

@@ -32,10 +32,13 @@ def test_the_page_lists_open_missions_with_their_steps_and_the_completed_ones(me
 
     page = member_client.get("/challenges/").content.decode()
 
-    assert "Coffee week" in page and "Make 3 purchases" in page and "1 of 3" in page
+    assert "Coffee week" in page
+    assert "Make 3 purchases" in page
+    assert "1 of 3" in page
     assert 'value="66"' in page  # the category done, a third of the purchases
     assert "Welcome: 20 points, the badge Hi" in page
-    assert open_.pk and done.pk
+    assert open_.pk
+    assert done.pk
 
 
 def test_the_section_alone_answers_the_poll(member_client, member):
@@ -47,7 +50,8 @@ def test_the_section_alone_answers_the_poll(member_client, member):
 
     assert "<html" not in after
     assert "No challenge completed yet." in before
-    assert "Welcome: a voucher: Free coffee" in after and "See the voucher" in after
+    assert "Welcome: a voucher: Free coffee" in after
+    assert "See the voucher" in after
 
 
 def test_the_page_speaks_french(member_client, member):

@@ -1,6 +1,6 @@
 """Missions' progress from purchases and events, each step kind at its edges, completions and their prizes."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -182,8 +182,8 @@ def test_once_a_day_completes_again_on_the_next_program_day(member, program_in_p
 
     assert completions(mission) == 2
     assert sorted(MissionProgress.objects.values_list("period_start", flat=True)) == [
-        datetime(2027, 3, 1).date(),
-        datetime(2027, 3, 2).date(),
+        date(2027, 3, 1),
+        date(2027, 3, 2),
     ]
 
 
@@ -232,7 +232,8 @@ def test_a_voucher_and_a_badge_prize_the_outbox_event_and_the_notification(membe
     assert reward.stock == 4
     assert MemberBadge.objects.get(member=member).source == f"mission:{mission.pk}"
     event = OutboxEvent.objects.get(type=OutboxEventType.MISSION_COMPLETED)
-    assert event.data["mission"] == mission.pk and event.data["badge"] == "first"
+    assert event.data["mission"] == mission.pk
+    assert event.data["badge"] == "first"
 
     notifications_from_events(list(OutboxEvent.objects.all()))
     notification = Notification.objects.get(kind=NotificationKind.MISSION_COMPLETED)
@@ -248,7 +249,8 @@ def test_a_sold_out_voucher_still_records_the_purchase_and_the_completion(member
     purchase_post(member)
 
     completion = MissionCompletion.objects.get(mission=mission)
-    assert completion.voucher is None and completion.entry.amount == 10
+    assert completion.voucher is None
+    assert completion.entry.amount == 10
 
 
 def test_a_completions_budget_stops_the_mission(member):

@@ -35,7 +35,8 @@ def test_a_full_return_undoes_the_count_and_takes_the_prize_points_back(member):
     member.account.refresh_from_db()
     assert member.account.balance == 10
     progress = MissionProgress.objects.get()
-    assert progress.completed_at is None and progress.values == {str(mission.steps.get().pk): 1}
+    assert progress.completed_at is None
+    assert progress.values == {str(mission.steps.get().pk): 1}
     mission.refresh_from_db()
     assert (mission.points_paid, mission.completions) == (0, 0)
 
