@@ -10,8 +10,8 @@ condition over what the member does in the mission's window (``StepKind``).
 Progress is written by ``missions.services`` in the transaction of the purchase or event that
 makes it, under the member's account lock: a **MissionProgress** per member, mission and
 completion period (``period_start``: the program day, the week's Monday, the month's first day,
-or ``2000-01-01`` for a mission completed once) holds each step's value; a **MissionContribution**
-says what one purchase or event added (a return takes it back); a **MissionCompletion** is one
+or ``2000-01-01`` for a mission completed once) holds each step's value and what each purchase
+or event added to it (a return takes it back); a **MissionCompletion** is one
 completion and its prize, at most one standing per progress row (a partial unique constraint),
 and reversed (``reversed_at``) when a return undoes a step.
 """
@@ -158,12 +158,15 @@ class MissionStep(models.Model):
 
 class MissionProgress(models.Model):
     """A member's progress on a mission in one completion period: ``values`` per step id (a count, an amount
-    as a string, or a streak's ``{"current", "longest", "last"}``)."""
+    as a string, or a streak's ``{"current", "longest", "last"}``), and ``records``: what each purchase
+    (``p<id>``) or event (``e<id>``) added, per step id, which a return takes back. Kept in the row, so a
+    purchase that advances missions writes one statement for all of them."""
 
     mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="progress")
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="mission_progress")
     period_start = models.DateField()
     values = models.JSONField(default=dict)
+    records = models.JSONField(default=dict)
     completed_at = models.DateTimeField(null=True, blank=True, help_text=_("When its standing completion was paid."))
     updated_at = models.DateTimeField()
 
@@ -175,23 +178,6 @@ class MissionProgress(models.Model):
 
     def __str__(self):
         return f"{self.mission_id}/{self.member_id} {self.period_start}"
-
-
-class MissionContribution(models.Model):
-    """What one purchase or event added to a progress row, per step id: what a return takes back."""
-
-    progress = models.ForeignKey(MissionProgress, on_delete=models.CASCADE, related_name="contributions")
-    purchase = models.ForeignKey(
-        "campaigns.Purchase", null=True, blank=True, on_delete=models.PROTECT, related_name="mission_contributions"
-    )
-    event = models.ForeignKey(
-        "campaigns.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="mission_contributions"
-    )
-    values = models.JSONField(default=dict)
-    created_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"{self.progress_id}: {self.values}"
 
 
 class MissionCompletion(models.Model):

@@ -6,9 +6,10 @@ transaction, under the member's account lock: two purchases of one member run on
 mission completes once per allowed period (and the database's partial unique constraint on
 ``MissionCompletion`` says so too). Its cost is small and fixed: the live missions are kept per process
 (``selectors.missions_live_get``), each step is tested in Python on the basket, and only the missions a
-record advances are read and written, in a constant number of statements (the progress rows read, created,
-updated; the contributions) whatever their number. A completion locks its mission row (after the account and
-the campaigns: the lock order of ``campaigns.services``) to check the budget, then pays the prize: points
+record advances are read and written, in two statements (their progress rows read, then written in one
+upsert that also keeps what this record added) whatever their number. A completion locks its mission row
+(after the account and the campaigns: the lock order of ``campaigns.services``) to check the budget, then
+pays the prize: points
 through the ledger (kind ``bonus``, cause the completion), a voucher through ``rewards.services``, a badge
 through ``badge_award``; it writes the ``mission.completed`` outbox event (webhooks, the notification).
 
@@ -48,7 +49,6 @@ from .models import (
     CompletionLimit,
     Mission,
     MissionCompletion,
-    MissionContribution,
     MissionProgress,
     MissionStep,
     StepKind,
@@ -197,7 +197,8 @@ def progress_record(
         )
         if periods[row.mission_id] == row.period_start
     }
-    touched, gains, finishing = [], {}, []
+    touched, finishing = [], []
+    record_key = f"p{purchase.pk}" if purchase is not None else f"e{event.pk}"
     for mission in candidates:
         row = rows.get(mission.id) or MissionProgress(
             mission_id=mission.id, member_id=member.pk, period_start=periods[mission.id], values={}
@@ -208,9 +209,8 @@ def progress_record(
         added = progress_apply(mission, values, activity)
         if not added:
             continue
-        row.values, row.updated_at = values, now
+        row.values, row.records, row.updated_at = values, {**row.records, record_key: added}, now
         touched.append(row)
-        gains[mission.id] = added
         if all(step_done(step, values) for step in mission.steps):
             finishing.append(mission)
     if not touched:
@@ -224,11 +224,7 @@ def progress_record(
         touched,
         update_conflicts=True,
         unique_fields=["mission", "member", "period_start"],
-        update_fields=["values", "completed_at", "updated_at"],
-    )
-    MissionContribution.objects.bulk_create(
-        MissionContribution(progress=row, purchase=purchase, event=event, values=gains[row.mission_id], created_at=now)
-        for row in touched
+        update_fields=["values", "records", "completed_at", "updated_at"],
     )
     by_mission = {row.mission_id: row for row in touched}
     return [
@@ -336,10 +332,9 @@ def progress_return(*, purchase, lines, now: datetime, policy=None) -> list[Miss
     """Take back what ``purchase`` no longer gives after a return (``lines``: its lines, their returned figures
     current) and reverse the completions whose steps are no longer all done. Runs in ``purchase_return``'s
     transaction, under the member's account lock. One query when the purchase advanced no mission."""
-    contributions = list(
-        MissionContribution.objects.filter(purchase_id=purchase.pk).select_related("progress").order_by("pk")
-    )
-    if not contributions:
+    key = f"p{purchase.pk}"
+    rows = list(MissionProgress.objects.filter(member_id=purchase.member_id, records__has_key=key).order_by("pk"))
+    if not rows:
         return []
     left = [(line.category, Decimal(line.paid_amount) - Decimal(line.returned_amount)) for line in lines]
     whole_left = [line for line in lines if line.returned_quantity < line.quantity]
@@ -351,48 +346,43 @@ def progress_return(*, purchase, lines, now: datetime, policy=None) -> list[Miss
         categories=frozenset(line.category for line in whole_left if line.category),
     )
     counts = bool(whole_left)
-    mission_ids = {c.progress.mission_id for c in contributions}
     steps: dict[int, list[Step]] = {}
-    for row in MissionStep.objects.filter(mission_id__in=mission_ids).order_by("position", "pk"):
-        steps.setdefault(row.mission_id, []).append(step_for_engine(row))
-    undone, changed, streaks = [], [], []
-    for contribution in contributions:
-        row, values, kept = contribution.progress, dict(contribution.progress.values), dict(contribution.values)
+    for step_row in MissionStep.objects.filter(mission_id__in={row.mission_id for row in rows}).order_by(
+        "position", "pk"
+    ):
+        steps.setdefault(step_row.mission_id, []).append(step_for_engine(step_row))
+    changed = []
+    for row in rows:
+        values, kept = dict(row.values), dict(row.records[key])
         for step in steps.get(row.mission_id, ()):
-            key = str(step.id)
-            if key not in kept:
+            step_key = str(step.id)
+            if step_key not in kept:
                 continue
             if step.kind == StepKind.SPEND:
-                now_gain = min(Decimal(kept[key]), remaining.spend)
-                values[key] = str(Decimal(values.get(key, "0")) - (Decimal(kept[key]) - now_gain))
-                kept[key] = str(now_gain)
+                now_gain = min(Decimal(kept[step_key]), remaining.spend)
+                values[step_key] = str(Decimal(values.get(step_key, "0")) - (Decimal(kept[step_key]) - now_gain))
+                kept[step_key] = str(now_gain)
             elif step.kind == StepKind.STREAK:
-                if not counts:
-                    del kept[key]
-                    streaks.append((row, step))
-            elif (step_gain(step, remaining) is None) or not counts:
-                values[key] = int(values.get(key, 0)) - int(kept.pop(key))
-        if kept != contribution.values:
-            contribution.values = kept
-            row.values, row.updated_at = values, now
-            changed.append(contribution)
+                if not counts:  # recounted from what the row's other records still give
+                    del kept[step_key]
+                    periods = [
+                        gains[step_key] for name, gains in row.records.items() if name != key and step_key in gains
+                    ]
+                    streak = streak_of(periods, today=period_of(program_date(now), step.streak_unit))
+                    values[step_key] = {"current": streak.current, "longest": streak.longest, "last": streak.last}
+            elif step_gain(step, remaining) is None or not counts:
+                values[step_key] = int(values.get(step_key, 0)) - int(kept.pop(step_key))
+        if kept != row.records[key]:
+            row.values, row.records, row.updated_at = values, {**row.records, key: kept}, now
+            changed.append(row)
     if not changed:
         return []
-    MissionContribution.objects.bulk_update(changed, ["values"])
-    for row, step in streaks:  # recounted from what the row's other records still give
-        periods = [
-            values[str(step.id)]
-            for values in MissionContribution.objects.filter(progress=row).values_list("values", flat=True)
-            if str(step.id) in values
-        ]
-        streak = streak_of(periods, today=period_of(program_date(now), step.streak_unit))
-        row.values[str(step.id)] = {"current": streak.current, "longest": streak.longest, "last": streak.last}
-    rows = {c.progress.pk: c.progress for c in changed}
-    for row in rows.values():
+    undone = []
+    for row in changed:
         if row.completed_at is not None and not all(step_done(step, row.values) for step in steps[row.mission_id]):
             undone.append(row)
             row.completed_at = None
-    MissionProgress.objects.bulk_update(list(rows.values()), ["values", "completed_at", "updated_at"])
+    MissionProgress.objects.bulk_update(changed, ["values", "records", "completed_at", "updated_at"])
     if not undone:
         return []
     return _completions_reverse(undone, member=purchase.member, now=now, policy=policy or earning_policy_get())
