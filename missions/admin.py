@@ -2,12 +2,13 @@
 budget left) on the list and the page, its history (config_history); completions read only."""
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin_site import MemberNumberSearchMixin, ReadOnlyAdmin
 
-from .models import Mission, MissionCompletion, MissionStep
+from .models import Mission, MissionCompletion, MissionProgress, MissionStep
 
 
 class MissionStepInline(admin.TabularInline):
@@ -26,14 +27,21 @@ class MissionAdmin(admin.ModelAdmin):
         "starts_at",
         "ends_at",
         "members_reached",
-        "completions",
-        "points_paid",
+        "completions_paid",
+        "prize_points_paid",
         "budget_left",
     ]
     list_filter = ["status", "completion_limit"]
     search_fields = ["name", "name_fr"]
     filter_horizontal = ["tiers"]
-    readonly_fields = ["points_paid", "completions", "members_reached", "budget_left"]
+    readonly_fields = [
+        "points_paid",
+        "completions",
+        "members_reached",
+        "completions_paid",
+        "prize_points_paid",
+        "budget_left",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "name_fr", "description", "description_fr", "status"]}),
         (
@@ -49,11 +57,37 @@ class MissionAdmin(admin.ModelAdmin):
             _("Budget"),
             {"fields": [("budget_points", "budget_completions"), ("points_paid", "completions"), "budget_left"]},
         ),
-        (_("Figures"), {"fields": ["members_reached"]}),
+        (_("Figures"), {"fields": ["members_reached", "completions_paid", "prize_points_paid"]}),
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(reached=Count("progress__member", distinct=True))
+        # Subqueries, not joins: counts over two relations must not multiply each other.
+        completions = MissionCompletion.objects.filter(mission=OuterRef("pk"), reversed_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                reached=Coalesce(
+                    Subquery(
+                        MissionProgress.objects.filter(mission=OuterRef("pk"))
+                        .values("mission")
+                        .annotate(n=Count("member", distinct=True))
+                        .values("n")
+                    ),
+                    0,
+                ),
+                paid_count=Coalesce(Subquery(completions.values("mission").annotate(n=Count("pk")).values("n")), 0),
+                paid_points=Coalesce(Subquery(completions.values("mission").annotate(n=Sum("points")).values("n")), 0),
+            )
+        )
+
+    @admin.display(description=_("completions"), ordering="paid_count")
+    def completions_paid(self, mission) -> int:
+        return getattr(mission, "paid_count", 0)
+
+    @admin.display(description=_("prize points paid"), ordering="paid_points")
+    def prize_points_paid(self, mission) -> int:
+        return getattr(mission, "paid_points", 0)
 
     @admin.display(description=_("members reached"), ordering="reached")
     def members_reached(self, mission) -> int:

@@ -62,8 +62,10 @@ class Mission(TimeStampedModel):
     budget_completions = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Most completions it pays in all; it stops after the last.")
     )
-    points_paid = models.BigIntegerField(default=0, editable=False, help_text=_("Prize points paid, net of returns."))
-    completions = models.IntegerField(default=0, editable=False, help_text=_("Completions paid, net of returns."))
+    # What the budget counts, net of returns (a mission without a budget counts nothing here: its completions
+    # lock no row, so members completing it at once never wait on each other; the admin counts its completions).
+    points_paid = models.BigIntegerField(default=0, editable=False, help_text=_("Prize points the budget paid."))
+    completions = models.IntegerField(default=0, editable=False, help_text=_("Completions the budget paid."))
     prize_points = models.PositiveIntegerField(default=0, help_text=_("Points credited at completion."))
     prize_reward = models.ForeignKey(
         "rewards.Reward",

@@ -43,6 +43,7 @@ class LiveMission:
     prize_points: int = 0
     prize_reward_id: int | None = None
     prize_badge_id: int | None = None
+    budgeted: bool = False
 
     @property
     def has_audience(self) -> bool:
@@ -81,6 +82,10 @@ def missions_live_get(*, at: datetime, policy: EarningPolicy | None = None) -> t
         if (mission.audience.starts_at is None or mission.audience.starts_at <= at)
         and (mission.audience.ends_at is None or mission.audience.ends_at > at)
     )
+
+
+def has_budget(row: Mission) -> bool:
+    return row.budget_points is not None or row.budget_completions is not None
 
 
 def budget_spent(row: Mission) -> bool:
@@ -125,6 +130,7 @@ def mission_for_engine(row: Mission, steps, tier_ids) -> LiveMission:
         prize_points=row.prize_points,
         prize_reward_id=row.prize_reward_id,
         prize_badge_id=row.prize_badge_id,
+        budgeted=has_budget(row),
     )
 
 

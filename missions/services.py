@@ -54,7 +54,15 @@ from .models import (
     StepKind,
 )
 from .runs import Streak, period_of, streak_extend, streak_of
-from .selectors import LiveMission, Step, budget_spent, missions_live_get, step_done, step_for_engine
+from .selectors import (
+    LiveMission,
+    Step,
+    budget_spent,
+    has_budget,
+    missions_live_get,
+    step_done,
+    step_for_engine,
+)
 
 CENT = Decimal("0.01")
 ONCE_PERIOD_START = date(2000, 1, 1)  # the one period of a mission completed once
@@ -235,35 +243,38 @@ def progress_record(
 
 
 def _budget_take(finishing: list[LiveMission]) -> set[int]:
-    """Lock the finishing missions (id order, one query), keep those whose budget still pays a completion, and
-    count it: ``points_paid`` and ``completions`` in one UPDATE. A budget spent by it (or found spent) gives the
-    rules a new version, so every process stops evaluating the mission."""
-    if not finishing:
-        return set()
+    """The finishing missions that pay now: those without a budget at once (no lock: racing members never wait
+    on each other for them), those with one if their budget still pays a completion. These are locked (id
+    order, one query) and counted (``points_paid``, ``completions``: one UPDATE); a budget spent by it (or
+    found spent) gives the rules a new version, so every process stops evaluating the mission."""
+    paying = {mission.id for mission in finishing if not mission.budgeted}
+    budgeted = [mission for mission in finishing if mission.budgeted]
+    if not budgeted:
+        return paying
     rows = {
         row.pk: row
-        for row in Mission.objects.filter(pk__in=[mission.id for mission in finishing])
+        for row in Mission.objects.filter(pk__in=[mission.id for mission in budgeted])
         .order_by("pk")
         .select_for_update()
         .only("pk", "status", "budget_points", "budget_completions", "points_paid", "completions", "prize_points")
     }
-    paying, spent = set(), False
-    for mission in finishing:
+    counted, spent = set(), False
+    for mission in budgeted:
         row = rows.get(mission.id)
         if row is None or row.status != "active":
             continue
         if budget_spent(row):
             spent = True
             continue
-        paying.add(row.pk)
+        counted.add(row.pk)
         row.points_paid += row.prize_points
         row.completions += 1
         spent = spent or budget_spent(row)
-    if paying:
-        _counters_add({pk: (rows[pk].prize_points, 1) for pk in paying})
+    if counted:
+        _counters_add({pk: (rows[pk].prize_points, 1) for pk in counted})
     if spent:
         earning_rules_changed()
-    return paying
+    return paying | counted
 
 
 def _counters_add(changes: dict[int, tuple[int, int]]) -> None:
@@ -406,8 +417,9 @@ def _completions_reverse(rows: list[MissionProgress], *, member, now, policy) ->
         if completion.badge_id is not None:
             badge_take_back(member=member, badge=completion.badge, source=badge_source(completion.mission_id))
         completion.reversed_at = now
-        points, count = given_back.get(completion.mission_id, (0, 0))
-        given_back[completion.mission_id] = (points - completion.points, count - 1)
+        if has_budget(completion.mission):
+            points, count = given_back.get(completion.mission_id, (0, 0))
+            given_back[completion.mission_id] = (points - completion.points, count - 1)
     MissionCompletion.objects.bulk_update(completions, ["reversed_at", "reversal", "shortfall"])
     if given_back:
         _counters_add(given_back)

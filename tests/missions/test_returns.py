@@ -22,7 +22,7 @@ def member():
 
 
 def test_a_full_return_undoes_the_count_and_takes_the_prize_points_back(member):
-    mission = MissionFactory(steps=[{"count": 2}], prize_points=50)
+    mission = MissionFactory(steps=[{"count": 2}], prize_points=50, budget_points=1_000)
     purchase_post(member)
     second = purchase_post(member)
     assert MissionCompletion.objects.filter(reversed_at=None).count() == 1
