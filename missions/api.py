@@ -21,27 +21,40 @@ from .selectors import member_missions
 
 @extend_schema_serializer(component_name="MissionStepProgress")
 class StepProgressSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="step.pk")
-    position = serializers.IntegerField(source="step.position")
+    id = serializers.IntegerField(source="step.pk", help_text="The step's id.")
+    position = serializers.IntegerField(source="step.position", help_text="Its place in the mission, from 1.")
     kind = serializers.CharField(source="step.kind", help_text="purchases, spend, category, partner, events, streak")
     target = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="The count, amount or run needed.")
     value = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Where the member is.")
-    done = serializers.BooleanField()
+    done = serializers.BooleanField(help_text="Whether the step is done in this period.")
 
 
 @extend_schema_serializer(component_name="MissionProgress")
 class MissionProgressSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="mission.pk")
-    name = serializers.CharField(source="mission.name")
-    name_fr = serializers.CharField(source="mission.name_fr")
-    starts_at = serializers.DateTimeField(source="mission.starts_at", allow_null=True)
-    ends_at = serializers.DateTimeField(source="mission.ends_at", allow_null=True)
-    ordered = serializers.BooleanField(source="mission.ordered")
-    completion_limit = serializers.CharField(source="mission.completion_limit")
+    id = serializers.IntegerField(source="mission.pk", help_text="The mission's id (as in `mission.completed`).")
+    name = serializers.CharField(source="mission.name", help_text="Its name in English.")
+    name_fr = serializers.CharField(source="mission.name_fr", help_text="Its name in French; empty: the English one.")
+    starts_at = serializers.DateTimeField(
+        source="mission.starts_at", allow_null=True, help_text="Its start; null: none."
+    )
+    ends_at = serializers.DateTimeField(
+        source="mission.ends_at", allow_null=True, help_text="Its end (excluded); null: none."
+    )
+    ordered = serializers.BooleanField(
+        source="mission.ordered", help_text="A journey: each step counts once the steps before it are done."
+    )
+    completion_limit = serializers.CharField(
+        source="mission.completion_limit", help_text="How often a member may complete it: once, day, week, month."
+    )
     period_start = serializers.DateField(help_text="The first day of the completion period shown.")
-    percent = serializers.IntegerField()
-    completed_at = serializers.DateTimeField(source="completed.completed_at", allow_null=True, default=None)
-    steps = StepProgressSerializer(many=True)
+    percent = serializers.IntegerField(help_text="How far the member is, 0 to 100 (100: completed).")
+    completed_at = serializers.DateTimeField(
+        source="completed.completed_at",
+        allow_null=True,
+        default=None,
+        help_text="When the member completed it in this period; null: not yet.",
+    )
+    steps = StepProgressSerializer(many=True, help_text="Its steps, in order.")
 
 
 MISSIONS_EXAMPLE = {
@@ -72,8 +85,8 @@ class MemberMissionsApi(APIView):
 
     @extend_schema_serializer(component_name="MemberMissions")
     class OutputSerializer(serializers.Serializer):
-        member = serializers.CharField()
-        missions = MissionProgressSerializer(many=True)
+        member = serializers.CharField(help_text="The member's number.")
+        missions = MissionProgressSerializer(many=True, help_text="The active missions that apply to the member.")
 
     @extend_schema(
         operation_id="members_missions_list",
