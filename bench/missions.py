@@ -1,6 +1,6 @@
 """Purchases posted through the API with 20 active missions against none, in the same run (``BENCH_ONLY=missions``).
 
-The api phase's set-up (members, two partners, the 10 campaigns), one gunicorn, rounds alternating between
+The api phase's set-up (500 members, so they buy several times a run; two partners, the 10 campaigns), one gunicorn, rounds alternating between
 no active mission and the 20 below (a status UPDATE and ``earning_rules_changed`` between rounds: each worker
 reads the missions again on its next purchase, as after a change in the admin). Of the 20, 5 advance every
 basket (3 purchase counts, a spend, a streak of days; completed once a day, so prizes are paid during the run)
@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from . import api, earning, seed
 
-MISSIONS_MEMBERS = 2_000
+MISSIONS_MEMBERS = 500  # few enough that members buy several times a run: prizes are paid during it
 TARGET_RATIO = 0.8
 
 
