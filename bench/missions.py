@@ -1,8 +1,9 @@
 """Purchases posted through the API with 20 active missions against none, in the same run (``BENCH_ONLY=missions``).
 
-The api phase's set-up (500 members, so they buy several times a run; two partners, the 10 campaigns), one gunicorn, rounds alternating between
-no active mission and the 20 below (a status UPDATE and ``earning_rules_changed`` between rounds: each worker
-reads the missions again on its next purchase, as after a change in the admin). Of the 20, 5 advance every
+The api phase's set-up (but 500 members, so that they buy several times a run; two partners, the 10
+campaigns), one gunicorn, rounds alternating between no active mission and the 20 below (a status UPDATE and
+``earning_rules_changed`` between rounds: each worker reads the missions again on its next purchase, as after
+a change in the admin). Of the 20, 5 advance every
 basket (3 purchase counts, a spend, a streak of days; completed once a day, so prizes are paid during the run)
 and 15 do not (a category, the other partner, an event type): the realistic mix of a program's challenges.
 The figure is purchases/s with 20 over purchases/s with none (target 0.8).
