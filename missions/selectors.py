@@ -154,7 +154,7 @@ class MemberMission:
     mission: Mission
     steps: list[StepProgress]
     period_start: date | None
-    completed: MissionCompletion | None  # the standing completion of the current period
+    completed: MissionProgress | None  # the current period's progress row, if completed (its ``completed_at``)
 
     @property
     def done_steps(self) -> int:
@@ -188,10 +188,14 @@ def step_done(step, values: dict) -> bool:
     return step_value(step, values) >= target and (target > 0 or str(step.id) in values)
 
 
+RECENT_COMPLETIONS = 20  # the portal's list of missions completed: the newest
+
+
 def member_missions(*, member, now: datetime, facts: engine.MemberFacts) -> tuple[list[MemberMission], list]:
     """The active missions that apply to ``member`` now, each with its steps' progress in the current period,
-    and the member's standing completions (newest first, with their prizes). Five queries whatever the
-    number of missions: the missions, their steps, tiers, the member's progress rows, its completions."""
+        and the member's standing completions (newest first, with their prizes). Five queries whatever the
+        number of missions: the missions, their steps, tiers, the member's progress rows, its completions (the
+    ``RECENT_COMPLETIONS`` newest)."""
     from .services import period_start_of
 
     rows = list(
@@ -224,10 +228,9 @@ def member_missions(*, member, now: datetime, facts: engine.MemberFacts) -> tupl
     }
     completions = list(
         MissionCompletion.objects.filter(member_id=member.pk, reversed_at__isnull=True)
-        .select_related("mission", "voucher", "badge", "progress")
-        .order_by("-completed_at", "-pk")
+        .select_related("mission", "voucher", "badge")
+        .order_by("-completed_at", "-pk")[:RECENT_COMPLETIONS]
     )
-    standing = {(c.mission_id, c.progress.period_start): c for c in completions}
     shown = []
     for row in applying:
         key = (row.pk, periods[row.pk])
@@ -238,7 +241,7 @@ def member_missions(*, member, now: datetime, facts: engine.MemberFacts) -> tupl
             )
             for step in row.steps.all()
         ]
-        completed = standing.get(key)
+        completed = progress[key] if key in progress and progress[key].completed_at is not None else None
         if completed is None and budget_spent(row):
             continue  # stopped by its budget: nothing left to earn
         shown.append(MemberMission(mission=row, steps=steps, period_start=periods[row.pk], completed=completed))
