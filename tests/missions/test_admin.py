@@ -12,12 +12,16 @@ pytestmark = pytest.mark.django_db
 
 def test_the_list_shows_members_reached_completions_and_budget_left(admin_client):
     mission = MissionFactory(name="Coffee week", budget_completions=10, prize_points=5, budget_points=100)
+    unbudgeted = MissionFactory(name="Open", prize_points=7)
     for _ in range(2):
         purchase_post(MemberFactory(), now=timezone.now())
 
-    page = admin_client.get("/admin/missions/mission/").content.decode()
+    response = admin_client.get("/admin/missions/mission/")
+    page = response.content.decode()
 
     assert "Coffee week" in page
+    figures = {row.pk: (row.reached, row.paid_count, row.paid_points) for row in response.context["cl"].result_list}
+    assert figures == {mission.pk: (2, 2, 10), unbudgeted.pk: (2, 2, 14)}
     assert "90 points, 8 completions" in page
     assert admin_client.get(f"/admin/missions/mission/{mission.pk}/change/").status_code == 200
     assert admin_client.get(f"/admin/missions/mission/{mission.pk}/history/").status_code == 200

@@ -276,3 +276,41 @@ def test_a_points_budget_pays_only_full_prizes(member):
     mission.refresh_from_db()
     assert (mission.points_paid, mission.completions) == (80, 2)
     assert Entry.objects.filter(memo_code="mission_prize").count() == 2
+
+
+def test_a_streak_of_days_runs_across_a_dst_change(member, program_in_paris):
+    mission = MissionFactory(steps=[{"kind": StepKind.STREAK, "count": 3}])
+    # Paris moves to summer time on Sunday 28 March 2027 at 02:00: that day has 23 hours
+    saturday_late = datetime(2027, 3, 27, 22, 30, tzinfo=UTC)  # 23:30 on Saturday in Paris (UTC+1)
+    sunday_late = datetime(2027, 3, 28, 21, 30, tzinfo=UTC)  # 23:30 on Sunday in Paris (UTC+2)
+    monday_early = datetime(2027, 3, 28, 22, 30, tzinfo=UTC)  # 00:30 on Monday in Paris
+
+    for moment in (saturday_late, sunday_late):
+        purchase_post(member, occurred_at=moment, now=moment)
+    assert completions(mission) == 0
+    purchase_post(member, occurred_at=monday_early, now=monday_early)
+
+    assert completions(mission) == 1
+    assert list(MissionProgress.objects.get().values.values())[0]["longest"] == 3
+
+
+def test_an_event_declined_counts_nothing(member):
+    from campaigns.events import event_decline
+
+    survey = EventTypeFactory(requires_approval=True)
+    mission = MissionFactory(steps=[{"kind": StepKind.EVENTS, "event_type": survey}])
+    partner = PartnerFactory()
+    waiting = event_record(
+        member=member,
+        event_type_code=survey.code,
+        external_id="s1",
+        occurred_at=NOW,
+        attributes={},
+        partner=partner,
+        now=NOW,
+    )
+
+    event_decline(event=waiting, actor=partner, reason="Not a real survey", now=NOW)
+
+    assert completions(mission) == 0
+    assert not MissionProgress.objects.exists()
