@@ -314,3 +314,16 @@ def test_an_event_declined_counts_nothing(member):
 
     assert completions(mission) == 0
     assert not MissionProgress.objects.exists()
+
+
+def test_a_voucher_won_does_not_use_up_the_reward_s_redemption_limit(member):
+    from rewards.services import redemption_create
+
+    reward = RewardFactory(limit_per_member=1, points_cost=10)
+    MissionFactory(prize_points=0, prize_reward=reward)
+    purchase_post(member, item(unit_price="30.00"))
+    assert MissionCompletion.objects.get().voucher is not None
+
+    redeemed = redemption_create(member=member, reward=reward, idempotency_key="k1", now=NOW)
+
+    assert len(redeemed.vouchers) == 1
