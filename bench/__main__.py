@@ -1,7 +1,7 @@
 """``python -m bench``: migrate, seed, measure, print the table, write bench/results/latest.json, exit 0.
 
 ``BENCH_ONLY=tiers`` (a comma-separated list of phases: pgbench, writes, expire_naive,
-expire_due, expire_bare_update, tiers, dashboard, api, import, redemptions) runs only those phases;
+expire_due, expire_bare_update, tiers, dashboard, api, import, redemptions, missions) runs only those phases;
 ``BENCH_TIERS_REUSE_LEDGER=1`` lets the tiers phase keep the ledger seeded by an earlier run of it
 (the other phases seed their own, smaller ledgers over it). The dashboard phase runs on the tiers
 phase's ledger: the one this run seeded, else the same reuse rule (``BENCH_ONLY=tiers,dashboard``
@@ -42,6 +42,7 @@ API_CLIENTS = 4
 API_ROUNDS = 3
 API_ROUND_SECONDS = 8
 TARGET_API_RATIO = 0.5
+MISSIONS_ROUNDS = 5  # alternating none / 20 missions: more rounds than the api phase, the ratio is close to 1
 IMPORT_PURCHASES = int(os.environ.get("BENCH_IMPORT_PURCHASES", 100_000))  # fewer for a quick try only
 IMPORT_MEMBERS = 20_000
 TARGET_IMPORT_PER_SECOND = 5_000
@@ -322,6 +323,21 @@ def main() -> int:
         results["redemptions"] = redemptions.run(now=now, today=today, workers=WORKERS, log=log)
         log(f"redemptions: {results['redemptions']}")
 
+    # 8. Purchases through the API with 20 active missions against none, in the same run.
+    def run_missions():
+        from . import missions
+
+        results["missions"] = missions.run(
+            now=now,
+            today=today,
+            workers=WORKERS,
+            clients=API_CLIENTS,
+            rounds=MISSIONS_ROUNDS,
+            seconds=API_ROUND_SECONDS,
+            log=log,
+        )
+        log(f"missions: {results['missions']}")
+
     only = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
     for name, function in (
         ("pgbench", run_pgbench),
@@ -334,14 +350,16 @@ def main() -> int:
         ("api", run_api),
         ("import", run_import),
         ("redemptions", run_redemptions),
+        ("missions", run_missions),
     ):
         if not only or name in only:
             phase(name, function)
 
-    from . import dashboard, redemptions
+    from . import dashboard, missions, redemptions
 
     rows = _rows(results, report) + dashboard.rows(results, report, TARGET_DASHBOARD_SECONDS)
     rows += redemptions.rows(results, report)
+    rows += missions.rows(results, report)
     total = round(time.perf_counter() - _begun, 1)
     print()
     print(f"Ledger benchmarks ({total} s in all; PostgreSQL {connection.pg_version // 10000}, {WORKERS} workers)")

@@ -62,6 +62,7 @@ from loyalty.ledger.models import EntryKind
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType as OutboxEventType
 from members.models import Member, MemberStatus
+from missions import services as missions
 
 from . import engine, selectors
 from . import services as campaign_services
@@ -74,6 +75,7 @@ BIRTHDAY_BATCH_SIZE = 500
 
 # Outcomes that hold a place in the type's limit.
 COUNTED_OUTCOMES = (Outcome.EARNED, Outcome.NOTHING, Outcome.AWAITING_APPROVAL)
+MISSION_OUTCOMES = (Outcome.EARNED, Outcome.NOTHING)  # what counts towards missions (approved, if it waited)
 STATUS_OUTCOMES = {MemberStatus.SUSPENDED: Outcome.MEMBER_SUSPENDED, MemberStatus.CLOSED: Outcome.MEMBER_CLOSED}
 
 # What ``attributes`` may hold: a flat object of strings and numbers.
@@ -230,6 +232,7 @@ def event_approve(*, event: Event, actor, now: datetime) -> Event:
         if result.points:
             _credit(event, result, account=event.member.account, actor=actor, now=now)
         event.save(update_fields=["outcome", "points", "entry", *DECISION_FIELDS])
+        missions.progress_record(member=event.member, now=now, event=event)
     return event
 
 
@@ -318,6 +321,8 @@ def _record(
             event.save(update_fields=["entry"])
         else:
             member.account.balance, member.account.pending = account.balance, account.pending
+        if event.outcome in MISSION_OUTCOMES:
+            missions.progress_record(member=member, now=now, event=event)
     return event
 
 

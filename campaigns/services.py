@@ -43,6 +43,7 @@ from members.referrals.services import OPEN_STATUSES as REFERRAL_OPEN_STATUSES
 from members.referrals.services import referral_purchase_record
 from members.selectors import member_get_for_partner
 from members.tiers.services import qualifying_record
+from missions import services as missions
 
 from . import engine, lock_objects, selectors
 from .models import (
@@ -466,6 +467,15 @@ def purchase_record(
             )
         else:
             _spend_record(member, spend, now=now)
+        missions.progress_record(
+            member=member,
+            now=now,
+            purchase=purchase,
+            paid_amounts=result.paid_amounts,
+            categories=[item.category for item in items],
+            facts=facts,
+            policy=policy,
+        )
         if referred:
             referral_purchase_record(
                 member=member,
@@ -740,6 +750,7 @@ def purchase_return(
         if campaigns:
             _usage_take_back(purchase.member_id, usage)
             _campaigns_awarded_add(campaigns)
+        missions.progress_return(purchase=purchase, lines=lines, now=now, policy=policy)
     if holder.account is not purchase.member.account:
         holder.account.refresh_from_db()  # the ledger wrote the survivor's balances on its own lock's copy
     return ReturnRecorded(returned, return_lines, created=True, account=holder.account)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "members.notifications",
     "rewards",
     "campaigns",
+    "missions",
     "missions.badges",
     "loyalty.partners",
     "loyalty.outbox",

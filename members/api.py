@@ -39,6 +39,7 @@ from loyalty.partners.rest import (
     idempotent_post,
 )
 from loyalty.partners.services import partner_debit_proof_check, partner_points_adjust
+from missions.api import MemberMissionsApi
 from rewards.payment_api import MemberHoldCreateApi
 
 from . import selectors
@@ -572,4 +573,5 @@ urlpatterns = [
     path("<str:member_number>/entries/<int:entry_id>/", MemberEntryDetailApi.as_view(), name="api-member-entry"),
     path("<str:member_number>/adjustments/", MemberAdjustApi.as_view(), name="api-member-adjustments"),
     path("<str:member_number>/holds/", MemberHoldCreateApi.as_view(), name="api-member-holds"),
+    path("<str:member_number>/missions/", MemberMissionsApi.as_view(), name="api-member-missions"),
 ]

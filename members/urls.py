@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
+from missions import views as mission_views
+
 from . import card_views, earn_views, gifting_views, presence_views, rewards_views, views
 from .notifications import views as notification_views
 from .referrals import views as referral_views
@@ -22,6 +24,8 @@ urlpatterns = [
     path("profile/close/", views.profile_close, name="profile_close"),
     path("till-code/", presence_views.presence_code, name="presence_code"),
     path("tier/", tier_views.tier, name="tier"),
+    path("challenges/", mission_views.challenges, name="challenges"),
+    path("challenges/missions/", mission_views.challenges_missions, name="challenges_missions"),
     path("referrals/", referral_views.referrals, name="referrals"),
     path("join/<str:code>/", referral_views.join, name="join"),
     path("gift/", gifting_views.gift, name="gift"),

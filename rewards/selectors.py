@@ -90,14 +90,16 @@ def _with_pool(rewards: QuerySet[Reward]) -> QuerySet[Reward]:
 
 def units_in_limit_period(*, member_id: int, now: datetime, donations: bool = False) -> QuerySet:
     """The member's units (vouchers, or donations) of any reward redeemed within that reward's limit period; a
-    cancelled voucher does not count. The one definition the redemption's limit check and the catalog share."""
+    cancelled voucher, or one won as a prize, does not count. The one definition the redemption's limit check
+    and the catalog share."""
     model = Donation if donations else Voucher
     window = Q(redemption__reward__limit_period=LimitPeriod.EVER)
     for period in (LimitPeriod.DAY, LimitPeriod.WEEK, LimitPeriod.MONTH, LimitPeriod.YEAR):
         since = eligibility.limit_period_start(period, now)
         window |= Q(redemption__reward__limit_period=period, redemption__created_at__gte=since)
     units = model.objects.filter(window, member_id=member_id)
-    return units if donations else units.exclude(status=VoucherStatus.CANCELLED)
+    # A voucher won as a mission's prize does not use up what the member may redeem.
+    return units if donations else units.exclude(status=VoucherStatus.CANCELLED).filter(mission_completion=None)
 
 
 def _with_member_units(rewards: QuerySet[Reward], *, member, now: datetime) -> QuerySet[Reward]:

@@ -208,6 +208,53 @@ def redemption_create(
     return RedemptionResult(redemption, vouchers=vouchers, donations=[], created=True)
 
 
+def voucher_prize_issue(*, member, reward: Reward, key: str, now: datetime) -> Voucher | None:
+    """Issue one voucher of ``reward`` to ``member`` as a prize (a mission's), at no points cost: a redemption
+    of 0 points without a ledger entry, the unit taken from stock, the ``voucher.issued`` event.
+
+    Runs in the caller's transaction (which holds the member's account lock), in a savepoint: a reward
+    inactive, sold out or out of pool codes issues nothing and returns ``None`` rather than undo the
+    purchase that won the prize. Idempotent on ``key`` (the member's portal redemptions' scope)."""
+    if not reward.active or reward.kind == RewardKind.DONATION:
+        return None
+    found = Redemption.objects.filter(member=member, partner=None, idempotency_key=key).first()
+    if found is not None:
+        return found.vouchers.order_by("pk").first()
+    try:
+        with transaction.atomic():
+            redemption = Redemption.objects.create(
+                member=member, reward=reward, quantity=1, points=0, idempotency_key=key, created_at=now
+            )
+            _stock_take(reward, 1)
+            vouchers = _vouchers_issue(redemption, reward, now)
+    except OutOfStock:
+        return None
+    outbox.event_record(
+        type=EventType.VOUCHER_ISSUED,
+        member=member,
+        now=now,
+        data={
+            "member": member.member_number,
+            "redemption": redemption.pk,
+            "reward": reward.code,
+            "vouchers": [_voucher_public(voucher) for voucher in vouchers],
+        },
+    )
+    return vouchers[0]
+
+
+def voucher_prize_take_back(*, voucher: Voucher, now: datetime) -> bool:
+    """Cancel a prize's voucher (its mission undone by a return) if it is still unused, its unit back to stock;
+    a voucher used or expired stays as it is. True if it was cancelled. In the caller's transaction."""
+    (locked,) = lock_objects.vouchers_for_update([voucher.pk])
+    if locked.status != VoucherStatus.ISSUED:
+        return False
+    locked.status, locked.cancelled_at = VoucherStatus.CANCELLED, now
+    locked.save(update_fields=["status", "cancelled_at"])
+    _stock_give_back(locked.reward, 1)
+    return True
+
+
 def _voucher_public(voucher: Voucher) -> dict:
     """What an event tells of a voucher: never its code (a bearer value), only its last four characters."""
     return {
@@ -263,7 +310,7 @@ def _vouchers_issue(redemption: Redemption, reward: Reward, now: datetime) -> li
             member_id=redemption.member_id,
             code=code,
             pool_code=pool_code,
-            points=reward.points_cost,
+            points=redemption.points // redemption.quantity,  # a prize's voucher cost nothing
             terms=terms,
             status=VoucherStatus.ISSUED,
             issued_at=now,

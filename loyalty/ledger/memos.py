@@ -35,6 +35,8 @@ HOLD_REFUNDED = "hold_refunded"
 REWARD_REDEEMED = "reward_redeemed"
 REWARD_CANCELLED = "reward_cancelled"
 REWARD_EXPIRED_REFUNDED = "reward_expired_refunded"
+MISSION_PRIZE = "mission_prize"
+MISSION_PRIZE_REVERSED = "mission_prize_reversed"
 
 
 def _points(points: int) -> str:
@@ -180,6 +182,16 @@ def _reward_expired_refunded(*, name: str, name_fr: str = "") -> str:
     return gettext("Voucher expired unused, points back: %(reward)s") % {"reward": _reward_name(name, name_fr)}
 
 
+def _mission_prize(*, name: str, name_fr: str = "") -> str:
+    """A mission's prize (``missions.services``): the mission's name in the reader's language."""
+    return gettext("Challenge completed: %(mission)s") % {"mission": _reward_name(name, name_fr)}
+
+
+def _mission_prize_reversed(*, name: str, name_fr: str = "") -> str:
+    """A mission's prize taken back: the purchase that completed a step was returned."""
+    return gettext("Challenge prize taken back after a return: %(mission)s") % {"mission": _reward_name(name, name_fr)}
+
+
 MEMOS: dict[str, Callable[..., str]] = {
     EXPIRED: _expired,
     REFERRAL_REFERRER: _referral_referrer,
@@ -201,6 +213,8 @@ MEMOS: dict[str, Callable[..., str]] = {
     REWARD_REDEEMED: _reward_redeemed,
     REWARD_CANCELLED: _reward_cancelled,
     REWARD_EXPIRED_REFUNDED: _reward_expired_refunded,
+    MISSION_PRIZE: _mission_prize,
+    MISSION_PRIZE_REVERSED: _mission_prize_reversed,
 }
 """Every memo code, with the function that renders it from its parameters in the active language."""
 

@@ -54,6 +54,7 @@ KINDS: dict[str, Kind] = {
     NotificationKind.TIER_DOWN: Kind(preference="tier_down"),
     NotificationKind.VOUCHER_ISSUED: Kind(preference="voucher_issued"),
     NotificationKind.REFERRAL_CREDITED: Kind(preference="referral_credited"),
+    NotificationKind.MISSION_COMPLETED: Kind(preference=None),  # transactional: a prize the member won
 }
 PREFERENCE_KINDS = [kind for kind, rule in KINDS.items() if rule.preference]
 
@@ -205,6 +206,17 @@ def _referral_credited(*, points: int, role: str = "referrer") -> tuple[str, str
     )
 
 
+def _mission_completed(*, mission: str, mission_fr: str = "", points: int = 0) -> tuple[str, str]:
+    title = gettext("You completed the challenge %(mission)s") % {"mission": _localized(mission, mission_fr)}
+    if points:
+        return title, ngettext(
+            "Your prize: %(points)s point, already in your balance.",
+            "Your prize: %(points)s points, already in your balance.",
+            points,
+        ) % {"points": _points(points)}
+    return title, gettext("Your prize is waiting for you on the Challenges page.")
+
+
 TEXTS = {
     NotificationKind.WELCOME: _welcome,
     NotificationKind.POINTS_EARNED: _points_earned,
@@ -213,6 +225,7 @@ TEXTS = {
     NotificationKind.TIER_DOWN: _tier_down,
     NotificationKind.VOUCHER_ISSUED: _voucher_issued,
     NotificationKind.REFERRAL_CREDITED: _referral_credited,
+    NotificationKind.MISSION_COMPLETED: _mission_completed,
 }
 
 
@@ -236,5 +249,6 @@ def notification_path(notification) -> str:
         NotificationKind.TIER_DOWN: "portal:tier",
         NotificationKind.VOUCHER_ISSUED: "portal:vouchers",
         NotificationKind.REFERRAL_CREDITED: "portal:referrals",
+        NotificationKind.MISSION_COMPLETED: "portal:challenges",
     }
     return reverse(names.get(kind, "portal:dashboard"))

@@ -27,6 +27,7 @@ class NotificationKind(models.TextChoices):
     TIER_DOWN = "tier_down", _("Tier down")
     VOUCHER_ISSUED = "voucher_issued", _("Voucher issued")
     REFERRAL_CREDITED = "referral_credited", _("Referral credited")
+    MISSION_COMPLETED = "mission_completed", _("Challenge completed")
 
 
 class ExpiryReminder(models.Model):

@@ -136,12 +136,22 @@ def _referral_credited(data: dict, **_) -> tuple[str, dict] | None:
     return NotificationKind.REFERRAL_CREDITED, {"points": points, "role": role}
 
 
+def _mission_completed(data: dict, **_) -> tuple[str, dict] | None:
+    if not data.get("name"):
+        return None
+    params = {"mission": str(data["name"]), "mission_fr": str(data.get("name_fr") or "")}
+    if _int(data.get("points")):
+        params["points"] = _int(data["points"])
+    return NotificationKind.MISSION_COMPLETED, params
+
+
 _KIND_OF_EVENT = {
     EventType.MEMBER_ENROLLED: _welcome,
     EventType.POINTS_EARNED: _points_earned,
     EventType.TIER_CHANGED: _tier_changed,
     EventType.VOUCHER_ISSUED: _voucher_issued,
     EventType.REFERRAL_CREDITED: _referral_credited,
+    EventType.MISSION_COMPLETED: _mission_completed,
 }
 
 

@@ -28,6 +28,7 @@ OPERATIONS = {
     ("/api/v1/events/{event_id}/approve/", "post"),
     ("/api/v1/events/{event_id}/decline/", "post"),
     ("/api/v1/members/{member_number}/holds/", "post"),
+    ("/api/v1/members/{member_number}/missions/", "get"),
     ("/api/v1/holds/{hold_id}/", "get"),
     ("/api/v1/holds/{hold_id}/capture/", "post"),
     ("/api/v1/holds/{hold_id}/void/", "post"),

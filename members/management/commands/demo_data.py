@@ -80,6 +80,7 @@ class Command(BaseCommand):
             idempotency_key="demo:alice:4",
         )
         self._campaigns()
+        self._missions()
         self._catalog(tiers, shop)
         # Two purchases through the earning engine: their history lines open a breakdown.
         cafe = [PurchaseItem(sku="ESPRESSO-BEANS", category="coffee", quantity=Decimal(2), unit_price=Decimal("9.50"))]
@@ -143,6 +144,24 @@ class Command(BaseCommand):
         )
         if created:
             Rule.objects.create(campaign=basket, kind=RuleKind.BASKET_BONUS, points=50, min_amount=20)
+
+    def _missions(self) -> None:
+        """A challenge Alice's demo purchases take two thirds of the way (before they are posted); staff edits kept."""
+        from missions.models import Mission, MissionStatus, MissionStep, StepKind
+
+        mission, created = Mission.objects.get_or_create(
+            name="Coffee week",
+            defaults={
+                "name_fr": "Semaine du café",
+                "description": "Three purchases, one of them coffee: 100 points.",
+                "description_fr": "Trois achats, dont un de café : 100 points.",
+                "status": MissionStatus.ACTIVE,
+                "prize_points": 100,
+            },
+        )
+        if created:
+            MissionStep.objects.create(mission=mission, position=1, kind=StepKind.PURCHASES, count=3)
+            MissionStep.objects.create(mission=mission, position=2, kind=StepKind.CATEGORY, category="coffee")
 
     def _catalog(self, tiers: dict[str, Tier], shop: Partner) -> None:
         """One reward of each kind, checked as the admin checks them; a gift card with five imported codes.

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class MissionsConfig(AppConfig):
+    name = "missions"
+    verbose_name = "Missions"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -1,0 +1,11 @@
+import pytest
+
+from campaigns.selectors import _kept
+
+
+@pytest.fixture(autouse=True)
+def fresh_rules():
+    """What this process keeps of the earning rules (and the live missions) outlives a test's rollback."""
+    _kept.clear()
+    yield
+    _kept.clear()
