@@ -62,6 +62,7 @@ from loyalty.ledger.models import EntryKind
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType as OutboxEventType
 from members.models import Member, MemberStatus
+from missions.streaks.services import activity_record
 
 from . import engine, selectors
 from . import services as campaign_services
@@ -318,6 +319,8 @@ def _record(
             event.save(update_fields=["entry"])
         else:
             member.account.balance, member.account.pending = account.balance, account.pending
+        if event.outcome in COUNTED_OUTCOMES and event_type.code != BIRTHDAY:  # the member's own doing
+            activity_record(member=member, at=occurred_at, purchase=False, now=now)
     return event
 
 

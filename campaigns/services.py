@@ -43,6 +43,7 @@ from members.referrals.services import OPEN_STATUSES as REFERRAL_OPEN_STATUSES
 from members.referrals.services import referral_purchase_record
 from members.selectors import member_get_for_partner
 from members.tiers.services import qualifying_record
+from missions.streaks.services import activity_record
 
 from . import engine, lock_objects, selectors
 from .models import (
@@ -466,6 +467,7 @@ def purchase_record(
             )
         else:
             _spend_record(member, spend, now=now)
+        activity_record(member=member, at=occurred_at, purchase=True, now=now)  # streak, purchase milestones
         if referred:
             referral_purchase_record(
                 member=member,

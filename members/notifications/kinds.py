@@ -10,7 +10,7 @@ set-based expiry reminder, ``members_wanting``):
   preference allows it; a member who never chose has the field's default
   (``NotificationPreference``): on for every kind but *points earned*.
 - **Transactional** kinds (about the member's own account: welcome, expiry reminder, tier up and
-  down, voucher issued, referral credited) are e-mailed unless the member switched them off.
+  down, voucher issued, referral credited, badge earned) are e-mailed unless the member switched them off.
 - **Marketing** kinds (*points earned*: a frequent message that invites to come back rather than
   one the account needs) are e-mailed only if the member also gave ``marketing_consent``;
   without it they stay in the portal's list.
@@ -54,6 +54,7 @@ KINDS: dict[str, Kind] = {
     NotificationKind.TIER_DOWN: Kind(preference="tier_down"),
     NotificationKind.VOUCHER_ISSUED: Kind(preference="voucher_issued"),
     NotificationKind.REFERRAL_CREDITED: Kind(preference="referral_credited"),
+    NotificationKind.BADGE_EARNED: Kind(preference="badge_earned"),
 }
 PREFERENCE_KINDS = [kind for kind, rule in KINDS.items() if rule.preference]
 
@@ -205,6 +206,13 @@ def _referral_credited(*, points: int, role: str = "referrer") -> tuple[str, str
     )
 
 
+def _badge_earned(*, badge: str, badge_fr: str = "") -> tuple[str, str]:
+    return (
+        gettext("You earned the %(badge)s badge") % {"badge": _localized(badge, badge_fr)},
+        gettext("Well done! See your badges and the ones still to earn."),
+    )
+
+
 TEXTS = {
     NotificationKind.WELCOME: _welcome,
     NotificationKind.POINTS_EARNED: _points_earned,
@@ -213,6 +221,7 @@ TEXTS = {
     NotificationKind.TIER_DOWN: _tier_down,
     NotificationKind.VOUCHER_ISSUED: _voucher_issued,
     NotificationKind.REFERRAL_CREDITED: _referral_credited,
+    NotificationKind.BADGE_EARNED: _badge_earned,
 }
 
 
@@ -236,5 +245,6 @@ def notification_path(notification) -> str:
         NotificationKind.TIER_DOWN: "portal:tier",
         NotificationKind.VOUCHER_ISSUED: "portal:vouchers",
         NotificationKind.REFERRAL_CREDITED: "portal:referrals",
+        NotificationKind.BADGE_EARNED: "portal:leaderboards",
     }
     return reverse(names.get(kind, "portal:dashboard"))
