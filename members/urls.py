@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
+from missions.leaderboards import views as leaderboard_views
+
 from . import card_views, earn_views, gifting_views, presence_views, rewards_views, views
 from .notifications import views as notification_views
 from .referrals import views as referral_views
@@ -23,6 +25,10 @@ urlpatterns = [
     path("till-code/", presence_views.presence_code, name="presence_code"),
     path("tier/", tier_views.tier, name="tier"),
     path("referrals/", referral_views.referrals, name="referrals"),
+    path("leaderboards/", leaderboard_views.leaderboards, name="leaderboards"),
+    path("leaderboards/<int:leaderboard_id>/join/", leaderboard_views.join, name="leaderboard_join"),
+    path("leaderboards/<int:leaderboard_id>/nickname/", leaderboard_views.nickname, name="leaderboard_nickname"),
+    path("leaderboards/<int:leaderboard_id>/leave/", leaderboard_views.leave, name="leaderboard_leave"),
     path("join/<str:code>/", referral_views.join, name="join"),
     path("gift/", gifting_views.gift, name="gift"),
     path("rewards/", rewards_views.rewards, name="rewards"),

@@ -1,0 +1,96 @@
+"""The portal's *Leaderboards* page: the leaderboards a member may join or joined, with their badges and streak.
+
+Joining, changing the nickname and leaving are POST forms (CSRF); with htmx the answer is the
+leaderboard's card (with the form's errors, or the new standings), without it a redirect to
+the page (or the page again with the errors).
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loyalty.clock import program_date
+from loyalty.exceptions import LoyaltyError, NotFound
+from members.models import Member
+from members.views import member_required
+from missions.game_selectors import games_context_get
+
+from .forms import NicknameForm
+from .selectors import member_leaderboards_get
+from .services import leaderboard_join, leaderboard_leave, leaderboard_nickname_set
+
+
+@member_required
+def leaderboards(request: HttpRequest, member: Member) -> HttpResponse:
+    return _page(request, member)
+
+
+def _page(request, member, *, form=None, form_for=None, status=200) -> HttpResponse:
+    context = {
+        "member": member,
+        "nav": "leaderboards",
+        "form": form,
+        "form_for": form_for,
+        **games_context_get(member=member, today=program_date()),
+    }
+    return render(request, "portal/leaderboards.html", context, status=status)
+
+
+def _card(request, member, leaderboard_id: int, *, form=None, status=200) -> HttpResponse:
+    found = [
+        item
+        for item in member_leaderboards_get(member=member, today=program_date())
+        if item.leaderboard.pk == leaderboard_id
+    ]
+    if not found:
+        raise Http404
+    context = {"member": member, "item": found[0], "form": form, "form_for": leaderboard_id if form else None}
+    return render(request, "portal/challenges/_leaderboard_card.html", context, status=status)
+
+
+def _answer(request, member, leaderboard_id: int, *, form=None) -> HttpResponse:
+    """The card (htmx) or the page (with the form's errors) or a redirect to the page."""
+    if request.htmx:
+        return _card(request, member, leaderboard_id, form=form)  # htmx swaps only 2xx answers
+    if form is not None:
+        return _page(request, member, form=form, form_for=leaderboard_id, status=422)
+    return redirect("portal:leaderboards")
+
+
+def _nickname_post(request, member, leaderboard_id: int, service, done: str) -> HttpResponse:
+    form = NicknameForm(request.POST)
+    if form.is_valid():
+        try:
+            service(member=member, leaderboard_id=leaderboard_id, nickname=form.cleaned_data["nickname"])
+        except NotFound:
+            raise Http404 from None
+        except LoyaltyError as error:
+            form.add_error("nickname" if error.details.get("field") == "nickname" else None, error.message)
+        else:
+            if not request.htmx:
+                messages.success(request, done)
+            return _answer(request, member, leaderboard_id)
+    return _answer(request, member, leaderboard_id, form=form)
+
+
+@member_required
+@require_POST
+def join(request: HttpRequest, member: Member, leaderboard_id: int) -> HttpResponse:
+    return _nickname_post(request, member, leaderboard_id, leaderboard_join, _("You joined the leaderboard."))
+
+
+@member_required
+@require_POST
+def nickname(request: HttpRequest, member: Member, leaderboard_id: int) -> HttpResponse:
+    return _nickname_post(request, member, leaderboard_id, leaderboard_nickname_set, _("Your nickname is changed."))
+
+
+@member_required
+@require_POST
+def leave(request: HttpRequest, member: Member, leaderboard_id: int) -> HttpResponse:
+    left = leaderboard_leave(member=member, leaderboard_id=leaderboard_id)
+    if left and not request.htmx:
+        messages.success(request, _("You left the leaderboard: you are no longer ranked."))
+    return _answer(request, member, leaderboard_id)
