@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from loyalty.clock import program_date
 from loyalty.outbox.models import EventType, OutboxEvent
 from loyalty.outbox.services import events_dispatch
 from members.models import MemberStatus
@@ -119,7 +120,7 @@ def test_a_tier_set_by_hand_earns_the_tier_badge(django_user_model):
     staff.user_permissions.add(Permission.objects.get(codename="set_tier"))
     member = MemberFactory()
 
-    member_tier_set(member=member, tier=silver, until=date.today() + timedelta(days=30), reason="Match", actor=staff)
+    member_tier_set(member=member, tier=silver, until=program_date() + timedelta(days=30), reason="Match", actor=staff)
 
     assert held(member) == ["silver"]
 
@@ -233,4 +234,6 @@ def test_every_icon_is_a_vendored_svg():
     assert {path.stem for path in folder.glob("*.svg")} == set(ICONS)
     for path in folder.glob("*.svg"):
         text = path.read_text()
-        assert text.startswith("<svg") and "<script" not in text and "href" not in text
+        assert text.startswith("<svg")
+        assert "<script" not in text
+        assert "href" not in text
