@@ -2,7 +2,8 @@
 
 - **Purchases** (the first, or N): ``purchase_milestones_award`` with the member's new count
   of purchases, which ``missions.streaks.services.activity_record`` keeps (one row per member,
-  written anyway for the streak), so a purchase that reaches no milestone costs no query here.
+  written anyway for the streak), so a purchase that reaches no milestone costs no query here;
+  ``purchase_milestones_award_many`` for a batch of the CSV import.
 - **A tier**: ``tier_milestones_award`` from ``tiers.services.tier_change_events``, which every
   ``TierChange`` goes through (an upgrade at once, the recalculation, a merge, a tier set by
   hand): reaching the badge's tier or a higher-ranked one. One ``INSERT ... SELECT`` per tier
@@ -96,6 +97,22 @@ def purchase_milestones_award(*, member, purchases: int, now: datetime) -> list[
         if award := badge_award(member=member, badge=badge, source=f"milestone:{Milestone.PURCHASES}", now=now):
             earned.append(award)
     return earned
+
+
+def purchase_milestones_award_many(*, counts: dict[int, tuple[int, int]], now: datetime) -> list[int]:
+    """The purchase milestones a batch of purchases crosses: ``counts`` maps each member id to its count of
+    purchases before and after the batch. One ``INSERT ... SELECT`` per badge crossed by someone."""
+    from members.models import Member
+
+    ids = []
+    for count, badges in milestones_get().purchases.items():
+        reached = [member_id for member_id, (before, after) in counts.items() if before < count <= after]
+        if not reached:
+            continue
+        for badge in badges:
+            members = Member.objects.filter(pk__in=reached, status="active", merged_into=None)
+            ids += _award_set(badge=badge, rows=members, member="pk", at=Value(now))
+    return ids
 
 
 def tier_milestones_award(*, changes: QuerySet) -> list[int]:

@@ -114,3 +114,40 @@ def activity_record(*, member, at: datetime, purchase: bool, now: datetime) -> M
     if purchase:
         purchase_milestones_award(member=member, purchases=row.purchases, now=now)
     return row
+
+
+def activity_record_many(*, purchases: list[tuple[int, datetime]], now: datetime) -> None:
+    """``activity_record`` for a batch of purchases (the CSV import's path: member id and ``occurred_at`` each),
+    set-based: the members' rows read once, written in two statements, and the purchase milestones the batch
+    crosses awarded with one ``INSERT ... SELECT`` per badge. The caller holds the members' account locks."""
+    from missions.badges.milestones import milestones_get, purchase_milestones_award_many
+
+    if not purchases:
+        return
+    policy = streak_policy_get()
+    rows = {row.pk: row for row in MemberActivity.objects.filter(pk__in={member_id for member_id, _at in purchases})}
+    before = {member_id: row.purchases for member_id, row in rows.items()}
+    created = {}
+    for member_id, at in sorted(purchases, key=lambda purchase: purchase[1]):
+        row = rows.get(member_id)
+        if row is None:
+            row = rows[member_id] = created[member_id] = MemberActivity(member_id=member_id, streak_unit=policy.unit)
+        streak = runs.Streak(row.streak_current, row.streak_longest, row.streak_last)
+        if row.streak_unit != policy.unit:
+            streak = runs.Streak()
+        after = runs.streak_extend(streak, runs.period_of(program_date(at), policy.unit), grace=policy.grace)
+        row.streak_unit, row.streak_current, row.streak_longest, row.streak_last = (
+            policy.unit,
+            after.current,
+            after.longest,
+            after.last,
+        )
+        row.purchases += 1
+        row.updated_at = now
+    MemberActivity.objects.bulk_create(created.values())
+    changed = [row for member_id, row in rows.items() if member_id not in created]
+    fields = ["purchases", "streak_unit", "streak_current", "streak_longest", "streak_last", "updated_at"]
+    MemberActivity.objects.bulk_update(changed, fields)
+    if milestones_get().purchases:
+        counts = {member_id: (before.get(member_id, 0), row.purchases) for member_id, row in rows.items()}
+        purchase_milestones_award_many(counts=counts, now=now)
