@@ -5,7 +5,7 @@ from datetime import date
 
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from playwright.sync_api import expect
 
 from loyalty.clock import program_date
@@ -89,7 +89,7 @@ def test_a_french_member_reads_the_page_in_french(page):
     with translation.override("fr"):
         today = date_format(program_date(), "DATE_FORMAT")
         earned_on = gettext("Earned on %(day)s") % {"day": today}
-        join = gettext("Join")
+        join = pgettext("leaderboard", "Join")
         nickname = gettext("Nickname")
         rank = gettext("You are number %(rank)s of %(total)s, with %(score)s.") % {"rank": 1, "total": 2, "score": 120}
     expect(page.get_by_test_id("badge-earned")).to_contain_text(f"Premier achat {earned_on}")
