@@ -76,7 +76,8 @@ def milestones_get() -> Milestones:
 
 
 def milestones_forget() -> None:
-    """Drop the cached milestones once the caller's transaction commits (a badge changed)."""
+    """Drop the cached milestones now (the caller's own transaction reads its change) and again once it commits
+    (another process may have cached the old ones meanwhile)."""
 
     def forget():
         try:
@@ -84,6 +85,7 @@ def milestones_forget() -> None:
         except Exception:
             logger.warning("badges: the cache did not answer; milestones expire by themselves", exc_info=True)
 
+    forget()
     transaction.on_commit(forget)
 
 

@@ -54,7 +54,7 @@ def _key(leaderboard_id: int) -> str:
 
 
 def standings_forget(leaderboard_id: int) -> None:
-    """Drop a leaderboard's cached standings once the caller's transaction commits."""
+    """Drop a leaderboard's cached standings now and again once the caller's transaction commits."""
 
     def forget():
         try:
@@ -62,6 +62,7 @@ def standings_forget(leaderboard_id: int) -> None:
         except Exception:
             logger.warning("leaderboards: the cache did not answer; standings expire by themselves", exc_info=True)
 
+    forget()
     transaction.on_commit(forget)
 
 

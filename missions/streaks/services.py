@@ -55,6 +55,7 @@ def streak_policy_set(*, unit: str, grace: int, actor=None) -> StreakPolicy:
     policy._history_user = actor
     with transaction.atomic():
         policy.save()
+        _policy_forget()  # now, for this transaction, and again once committed, for the others
         transaction.on_commit(_policy_forget)
     return policy
 

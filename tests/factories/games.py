@@ -2,24 +2,16 @@
 
 from datetime import date
 
-from django.core.cache import cache
-
-from missions.badges import milestones
 from missions.badges.models import Badge
 from missions.badges.services import badge_save
 from missions.leaderboards.models import Leaderboard, Metric
 from missions.leaderboards.services import leaderboard_save
-from missions.streaks.services import POLICY_CACHE_KEY, streak_policy_set
-
-# The services forget their cached copies once the change commits; a test's transaction never commits, so the
-# factories forget them at once.
+from missions.streaks.services import streak_policy_set
 
 
 def badge_make(code: str, **fields) -> Badge:
     fields.setdefault("name", code.replace("-", " ").title())
-    badge = badge_save(badge=Badge(code=code, **fields))
-    cache.delete(milestones.CACHE_KEY)
-    return badge
+    return badge_save(badge=Badge(code=code, **fields))
 
 
 def first_purchase_badge(**fields) -> Badge:
@@ -35,6 +27,4 @@ def leaderboard_make(
 
 
 def streak_policy(unit="day", grace=0):
-    policy = streak_policy_set(unit=unit, grace=grace)
-    cache.delete(POLICY_CACHE_KEY)
-    return policy
+    return streak_policy_set(unit=unit, grace=grace)
