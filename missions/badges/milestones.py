@@ -104,7 +104,7 @@ def purchase_milestones_award(*, member, purchases: int, now: datetime) -> list[
 def purchase_milestones_award_many(*, counts: dict[int, tuple[int, int]], now: datetime) -> list[int]:
     """The purchase milestones a batch of purchases crosses: ``counts`` maps each member id to its count of
     purchases before and after the batch. One ``INSERT ... SELECT`` per badge crossed by someone."""
-    from members.models import Member
+    from members.models import Member, MemberStatus
 
     ids = []
     for count, badges in milestones_get().purchases.items():
@@ -112,7 +112,7 @@ def purchase_milestones_award_many(*, counts: dict[int, tuple[int, int]], now: d
         if not reached:
             continue
         for badge in badges:
-            members = Member.objects.filter(pk__in=reached, status="active", merged_into=None)
+            members = Member.objects.filter(pk__in=reached, status=MemberStatus.ACTIVE, merged_into=None)
             ids += _award_set(badge=badge, rows=members, member="pk", at=Value(now))
     return ids
 
@@ -120,13 +120,14 @@ def purchase_milestones_award_many(*, counts: dict[int, tuple[int, int]], now: d
 def tier_milestones_award(*, changes: QuerySet) -> list[int]:
     """Award the tier badges the ``TierChange`` rows reach, set-based, dated by each change. No query when no
     tier badge is active."""
+    from members.models import MemberStatus
     from members.tiers.models import Tier
 
     ids = []
     for badge in milestones_get().tiers:
         rank = Tier.objects.filter(pk=badge.milestone_tier_id).values("rank")
         rows = changes.filter(
-            to_tier__rank__gte=Subquery(rank), member__status="active", member__merged_into=None
+            to_tier__rank__gte=Subquery(rank), member__status=MemberStatus.ACTIVE, member__merged_into=None
         ).order_by()
         ids += _award_set(badge=badge, rows=rows, member="member_id", at=F("created_at"))
     return ids

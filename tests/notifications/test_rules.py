@@ -55,4 +55,5 @@ def test_every_kind_but_points_earned_is_on_by_default():
         "tier_down": True,
         "voucher_issued": True,
         "referral_credited": True,
+        "badge_earned": True,
     }
