@@ -172,3 +172,18 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_the_data_download_holds_the_member_s_badges_and_nicknames(member_client, member):
+    import json
+
+    first_purchase_badge()
+    purchase_post(member, now=timezone.now())
+    board = open_board("Spring race")
+    leaderboard_join(member=member, leaderboard_id=board.pk, nickname="Ada Star")
+
+    response = member_client.get(reverse("portal:profile_data"))
+    data = json.loads(b"".join(response.streaming_content))
+
+    assert [(row["badge"], row["name"]) for row in data["badges"]] == [("first-purchase", "First Purchase")]
+    assert [(row["leaderboard"], row["nickname"]) for row in data["leaderboards"]] == [("Spring race", "Ada Star")]
