@@ -237,3 +237,24 @@ def test_every_icon_is_a_vendored_svg():
         assert text.startswith("<svg")
         assert "<script" not in text
         assert "href" not in text
+
+
+def test_a_merge_gives_the_survivor_the_source_s_badges_and_purchases(django_user_model):
+    from django.contrib.auth.models import Group
+
+    from members.services import member_merge
+
+    first_purchase_badge()
+    badge_make("three", milestone="purchases", milestone_count=3)
+    source, survivor = MemberFactory(), MemberFactory()
+    purchase_post(source, now=NOW)
+    purchase_post(source, now=NOW + timedelta(days=1))
+    purchase_post(survivor, now=NOW)
+    manager = django_user_model.objects.create_user("boss", password="pw-staff-123", is_staff=True)
+    manager.groups.add(Group.objects.get(name="Program manager"))
+
+    member_merge(source=source, survivor=survivor, reason="Duplicate card", actor=manager, now=NOW + timedelta(days=2))
+
+    assert held(survivor) == ["first-purchase", "three"]
+    row = MemberActivity.objects.get(pk=survivor.pk)
+    assert (row.purchases, row.streak_current, row.streak_longest) == (3, 2, 2)
