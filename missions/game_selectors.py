@@ -9,9 +9,10 @@ from missions.streaks.selectors import member_streak_get
 
 
 def games_context_get(*, member, today: date) -> dict:
-    """``badges``, ``streak`` and ``leaderboards`` of ``member`` on ``today`` (a program date). Four queries at
-    most whatever the number of badges, leaderboards and participants (three when the cache holds every
-    standings needed): the badges, the member's streak, the leaderboards, the standings missing from the cache."""
+    """``badges``, ``streak`` and ``leaderboards`` of ``member`` on ``today`` (a program date). Five queries at
+    most whatever the number of badges, leaderboards and participants (three when the cache holds the streak
+    policy and every standings needed): the badges, the streak policy, the member's streak, the leaderboards, the
+    standings missing from the cache."""
     return {
         "badges": member_badges_get(member=member),
         "streak": member_streak_get(member=member, today=today),

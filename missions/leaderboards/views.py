@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loyalty.clock import program_date
-from loyalty.exceptions import LoyaltyError, NotFound
+from loyalty.exceptions import LoyaltyError, NicknameTaken, NotFound
 from members.models import Member
 from members.views import member_required
 from missions.game_selectors import games_context_get
@@ -67,7 +67,8 @@ def _nickname_post(request, member, leaderboard_id: int, service, done: str) -> 
         except NotFound:
             raise Http404 from None
         except LoyaltyError as error:
-            form.add_error("nickname" if error.details.get("field") == "nickname" else None, error.message)
+            about_nickname = isinstance(error, NicknameTaken) or error.details.get("field") == "nickname"
+            form.add_error("nickname" if about_nickname else None, error.message)
         else:
             if not request.htmx:
                 messages.success(request, done)
