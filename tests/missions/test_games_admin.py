@@ -136,3 +136,18 @@ def test_an_analyst_cannot_reset_a_nickname(client):
     )
 
     assert LeaderboardEntry.objects.get().nickname == "Rude Name"
+
+
+def test_the_member_page_shows_the_member_s_badges_to_support(client):
+    from tests.factories.campaigns import purchase_post
+
+    first_purchase_badge()
+    member = MemberFactory()
+    purchase_post(member)
+    client.force_login(staff("Support agent"))
+
+    html = client.get(reverse("admin:members_member_change", args=[member.pk])).content.decode()
+
+    assert 'data-testid="staff-badges"' in html
+    assert "First Purchase" in html
+    assert "milestone:purchases" in html
