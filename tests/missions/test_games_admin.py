@@ -151,3 +151,14 @@ def test_the_member_page_shows_the_member_s_badges_to_support(client):
     assert 'data-testid="staff-badges"' in html
     assert "First Purchase" in html
     assert "milestone:purchases" in html
+
+
+def test_badges_and_leaderboards_keep_their_history(client):
+    manager = staff("Program manager")
+    badge, board = first_purchase_badge(), leaderboard_make()
+    client.force_login(manager)
+
+    for name, pk in [("badges_badge", badge.pk), ("leaderboards_leaderboard", board.pk), ("streaks_streakpolicy", 1)]:
+        assert client.get(reverse(f"admin:{name}_history", args=[pk])).status_code == 200
+    assert badge.history.count() == 1
+    assert board.history.count() == 1
