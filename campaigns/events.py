@@ -63,6 +63,7 @@ from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType as OutboxEventType
 from members.models import Member, MemberStatus
 from missions import services as missions
+from missions.streaks.services import activity_record
 
 from . import engine, selectors
 from . import services as campaign_services
@@ -323,6 +324,8 @@ def _record(
             member.account.balance, member.account.pending = account.balance, account.pending
         if event.outcome in MISSION_OUTCOMES:
             missions.progress_record(member=member, now=now, event=event)
+        if event.outcome in COUNTED_OUTCOMES and event_type.code != BIRTHDAY:  # the member's own doing
+            activity_record(member=member, at=occurred_at, purchase=False, now=now)
     return event
 
 

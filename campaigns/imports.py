@@ -63,6 +63,7 @@ from members.referrals.services import OPEN_STATUSES as REFERRAL_OPEN_STATUSES
 from members.tiers import rules as tier_rules
 from members.tiers.models import MemberTier, QualifyingDay, Tier, TierPolicy
 from members.tiers.services import qualifying_record_many
+from missions.streaks.services import activity_record_many
 
 from . import engine, lock_objects, selectors, services
 from .models import (
@@ -641,6 +642,9 @@ def _write(partner, out: _Batch, now: datetime) -> None:
     bulk.insert_rows(Award, [row for _index, _line, row in out.awards])
     if out.spends:
         qualifying_record_many(day=program_date(now), credits=out.spends, now=now)
+    earning = (Outcome.EARNED, Outcome.NOTHING)
+    activity = [(row["member_id"], row["occurred_at"]) for row in out.purchases if row["outcome"] in earning]
+    activity_record_many(purchases=activity, now=now)  # streaks, purchase milestones
     _usage_add(out.usage)
     if out.awarded:
         services._campaigns_awarded_add(out.awarded)

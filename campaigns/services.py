@@ -44,6 +44,7 @@ from members.referrals.services import referral_purchase_record
 from members.selectors import member_get_for_partner
 from members.tiers.services import qualifying_record
 from missions import services as missions
+from missions.streaks.services import activity_record
 
 from . import engine, lock_objects, selectors
 from .models import (
@@ -476,6 +477,7 @@ def purchase_record(
             facts=facts,
             policy=policy,
         )
+        activity_record(member=member, at=occurred_at, purchase=True, now=now)  # streak, purchase milestones
         if referred:
             referral_purchase_record(
                 member=member,

@@ -219,3 +219,23 @@ class HoldNotOpen(Conflict):
 class HoldOutOfRange(ValidationError):
     code = "hold_out_of_range"
     default_message = "These points are outside the share of the basket that points may pay."
+
+
+class NicknameTaken(Conflict):
+    code = "nickname_taken"
+    default_message = "Another member of this leaderboard already uses this nickname."
+
+
+class LeaderboardClosed(Conflict):
+    code = "leaderboard_closed"
+    default_message = "This leaderboard has ended or is not open."
+
+
+class LeaderboardNotEligible(Conflict):
+    code = "leaderboard_not_eligible"
+    default_message = "This leaderboard is for members of another tier."
+
+
+class AlreadyJoined(Conflict):
+    code = "already_joined"
+    default_message = "You already take part in this leaderboard."

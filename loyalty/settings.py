@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "campaigns",
     "missions",
     "missions.badges",
+    "missions.streaks",
+    "missions.leaderboards",
     "loyalty.partners",
     "loyalty.outbox",
     "loyalty.webhooks",
@@ -279,6 +281,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Birthday points (campaigns/tasks.py) in the morning of the member's birthday, program time.
     "birthday-events-daily": {"task": "campaigns.birthday_events", "schedule": crontab(hour=6, minute=0)},
+    # Badges for years as a member, and milestones reached before their badge existed (missions/badges/tasks.py).
+    "award-milestone-badges-daily": {"task": "badges.award_milestones", "schedule": crontab(hour=6, minute=30)},
     # Vouchers past their expiry (rewards/tasks.py), some with their points back: hourly, as they expire by the hour.
     "expire-vouchers-hourly": {"task": "rewards.expire_vouchers", "schedule": crontab(minute=10)},
     # Outbox events whose commit hook did not run (a process died after its commit): loyalty/outbox.
@@ -311,6 +315,8 @@ LOYALTY_WEBHOOK_RETRY_HOURS = env.int("LOYALTY_WEBHOOK_RETRY_HOURS", default=24)
 LOYALTY_WEBHOOK_ALLOW_PRIVATE = env.bool("LOYALTY_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # The points program.
+# How long a leaderboard's standings are kept in the cache (missions/leaderboards/selectors.py), in seconds.
+LOYALTY_LEADERBOARD_CACHE_SECONDS = env.int("LOYALTY_LEADERBOARD_CACHE_SECONDS", default=60)
 LOYALTY_CURRENCY = env("LOYALTY_CURRENCY", default="EUR")
 # What one point is worth in LOYALTY_CURRENCY (money per point): the liability a campaign's dry run reports.
 LOYALTY_POINT_VALUE = Decimal(env.str("LOYALTY_POINT_VALUE", default="0.01"))

@@ -6,7 +6,8 @@ members (``members.merge_member``). Support agent: looks up members, adjusts poi
 reverses entries with a reason, suspends and reactivates members, helps them log in
 (``members.change_member``: a password-reset e-mail, lifting a login lock), reviews flagged
 referrals, and reads the catalog and what members redeemed (to answer a call about a
-voucher). Program managers edit and import the catalog and the gift card pools; only they
+voucher), and the badges members earned and the leaderboards' nicknames (a complaint about
+one). Program managers edit and import the catalog and the gift card pools; only they
 export the pools' codes in full (``rewards.export_vouchercode``: codes are money). Analyst:
 reads only (the catalog too, and exports it; never the codes). Program managers register partners' webhook
 endpoints and resend deliveries (webhooks); analysts read them. Every group reads the notifications
@@ -36,6 +37,9 @@ PROGRAM_APPS = [
     "referrals",
     "rewards",
     "campaigns",
+    "badges",
+    "streaks",
+    "leaderboards",
     "partners",
     "webhooks",
     "django_celery_beat",
@@ -72,6 +76,10 @@ GROUPS = {
             "rewards.view_redemption",
             "rewards.view_voucher",
             "rewards.view_donation",
+            "badges.view_badge",
+            "badges.view_memberbadge",
+            "leaderboards.view_leaderboard",
+            "leaderboards.view_leaderboardentry",
             *NOTIFICATIONS_READ,
         ]
     },

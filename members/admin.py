@@ -281,6 +281,7 @@ class MemberAdmin(CsvExportMixin, MemberNumberSearchMixin, admin.ModelAdmin):
             "referrals": "admin:referrals_referral_changelist",
             "notifications": "admin:notifications_notification_changelist",
             "deliveries": "admin:webhooks_webhookdelivery_changelist",
+            "badges": "admin:badges_memberbadge_changelist",
         }
         context = {f"{name}_list_url": reverse(url) + search for name, url in lists.items() if getattr(support, name)}
         context["may_cancel_vouchers"] = open_member and user.has_perm(CANCEL_VOUCHER_PERMISSION)

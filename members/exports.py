@@ -75,7 +75,7 @@ class _Echo:
 
 
 def member_data_json(member: Member) -> Iterator[str]:
-    """Everything the program holds about ``member`` as one JSON document, streamed: three queries.
+    """Everything the program holds about ``member`` as one JSON document, streamed: five queries.
 
     The member, its user and account must be loaded already (``member_for_user`` joins them).
     """
@@ -136,6 +136,7 @@ def _member_data_json(member: Member) -> Iterator[str]:
             }
             for lot in Lot.objects.filter(account_id=account.pk).order_by("pk")
         ],
+        **_games(member),
     }
     opening = json.dumps(head, ensure_ascii=False, indent=1)
     yield opening[:-2] + ',\n "entries": ['
@@ -153,6 +154,25 @@ def _member_data_json(member: Member) -> Iterator[str]:
         }
         yield ("," if number else "") + "\n  " + json.dumps(row, ensure_ascii=False)
     yield "\n ]\n}\n"
+
+
+def _games(member: Member) -> dict:
+    """The member's badges and the nicknames they chose in leaderboards (two queries)."""
+    from missions.badges.models import MemberBadge
+    from missions.leaderboards.models import LeaderboardEntry
+
+    badges = MemberBadge.objects.filter(member_id=member.pk).select_related("badge").order_by("earned_at", "pk")
+    entries = LeaderboardEntry.objects.filter(member_id=member.pk).select_related("leaderboard").order_by("pk")
+    return {
+        "badges": [
+            {"badge": award.badge.code, "name": award.badge.name, "earned_at": _moment(award.earned_at)}
+            for award in badges
+        ],
+        "leaderboards": [
+            {"leaderboard": entry.leaderboard.name, "nickname": entry.nickname, "joined_at": _moment(entry.joined_at)}
+            for entry in entries
+        ],
+    }
 
 
 def _moment(value: datetime | None) -> str | None:

@@ -22,6 +22,7 @@ from loyalty.ledger.models import EntryKind
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
 from loyalty.ratelimit import rate_count
+from missions.game_services import games_member_merge
 
 from .models import Member, MemberStatus, MemberStatusChange
 from .notifications import services as notifications
@@ -245,6 +246,7 @@ def member_merge(
         source.user.is_active = False
         referrals.referral_member_merge(source=source, survivor=survivor)
         tiers.tier_member_merge(source=source, survivor=survivor, now=now)
+        games_member_merge(source=source, survivor=survivor, now=now)
     return change
 
 

@@ -62,6 +62,7 @@ SECTIONS = {
     "referrals": "referrals.view_referral",
     "notifications": "notifications.view_notification",
     "deliveries": "webhooks.view_webhookdelivery",
+    "badges": "badges.view_memberbadge",
 }
 
 
@@ -104,6 +105,7 @@ class MemberSupport:
     referrals: Latest | None = None
     notifications: Latest | None = None
     deliveries: Latest | None = None
+    badges: Latest | None = None
 
 
 def member_login_locks(*, member: Member) -> list[LoginLock]:
@@ -205,6 +207,15 @@ def member_deliveries(*, member: Member) -> Latest:
     )
 
 
+def member_badges(*, member: Member) -> Latest:
+    """The latest badges the member earned, with the badge. One query."""
+    from missions.badges.models import MemberBadge
+
+    return _latest(
+        MemberBadge.objects.filter(member_id=member.pk).select_related("badge").order_by("-earned_at", "-id")
+    )
+
+
 def member_support_get(
     *, member: Member, entries_page: object = 1, lots_page: object = 1, sections: frozenset[str] = frozenset()
 ) -> MemberSupport:
@@ -222,6 +233,7 @@ def member_support_get(
         "referrals": lambda: member_referrals(member=member),
         "notifications": lambda: member_notifications(member=member, now=now),
         "deliveries": lambda: member_deliveries(member=member),
+        "badges": lambda: member_badges(member=member),
     }
     entries = Paginator(
         entries_with_reversed(Entry.objects.filter(account_id=member.account.pk).order_by("-created_at", "-id")),

@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from missions import views as mission_views
+from missions.leaderboards import views as leaderboard_views
 
 from . import card_views, earn_views, gifting_views, presence_views, rewards_views, views
 from .notifications import views as notification_views
@@ -27,6 +28,9 @@ urlpatterns = [
     path("challenges/", mission_views.challenges, name="challenges"),
     path("challenges/missions/", mission_views.challenges_missions, name="challenges_missions"),
     path("referrals/", referral_views.referrals, name="referrals"),
+    path("leaderboards/<int:leaderboard_id>/join/", leaderboard_views.join, name="leaderboard_join"),
+    path("leaderboards/<int:leaderboard_id>/nickname/", leaderboard_views.nickname, name="leaderboard_nickname"),
+    path("leaderboards/<int:leaderboard_id>/leave/", leaderboard_views.leave, name="leaderboard_leave"),
     path("join/<str:code>/", referral_views.join, name="join"),
     path("gift/", gifting_views.gift, name="gift"),
     path("rewards/", rewards_views.rewards, name="rewards"),

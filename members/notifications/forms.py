@@ -11,6 +11,7 @@ LABELS = {
     NotificationKind.TIER_DOWN: _("Moving to a lower tier"),
     NotificationKind.VOUCHER_ISSUED: _("A voucher ready to use"),
     NotificationKind.REFERRAL_CREDITED: _("Points from friends I invited"),
+    NotificationKind.BADGE_EARNED: _("A badge I earn"),
 }
 MARKETING_HELP = _("E-mailed only if you accept offers and news by e-mail in your profile; always in the portal.")
 

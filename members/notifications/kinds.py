@@ -10,7 +10,7 @@ set-based expiry reminder, ``members_wanting``):
   preference allows it; a member who never chose has the field's default
   (``NotificationPreference``): on for every kind but *points earned*.
 - **Transactional** kinds (about the member's own account: welcome, expiry reminder, tier up and
-  down, voucher issued, referral credited) are e-mailed unless the member switched them off.
+  down, voucher issued, referral credited, badge earned) are e-mailed unless the member switched them off.
 - **Marketing** kinds (*points earned*: a frequent message that invites to come back rather than
   one the account needs) are e-mailed only if the member also gave ``marketing_consent``;
   without it they stay in the portal's list.
@@ -55,6 +55,7 @@ KINDS: dict[str, Kind] = {
     NotificationKind.VOUCHER_ISSUED: Kind(preference="voucher_issued"),
     NotificationKind.REFERRAL_CREDITED: Kind(preference="referral_credited"),
     NotificationKind.MISSION_COMPLETED: Kind(preference=None),  # transactional: a prize the member won
+    NotificationKind.BADGE_EARNED: Kind(preference="badge_earned"),
 }
 PREFERENCE_KINDS = [kind for kind, rule in KINDS.items() if rule.preference]
 
@@ -217,6 +218,13 @@ def _mission_completed(*, mission: str, mission_fr: str = "", points: int = 0) -
     return title, gettext("Your prize is waiting for you on the Challenges page.")
 
 
+def _badge_earned(*, badge: str, badge_fr: str = "") -> tuple[str, str]:
+    return (
+        gettext("You earned the %(badge)s badge") % {"badge": _localized(badge, badge_fr)},
+        gettext("Well done! See your badges and the ones still to earn."),
+    )
+
+
 TEXTS = {
     NotificationKind.WELCOME: _welcome,
     NotificationKind.POINTS_EARNED: _points_earned,
@@ -226,6 +234,7 @@ TEXTS = {
     NotificationKind.VOUCHER_ISSUED: _voucher_issued,
     NotificationKind.REFERRAL_CREDITED: _referral_credited,
     NotificationKind.MISSION_COMPLETED: _mission_completed,
+    NotificationKind.BADGE_EARNED: _badge_earned,
 }
 
 
@@ -250,5 +259,6 @@ def notification_path(notification) -> str:
         NotificationKind.VOUCHER_ISSUED: "portal:vouchers",
         NotificationKind.REFERRAL_CREDITED: "portal:referrals",
         NotificationKind.MISSION_COMPLETED: "portal:challenges",
+        NotificationKind.BADGE_EARNED: "portal:challenges",
     }
     return reverse(names.get(kind, "portal:dashboard"))

@@ -28,6 +28,7 @@ class NotificationKind(models.TextChoices):
     VOUCHER_ISSUED = "voucher_issued", _("Voucher issued")
     REFERRAL_CREDITED = "referral_credited", _("Referral credited")
     MISSION_COMPLETED = "mission_completed", _("Challenge completed")
+    BADGE_EARNED = "badge_earned", _("Badge earned")
 
 
 class ExpiryReminder(models.Model):
@@ -91,6 +92,7 @@ class NotificationPreference(models.Model):
     tier_down = models.BooleanField(default=True)
     voucher_issued = models.BooleanField(default=True)
     referral_credited = models.BooleanField(default=True)
+    badge_earned = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

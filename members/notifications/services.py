@@ -62,11 +62,12 @@ def notifications_from_events(events: list[OutboxEvent]) -> list[Notification]:
     }
     changes = _tier_changes_by_id(events)
     vouchers = _vouchers_by_id(events)
+    badges = _badges_by_code(events)
     notifications = []
     for event in events:
         member = members[event.member_id]
         data = event.data if isinstance(event.data, dict) else {}
-        found = _KIND_OF_EVENT[event.type](data, member=member, changes=changes, vouchers=vouchers)
+        found = _KIND_OF_EVENT[event.type](data, member=member, changes=changes, vouchers=vouchers, badges=badges)
         if found is None:
             continue
         kind, params = found
@@ -145,6 +146,13 @@ def _mission_completed(data: dict, **_) -> tuple[str, dict] | None:
     return NotificationKind.MISSION_COMPLETED, params
 
 
+def _badge_earned(data: dict, *, badges: dict, **_) -> tuple[str, dict] | None:
+    badge = badges.get(data.get("badge"))
+    if badge is None:
+        return None
+    return NotificationKind.BADGE_EARNED, {"badge": badge.name, "badge_fr": badge.name_fr}
+
+
 _KIND_OF_EVENT = {
     EventType.MEMBER_ENROLLED: _welcome,
     EventType.POINTS_EARNED: _points_earned,
@@ -152,6 +160,7 @@ _KIND_OF_EVENT = {
     EventType.VOUCHER_ISSUED: _voucher_issued,
     EventType.REFERRAL_CREDITED: _referral_credited,
     EventType.MISSION_COMPLETED: _mission_completed,
+    EventType.BADGE_EARNED: _badge_earned,
 }
 
 
@@ -184,6 +193,22 @@ def _tier_changes_by_id(events: list[OutboxEvent]) -> dict:
         pk__in=ids, member_id__in={event.member_id for event in wanted}
     )
     return {change.pk: change for change in rows}
+
+
+def _badges_by_code(events: list[OutboxEvent]) -> dict:
+    """The badges the events name (``data["badge"]``: its code), for their names in both languages."""
+    from missions.badges.models import Badge
+
+    codes = {
+        event.data.get("badge")
+        for event in events
+        if event.type == EventType.BADGE_EARNED
+        and isinstance(event.data, dict)
+        and isinstance(event.data.get("badge"), str)
+    }
+    if not codes:
+        return {}
+    return {badge.code: badge for badge in Badge.objects.filter(code__in=codes)}
 
 
 def _vouchers_by_id(events: list[OutboxEvent]) -> dict:

@@ -504,7 +504,11 @@ def _recalculate_batch(plan_sql: str, params: dict) -> RecalculationResult:
 
 
 def tier_change_events(*, changes) -> list:
-    """One ``tier.changed`` event per ``TierChange`` of the queryset, in one ``INSERT ... SELECT``."""
+    """One ``tier.changed`` event per ``TierChange`` of the queryset, in one ``INSERT ... SELECT``, and the tier
+    badges the changes reach (``missions.badges.milestones``: no query when no tier badge is active)."""
+    from missions.badges.milestones import tier_milestones_award
+
+    tier_milestones_award(changes=changes)
     return outbox.events_record_from(
         type=EventType.TIER_CHANGED,
         rows=changes,

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from loyalty.celery import on_commit_send
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
 
@@ -34,3 +35,20 @@ def badge_take_back(*, member, badge: Badge, source: str) -> bool:
     the member holds from another source stays. True if one was taken back."""
     deleted, _ = MemberBadge.objects.filter(member=member, badge=badge, source=source).delete()
     return bool(deleted)
+
+
+def badge_save(*, badge: Badge, actor=None) -> Badge:
+    """Create or change a badge (the admin's form validated it; ``full_clean`` again for other doors). Its
+    history names ``actor``. Once committed, the cached milestones are forgotten and, for an active milestone
+    badge, the members who already reach it get it (``badges.award_milestones``, set-based)."""
+    from . import milestones
+    from .tasks import award_milestones
+
+    badge.full_clean()
+    badge._history_user = actor
+    with transaction.atomic():
+        badge.save()
+        milestones.milestones_forget()
+        if badge.active and badge.milestone:
+            on_commit_send(award_milestones.delay)
+    return badge

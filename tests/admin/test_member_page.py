@@ -109,15 +109,15 @@ def test_the_member_page_runs_a_fixed_number_of_queries_whatever_the_history(
     # session, user, the user's and the groups' permissions, member, status changes, expiry, pending,
     # lots (count, page), entries (count, page), entries' actors (users), login locks, the tier progress
     # (policy, tiers, the member's tier, its qualifying days), the tier history (19), then the latest
-    # purchases, vouchers, holds, referrals and notifications (test_member_page_sections.py: with purchases
+    # purchases, vouchers, holds, referrals, notifications and badges (test_member_page_sections.py: with purchases
     # their breakdown is one more, and a program manager's page reads the webhook deliveries too)
-    member_page_queries(client, member, django_assert_num_queries, 24)
+    member_page_queries(client, member, django_assert_num_queries, 25)
 
     member_status_change(member=member, status=MemberStatus.ACTIVE, reason="Cleared", actor=agent)
     for n in range(60):
         ledger.credit(member.account, n + 1, expires_on=timezone.localdate() + timedelta(days=n))
         ledger.adjust(member.account, 1, reason="More", actor=agent)
-    member_page_queries(client, member, django_assert_num_queries, 24)
+    member_page_queries(client, member, django_assert_num_queries, 25)
 
 
 def test_a_double_submitted_adjustment_credits_once_and_shows_the_first_result(client, member, staff_in):

@@ -284,9 +284,9 @@ def member_page_queries(client, member, django_assert_num_queries, expected):
 @pytest.mark.parametrize(
     ("group", "queries"),
     # the 19 of the page without its sections (test_member_page.py), then purchases (and their breakdown),
-    # vouchers, holds, referrals, notifications and, for those who read them, webhook deliveries; a program
+    # vouchers, holds, referrals, notifications, badges and, for those who read them, webhook deliveries; a program
     # manager's page also lists the tiers in *Set tier by hand* (two queries: the select and its required check)
-    [("Program manager", 28), ("Support agent", 25), ("Analyst", 26)],
+    [("Program manager", 29), ("Support agent", 26), ("Analyst", 27)],
 )
 def test_the_sections_run_a_fixed_number_of_queries_whatever_the_history(
     client, staff_in, partner, member, django_assert_num_queries, group, queries

@@ -159,8 +159,9 @@ def test_the_member_page_runs_a_fixed_number_of_queries_whatever_the_tier_histor
     def queries():
         client.get(page_url(member))
         # the support agent's 19, the tiers to choose from in *Set tier by hand*, and the sections of what the
-        # member did (test_member_page_sections.py): purchases, vouchers, holds, referrals, notifications, webhooks
-        with django_assert_num_queries(26):
+        # member did (test_member_page_sections.py): purchases, vouchers, holds, referrals, notifications, webhooks,
+        # badges
+        with django_assert_num_queries(27):
             assert client.get(page_url(member)).status_code == 200
 
     queries()

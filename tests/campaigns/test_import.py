@@ -20,6 +20,8 @@ from loyalty.ledger.models import Account, Entry, Lot
 from members.models import Member, MemberStatus
 from members.services import member_status_change
 from members.tiers.models import MemberTier, QualifyingDay
+from missions.badges.milestones import milestones_get
+from missions.streaks.services import streak_policy_get
 from tests.factories.members import MemberFactory
 from tests.factories.partners import PartnerFactory
 from tests.factories.tiers import program_tiers
@@ -410,6 +412,7 @@ def test_a_batch_takes_the_same_statements_whatever_its_size(shop, campaigns):
     members = [MemberFactory() for _ in range(9)]
     for member in members:  # the content types and the rules' caches warm
         ledger.credit(member.account, 1, cause=shop, now=NOW - timedelta(days=1))
+    milestones_get(), streak_policy_get()  # the milestone badges and the streak policy: cached per process
 
     def statements(external_ids: list[str], buyers: list[Member]) -> int:
         rows = [

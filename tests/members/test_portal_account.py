@@ -381,7 +381,9 @@ def test_the_data_download_holds_profile_status_history_account_lots_and_every_e
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response["Content-Disposition"].startswith(f'attachment; filename="loyalty-data-{member.member_number}-')
     data = json.loads(b"".join(response.streaming_content))
-    assert set(data) == {"exported_at", "time_zone", "profile", "status_history", "account", "lots", "entries"}
+    assert set(data) == {
+        "exported_at", "time_zone", "profile", "status_history", "account", "lots", "badges", "leaderboards", "entries"
+    }  # fmt: skip
     assert data["time_zone"] == "Europe/Paris"
     assert data["profile"]["email"] == "ada@example.com"
     assert (data["profile"]["first_name"], data["profile"]["status"]) == ("Ada", "active")

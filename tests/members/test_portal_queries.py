@@ -24,7 +24,7 @@ PAGES = [
     ("portal:history", {"kind": "earn", "page": "2"}, 6),
     ("portal:history_csv", {}, 4),
     ("portal:profile", {}, 3),
-    ("portal:profile_data", {}, 6),
+    ("portal:profile_data", {}, 8),  # with the member's badges and leaderboards' nicknames
     ("portal:profile_close", {}, 3),
 ]
 

@@ -1,6 +1,7 @@
 import pytest
 
 from campaigns.selectors import _kept
+from tests.members.conftest import member, member_client  # noqa: F401  (the portal's signed-in member)
 
 
 @pytest.fixture(autouse=True)

@@ -159,6 +159,7 @@ def test_the_preferences_show_the_defaults_and_save_the_choices(member_client, m
         "tier_down": True,
         "voucher_issued": True,
         "referral_credited": True,
+        "badge_earned": True,
     }
 
     response = member_client.post(
@@ -174,7 +175,8 @@ def test_the_preferences_show_the_defaults_and_save_the_choices(member_client, m
         saved.tier_down,
         saved.voucher_issued,
         saved.referral_credited,
-    ) == (True, False, True, False, True, False)
+        saved.badge_earned,
+    ) == (True, False, True, False, True, False, False)
 
 
 @pytest.mark.parametrize("name", ["portal:notifications", "portal:notification_badge", "portal:notification_settings"])

@@ -56,4 +56,5 @@ def test_every_kind_but_points_earned_is_on_by_default():
         "voucher_issued": True,
         "referral_credited": True,
         "mission_completed": True,
+        "badge_earned": True,
     }

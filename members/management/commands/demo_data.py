@@ -79,6 +79,7 @@ class Command(BaseCommand):
             **by_shop,
             idempotency_key="demo:alice:4",
         )
+        self._badges(tiers)
         self._campaigns()
         self._missions()
         self._catalog(tiers, shop)
@@ -114,7 +115,42 @@ class Command(BaseCommand):
                 reason="Status match: Gold card of another coffee chain",
                 actor=users.get(username="admin"),
             )
+        self._leaderboard(alice, today)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+
+    def _badges(self, tiers: dict[str, Tier]) -> None:
+        """Milestone badges (Alice earns the first purchase's with the purchases below)."""
+        from missions.badges.models import Badge
+        from missions.badges.services import badge_save
+
+        purchases, years = "purchases", "years"
+        for code, name, name_fr, icon, milestone in [
+            ("first-buy", "First purchase", "Premier achat", "cart", {"milestone": purchases, "milestone_count": 1}),
+            ("ten-purchases", "Regular", "Habitué", "star", {"milestone": purchases, "milestone_count": 10}),
+            ("gold", "Gold member", "Membre Or", "crown", {"milestone": "tier", "milestone_tier": tiers["Gold"]}),
+            ("one-year", "A year with us", "Un an avec nous", "calendar", {"milestone": years, "milestone_count": 1}),
+        ]:  # fmt: skip
+            if not Badge.objects.filter(code=code).exists():
+                badge_save(badge=Badge(code=code, name=name, name_fr=name_fr, icon=icon, **milestone))
+
+    def _leaderboard(self, alice: Member, today) -> None:
+        """This month's points leaderboard, which Alice joined."""
+        import calendar
+
+        from missions.leaderboards.models import Leaderboard, LeaderboardEntry
+        from missions.leaderboards.services import leaderboard_join, leaderboard_save
+
+        start = today.replace(day=1)
+        end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+        board = Leaderboard.objects.filter(name="Points of the month", starts_on=start).first()
+        if board is None:
+            board = leaderboard_save(
+                leaderboard=Leaderboard(
+                    name="Points of the month", name_fr="Les points du mois", starts_on=start, ends_on=end
+                )
+            )
+        if not LeaderboardEntry.objects.filter(leaderboard=board, member=alice).exists():
+            leaderboard_join(member=alice, leaderboard_id=board.pk, nickname="Alice M")
 
     def _campaigns(self) -> None:
         """A double-points offer on coffee, a basket bonus with a budget, a rate for bakery; staff edits are kept."""
