@@ -46,7 +46,7 @@ def test_an_english_member_earns_a_badge_and_joins_a_leaderboard(page):
     program("ada@example.com", "en")
     log_in(page, "ada@example.com", "Password", "Log in")
 
-    page.get_by_role("navigation").get_by_role("link", name="Leaderboards").click()
+    page.get_by_role("navigation").get_by_role("link", name="Challenges").click()
 
     expect(page.get_by_role("heading", name="Leaderboards", exact=True).first).to_be_visible()
     earned = page.get_by_test_id("badge-earned")
