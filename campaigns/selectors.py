@@ -40,7 +40,7 @@ def earning_policy_get() -> EarningPolicy:
 _kept: dict = {}
 
 
-def _kept_rules(policy: EarningPolicy | None, name: str, read):
+def kept_rules(policy: EarningPolicy | None, name: str, read):
     """``read()``, or what it returned before while ``policy`` (the stored row, just read) still says the
     rules' version it was read under. Without a stored policy row, always ``read()``."""
     if policy is None or policy._state.adding:
@@ -59,7 +59,7 @@ def earning_program_get(*, policy: EarningPolicy | None = None) -> engine.Progra
     Two queries: the policy row and the active overrides; with ``policy`` given (read just
     before), none while the rules' version it says is the one the overrides were read under.
     """
-    overrides = _kept_rules(policy, "overrides", _overrides_read)
+    overrides = kept_rules(policy, "overrides", _overrides_read)
     policy = policy or earning_policy_get()
     return engine.Program(points_per_unit=policy.points_per_unit, time_zone=settings.TIME_ZONE, overrides=overrides)
 
@@ -95,7 +95,7 @@ def campaigns_live_get(*, at, policy: EarningPolicy | None = None) -> tuple[engi
                 Q(starts_at__isnull=True) | Q(starts_at__lte=at), Q(ends_at__isnull=True) | Q(ends_at__gt=at)
             )
         )
-    active = _kept_rules(
+    active = kept_rules(
         policy, "campaigns", lambda: _campaigns_read(Campaign.objects.filter(status=CampaignStatus.ACTIVE))
     )
     return tuple(

@@ -10,7 +10,7 @@ from django.db.models import Prefetch
 
 from campaigns import engine
 from campaigns.models import EarningPolicy
-from campaigns.selectors import _kept_rules
+from campaigns.selectors import kept_rules
 
 from .models import Mission, MissionCompletion, MissionProgress, MissionStatus, MissionStep, StepKind
 
@@ -75,7 +75,7 @@ def missions_live_get(*, at: datetime, policy: EarningPolicy | None = None) -> t
     it says is the one they were read under (``missions.signals``; a budget spent changes it too). The
     budget read here may be old: ``services`` checks it again under the mission's lock.
     """
-    live = _kept_rules(policy, "missions", _missions_read)
+    live = kept_rules(policy, "missions", _missions_read)
     return tuple(
         mission
         for mission in live

@@ -1,4 +1,4 @@
-"""What a process keeps of the earning rules (``selectors._kept_rules``): read again as soon as any of them
+"""What a process keeps of the earning rules (``selectors.kept_rules``): read again as soon as any of them
 changes, through the admin's saves, the staff's services, or a tier or partner deleted with its links."""
 
 from decimal import Decimal
