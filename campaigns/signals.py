@@ -27,12 +27,21 @@ def _m2m_changed(sender, action, **kwargs):
         earning_rules_changed()
 
 
+def watch(models, *, m2m=(), label: str = "earning_rules") -> None:
+    """Give the rules a new version on each save or delete of ``models`` and each change of the ``m2m`` through
+    tables: how another app's rows that the purchase path keeps (the missions) join the same mechanism."""
+    for model in models:
+        post_save.connect(_changed, sender=model, dispatch_uid=f"{label}_saved_{model.__name__}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"{label}_deleted_{model.__name__}")
+    for through in m2m:
+        m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"{label}_m2m_{through.__name__}")
+
+
 def connect() -> None:
-    for model in (Campaign, Rule, RateOverride, EventType, EarningPolicy):
-        post_save.connect(_changed, sender=model, dispatch_uid=f"earning_rules_saved_{model.__name__}")
-        post_delete.connect(_changed, sender=model, dispatch_uid=f"earning_rules_deleted_{model.__name__}")
-    for through in (Campaign.tiers.through, Campaign.partners.through):
-        m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"earning_rules_m2m_{through.__name__}")
+    watch(
+        (Campaign, Rule, RateOverride, EventType, EarningPolicy),
+        m2m=(Campaign.tiers.through, Campaign.partners.through),
+    )
     # A tier or a partner deleted takes its campaigns' links with it, without a signal of theirs.
     for model in (Tier, Partner):
         post_delete.connect(_changed, sender=model, dispatch_uid=f"earning_rules_unlinked_{model.__name__}")

@@ -428,18 +428,16 @@ def _completions_reverse(rows: list[MissionProgress], *, member, now, policy) ->
 
 
 def _points_take_back(completion: MissionCompletion, *, policy, now):
-    """``ledger.reverse`` of the prize's points, shortfall by the earning policy's return policy; points of it
-    that already expired are not taken back again (as for a purchase)."""
-    reverse_kwargs = {
-        "shortfall": policy.return_policy,
-        "memo_code": memos.MISSION_PRIZE_REVERSED,
-        "memo_params": {"name": completion.mission.name, "name_fr": completion.mission.name_fr},
-        "idempotency_key": f"mission-completion-reversed:{completion.pk}",
-        "now": now,
-    }
+    """``ledger.reverse`` of what is left of the prize's points, shortfall by the earning policy's return policy;
+    points of it that already expired are not taken back again (as for a purchase). ``None`` if none is left."""
     try:
-        return ledger.reverse(completion.entry, **reverse_kwargs)
-    except NotReversible as refused:
-        if refused.details.get("reversible"):
-            return ledger.reverse(completion.entry, points=refused.details["reversible"], **reverse_kwargs)
-    return None
+        return ledger.reverse(
+            completion.entry,
+            shortfall=policy.return_policy,
+            memo_code=memos.MISSION_PRIZE_REVERSED,
+            memo_params={"name": completion.mission.name, "name_fr": completion.mission.name_fr},
+            idempotency_key=f"mission-completion-reversed:{completion.pk}",
+            now=now,
+        )
+    except NotReversible:  # all of them expired
+        return None

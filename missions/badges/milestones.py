@@ -23,11 +23,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Value
 
 from loyalty.clock import program_date, program_day_start
+from loyalty.kept import forget, kept
 from loyalty.outbox import services as outbox
 from loyalty.outbox.models import EventType
 
@@ -61,32 +61,12 @@ def _load() -> Milestones:
 
 def milestones_get() -> Milestones:
     """The active milestone badges, from the cache (the database when it is empty or does not answer)."""
-    try:
-        found = cache.get(CACHE_KEY)
-    except Exception:  # a cache down must not fail a purchase
-        logger.warning("badges: the cache did not answer; milestones read from the database", exc_info=True)
-        return _load()
-    if found is None:
-        found = _load()
-        try:
-            cache.set(CACHE_KEY, found, CACHE_SECONDS)
-        except Exception:
-            logger.warning("badges: the cache did not answer; milestones not kept", exc_info=True)
-    return found
+    return kept(CACHE_KEY, _load, CACHE_SECONDS)
 
 
 def milestones_forget() -> None:
-    """Drop the cached milestones now (the caller's own transaction reads its change) and again once it commits
-    (another process may have cached the old ones meanwhile)."""
-
-    def forget():
-        try:
-            cache.delete(CACHE_KEY)
-        except Exception:
-            logger.warning("badges: the cache did not answer; milestones expire by themselves", exc_info=True)
-
-    forget()
-    transaction.on_commit(forget)
+    """Drop the cached milestones now and again once the caller's transaction commits."""
+    forget(CACHE_KEY)
 
 
 def purchase_milestones_award(*, member, purchases: int, now: datetime) -> list[MemberBadge]:

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import Window
 from django.db.models.functions import Rank
 
+from loyalty.kept import forget
 from members.models import MemberStatus
 
 from .metrics import score_expression
@@ -55,15 +55,7 @@ def _key(leaderboard_id: int) -> str:
 
 def standings_forget(leaderboard_id: int) -> None:
     """Drop a leaderboard's cached standings now and again once the caller's transaction commits."""
-
-    def forget():
-        try:
-            cache.delete(_key(leaderboard_id))
-        except Exception:
-            logger.warning("leaderboards: the cache did not answer; standings expire by themselves", exc_info=True)
-
-    forget()
-    transaction.on_commit(forget)
+    forget(_key(leaderboard_id))
 
 
 def standings_compute(leaderboard_ids: list[int]) -> dict[int, Standings]:

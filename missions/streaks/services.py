@@ -4,10 +4,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.cache import cache
 from django.db import transaction
 
 from loyalty.clock import program_date
+from loyalty.kept import forget, kept
 from missions import runs
 
 from .models import MemberActivity, StreakPolicy
@@ -27,18 +27,7 @@ class Policy:
 def streak_policy_get() -> Policy:
     """The streak policy (its defaults when the row is missing), from the cache; the database when the cache
     does not answer."""
-    try:
-        found = cache.get(POLICY_CACHE_KEY)
-    except Exception:  # a cache down must not fail a purchase
-        logger.warning("streaks: the cache did not answer; the policy read from the database", exc_info=True)
-        return _policy_load()
-    if found is None:
-        found = _policy_load()
-        try:
-            cache.set(POLICY_CACHE_KEY, found, POLICY_CACHE_SECONDS)
-        except Exception:
-            logger.warning("streaks: the cache did not answer; the policy not kept", exc_info=True)
-    return found
+    return kept(POLICY_CACHE_KEY, _policy_load, POLICY_CACHE_SECONDS)
 
 
 def _policy_load() -> Policy:
@@ -55,16 +44,8 @@ def streak_policy_set(*, unit: str, grace: int, actor=None) -> StreakPolicy:
     policy._history_user = actor
     with transaction.atomic():
         policy.save()
-        _policy_forget()  # now, for this transaction, and again once committed, for the others
-        transaction.on_commit(_policy_forget)
+        forget(POLICY_CACHE_KEY)
     return policy
-
-
-def _policy_forget() -> None:
-    try:
-        cache.delete(POLICY_CACHE_KEY)
-    except Exception:
-        logger.warning("streaks: the cache did not answer; the policy expires by itself", exc_info=True)
 
 
 def activity_record(*, member, at: datetime, purchase: bool, now: datetime) -> MemberActivity:

@@ -81,6 +81,8 @@ def test_a_key_without_the_read_scope_or_a_bad_number_is_refused(partner, client
 
     assert limited.get(url(member)).status_code == 403
     assert api.get("/api/v1/members/123/missions/").status_code == 400
+    for method in (api.post, api.put, api.delete):  # unmapped methods: refused, nothing read or written
+        assert method(url(member), {}, format="json").status_code in (403, 405)
 
 
 @pytest.mark.parametrize("count", [1, 8])
