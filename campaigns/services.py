@@ -445,10 +445,25 @@ def purchase_record(
         if not earns:
             return PurchaseRecorded(purchase, created=True, awards=awards)
         spend = sum(result.paid_amounts, Decimal(0))
+        completions = missions.progress_record(
+            member=member,
+            now=now,
+            purchase=purchase,
+            paid_amounts=result.paid_amounts,
+            categories=[item.category for item in items],
+            facts=facts,
+            policy=policy,
+            pay_points=False,
+        )
+        # The purchase's points and the prizes of the missions it completes: one ledger write, one lock.
+        credits = missions.prize_credits(completions)
         if points > 0:
-            purchase.entry = _credit(
-                member.account, points, purchase=purchase, partner=partner, spend=spend, at=available_at, now=now
-            )
+            earned = ledger.CreditSpec(account_id=account.pk, points=points, kind=EntryKind.EARN, cause=purchase,
+                                       actor=partner, available_at=available_at, spend_amount=spend)  # fmt: skip
+            credits.insert(0, earned)
+        entries = ledger.credit_all(member.account, credits, now=now)
+        if points > 0:
+            purchase.entry = entries.pop(0)
             Purchase.objects.filter(pk=purchase.pk).update(entry=purchase.entry)
             awards = awards_record(
                 result=result, member=member, at=occurred_at, purchase=purchase, lines=lines, campaigns=campaigns
@@ -468,15 +483,8 @@ def purchase_record(
             )
         else:
             _spend_record(member, spend, now=now)
-        missions.progress_record(
-            member=member,
-            now=now,
-            purchase=purchase,
-            paid_amounts=result.paid_amounts,
-            categories=[item.category for item in items],
-            facts=facts,
-            policy=policy,
-        )
+        if completions:
+            missions.prizes_pay(completions, entries, member=member, purchase=purchase, event=None, now=now)
         activity_record(member=member, at=occurred_at, purchase=True, now=now)  # streak, purchase milestones
         if referred:
             referral_purchase_record(
@@ -563,19 +571,6 @@ def _points_per_line(result: engine.Result, count: int) -> list[int]:
         if award.line is not None:
             points[award.line] += award.points
     return points
-
-
-def _credit(account, points: int, *, purchase: Purchase, partner, spend: Decimal, at, now: datetime):
-    return ledger.credit(
-        account,
-        points,
-        EntryKind.EARN,
-        available_at=at,
-        cause=purchase,
-        actor=partner,
-        spend_amount=spend,
-        now=now,
-    )
 
 
 def _spend_record(member, spend: Decimal, *, now: datetime) -> None:

@@ -10,7 +10,8 @@ record advances are read and written, in two statements (their progress rows rea
 upsert that also keeps what this record added) whatever their number. A completion locks its mission row
 (after the account and the campaigns: the lock order of ``campaigns.services``) to check the budget, then
 pays the prize: points
-through the ledger (kind ``bonus``, cause the completion), a voucher through ``rewards.services``, a badge
+through the ledger (kind ``bonus``, cause the completion; a purchase credits them with its own points in one
+``ledger.credit_all``, under one lock), a voucher through ``rewards.services``, a badge
 through ``badge_award``; it writes the ``mission.completed`` outbox event (webhooks, the notification).
 
 A return (``progress_return``, in ``purchase_return``'s transaction) takes back what the purchase no longer
@@ -151,6 +152,7 @@ def progress_record(
     event=None,
     facts: engine.MemberFacts | None = None,
     policy=None,
+    pay_points: bool = True,
 ) -> list[MissionCompletion]:
     """Count a purchase (its lines' ``paid_amounts`` and ``categories``, in order) or an event (earned, or
     earning nothing under the rules) towards the live missions, and complete those it finishes.
@@ -158,7 +160,10 @@ def progress_record(
     Runs in the caller's transaction, which holds the member's account lock; the member may earn
     (active). ``facts`` and ``policy``: the caller's, read already (else read when needed). No query
     when no live mission has a step this record advances; else a fixed number of statements, and for
-    each completion its mission's lock and prize. Returns the completions paid."""
+    each completion its mission's lock and prize. Returns the completions.
+
+    ``pay_points=False``: the caller credits the completions' points in its own ledger write
+    (``prize_credits``, then ``prizes_pay`` with the entries), as a purchase does with its own points."""
     if connection.get_autocommit():
         raise TransactionManagementError("Progress is recorded in the transaction of its purchase or event.")
     at = purchase.occurred_at if purchase is not None else event.occurred_at
@@ -235,11 +240,15 @@ def progress_record(
         update_fields=["values", "records", "completed_at", "updated_at"],
     )
     by_mission = {row.mission_id: row for row in touched}
-    return [
-        _complete(mission, by_mission[mission.id], member=member, purchase=purchase, event=event, now=now)
+    completions = [
+        _completion_create(mission, by_mission[mission.id], member=member, now=now)
         for mission in finishing
         if mission.id in paying
     ]
+    if pay_points and completions:
+        prizes_pay(completions, ledger.credit_all(member.account, prize_credits(completions), now=now),
+                   member=member, purchase=purchase, event=event, now=now)  # fmt: skip
+    return completions
 
 
 def _budget_take(finishing: list[LiveMission]) -> set[int]:
@@ -286,50 +295,69 @@ def _counters_add(changes: dict[int, tuple[int, int]]) -> None:
     )
 
 
-def _complete(mission: LiveMission, row: MissionProgress, *, member, purchase, event, now) -> MissionCompletion:
-    """Write the completion and pay its prize: points, a voucher, a badge; the ``mission.completed`` event."""
+def _completion_create(mission: LiveMission, row: MissionProgress, *, member, now) -> MissionCompletion:
     completion = MissionCompletion.objects.create(
         progress=row, mission_id=mission.id, member=member, completed_at=now, points=mission.prize_points
     )
-    names = {"name": mission.name, "name_fr": mission.name_fr}
-    if mission.prize_points:
-        completion.entry = ledger.credit(
-            member.account,
-            mission.prize_points,
-            EntryKind.BONUS,
+    completion.live = mission
+    return completion
+
+
+def prize_credits(completions: Sequence[MissionCompletion]) -> list[ledger.CreditSpec]:
+    """The ledger credits of the completions' points (kind ``bonus``, cause the completion), for ``credit_all``."""
+    return [
+        ledger.CreditSpec(
+            account_id=completion.member.account.pk,
+            points=completion.points,
+            kind=EntryKind.BONUS,
             cause=completion,
             memo_code=memos.MISSION_PRIZE,
-            memo_params=names,
-            now=now,
+            memo_params={"name": completion.live.name, "name_fr": completion.live.name_fr},
         )
-    if mission.prize_reward_id:
-        reward = Reward.objects.get(pk=mission.prize_reward_id)
-        completion.voucher = voucher_prize_issue(
-            member=member, reward=reward, key=f"mission-completion:{completion.pk}", now=now
+        for completion in completions
+        if completion.points
+    ]
+
+
+def prizes_pay(completions: Sequence[MissionCompletion], entries: Sequence, *, member, purchase, event, now) -> None:
+    """The rest of each completion's prize once ``entries`` (``credit_all`` of ``prize_credits``, in order) paid
+    its points: a voucher, a badge, and the ``mission.completed`` events, written in one statement."""
+    paid = iter(entries)
+    events = []
+    for completion in completions:
+        mission = completion.live
+        completion.entry = next(paid) if completion.points else None
+        if mission.prize_reward_id:
+            reward = Reward.objects.get(pk=mission.prize_reward_id)
+            completion.voucher = voucher_prize_issue(
+                member=member, reward=reward, key=f"mission-completion:{completion.pk}", now=now
+            )
+        if mission.prize_badge_id:
+            badge = Badge.objects.get(pk=mission.prize_badge_id)
+            if badge_award(member=member, badge=badge, source=badge_source(mission.id), now=now) is not None:
+                completion.badge = badge
+        if completion.entry_id or completion.voucher_id or completion.badge_id:
+            completion.save(update_fields=["entry", "voucher", "badge"])
+        events.append(
+            {
+                "member": member.member_number,
+                "mission": mission.id,
+                "name": mission.name,
+                "name_fr": mission.name_fr,
+                "completion": completion.pk,
+                "points": mission.prize_points,
+                "voucher": completion.voucher_id,
+                "badge": completion.badge.code if completion.badge_id else None,
+                "balance": completion.entry.balance_after if completion.entry_id else None,
+            }
         )
-    if mission.prize_badge_id:
-        badge = Badge.objects.get(pk=mission.prize_badge_id)
-        if badge_award(member=member, badge=badge, source=badge_source(mission.id), now=now) is not None:
-            completion.badge = badge
-    if completion.entry_id or completion.voucher_id or completion.badge_id:
-        completion.save(update_fields=["entry", "voucher", "badge"])
-    outbox.event_record(
+    outbox.events_record(
         type=OutboxEventType.MISSION_COMPLETED,
         member=member,
         partner=purchase.partner if purchase is not None else (event.partner if event is not None else None),
         now=now,
-        data={
-            "member": member.member_number,
-            "mission": mission.id,
-            **names,
-            "completion": completion.pk,
-            "points": mission.prize_points,
-            "voucher": completion.voucher_id,
-            "badge": completion.badge.code if completion.badge_id else None,
-            "balance": completion.entry.balance_after if completion.entry_id else None,
-        },
+        data=events,
     )
-    return completion
 
 
 def badge_source(mission_id: int) -> str:

@@ -146,7 +146,6 @@ def credit(
         expires_on = policy.expiry_date(available_at)
     if expires_on is not None and expires_on < program_date(available_at):
         raise ValidationError("Points cannot expire before they become available.", field="expires_on")
-    pending = available_at > now
 
     with transaction.atomic():
         locked = lock_objects.account_for_update(account.pk)
@@ -158,16 +157,12 @@ def credit(
             cause = Adjustment.objects.create(
                 account_id=locked.pk, points=points, reason=memo, qualifying=qualifying, created_at=now
             )
-        if pending:
-            locked.pending += points
-        else:
-            locked.balance += points
-        locked.lifetime_earned += points
-        new_lot = {"amount": points, "pending": pending, "available_at": available_at, "expires_on": expires_on}
-        entry = _record(
+        entry = _credit_locked(
             locked,
             kind=kind,
-            amount=points,
+            points=points,
+            available_at=available_at,
+            expires_on=expires_on,
             now=now,
             actor=actor,
             cause=cause,
@@ -175,16 +170,72 @@ def credit(
             memo_code=memo_code,
             memo_params=memo_params,
             key=idempotency_key,
-            new_lot=new_lot,
-            defer_debt=locked.debt > 0,
         )
-        if locked.debt:
-            _repay(locked, entry, now)
         if counts:  # the points credited, even those that repaid a debt: they were earned
             _tiers().qualifying_record(
                 member_id=locked.member_id, day=program_date(now), points=points, spend_amount=spend_amount, now=now
             )
     _copy_balances(locked, account)
+    return entry
+
+
+def credit_all(account: Account, credits: "Sequence[CreditSpec]", *, now: datetime) -> list[Entry]:
+    """Several credits to one account under one lock, in order: for each what ``credit`` writes (its entry and
+    lot, a debt paid first from it), then one qualifying-day write for them all. A purchase's points and the
+    mission prizes it completes are one ledger write (``campaigns.services.purchase_record``).
+
+    Earn and bonus kinds only (they count towards tiers, with their ``spend_amount``); no idempotency keys (the
+    caller's own rows make it safe to run again). Locks the account; its member must be active. Returns the
+    entries in the order of ``credits`` (read ``account``'s balances after)."""
+    now = _aware(now, "now")
+    prepared = [_credit_prepare(spec, now) for spec in credits]
+    if any(spec.account_id != account.pk for spec in credits):
+        raise ValueError("credit_all credits one account: each spec names it.")
+    if not prepared:
+        return []
+    with transaction.atomic():
+        locked = lock_objects.account_for_update(account.pk)
+        _require_member(locked, MemberStatus.ACTIVE)
+        entries = [
+            _credit_locked(
+                locked,
+                kind=spec.kind,
+                points=spec.points,
+                available_at=available_at,
+                expires_on=expires_on,
+                now=now,
+                actor=spec.actor,
+                cause=spec.cause,
+                memo="",
+                memo_code=spec.memo_code,
+                memo_params=memo_params,
+                key=None,
+            )
+            for spec, memo_params, available_at, expires_on in prepared
+        ]
+        _tiers().qualifying_record(
+            member_id=locked.member_id,
+            day=program_date(now),
+            points=sum(spec.points for spec in credits),
+            spend_amount=sum((spec.spend_amount for spec in credits), Decimal(0)),
+            now=now,
+        )
+    _copy_balances(locked, account)
+    return entries
+
+
+def _credit_locked(locked: Account, *, kind: str, points: int, available_at: datetime, expires_on, now, **write):
+    """A credit's entry and lot on the locked account, and the debt it pays first (``_repay``)."""
+    pending = available_at > now
+    if pending:
+        locked.pending += points
+    else:
+        locked.balance += points
+    locked.lifetime_earned += points
+    new_lot = {"amount": points, "pending": pending, "available_at": available_at, "expires_on": expires_on}
+    entry = _record(locked, kind=kind, amount=points, now=now, new_lot=new_lot, defer_debt=locked.debt > 0, **write)
+    if locked.debt:
+        _repay(locked, entry, now)
     return entry
 
 
@@ -1754,16 +1805,7 @@ def credit_many(credits: Sequence[CreditSpec], *, now: datetime) -> list[Entry]:
     entries in the order of ``credits``.
     """
     now = _aware(now, "now")
-    prepared = []
-    for spec in credits:
-        _check_points(spec.points)
-        _check_choice(spec.kind, _MANY_KINDS, "kind")
-        memo_params = _check_memo(spec.memo_code, spec.memo_params)
-        available_at = max(_aware(spec.available_at or now, "available_at"), now)
-        expires_on = policy.expiry_date(available_at) if spec.expires_on is FROM_POLICY else spec.expires_on
-        if expires_on is not None and expires_on < program_date(available_at):
-            raise ValidationError("Points cannot expire before they become available.", field="expires_on")
-        prepared.append((spec, memo_params, available_at, expires_on))
+    prepared = [_credit_prepare(spec, now) for spec in credits]
     if not prepared:
         return []
 
@@ -1824,6 +1866,19 @@ def credit_many(credits: Sequence[CreditSpec], *, now: datetime) -> list[Entry]:
         entry._state.adding, entry._state.db = False, connection.alias
         entries.append(entry)
     return entries
+
+
+def _credit_prepare(spec: CreditSpec, now: datetime) -> tuple:
+    """``(spec, memo_params, available_at, expires_on)`` of a checked spec (``credit_many``, ``credit_all``)."""
+    _check_points(spec.points)
+    _check_choice(spec.kind, _MANY_KINDS, "kind")
+    _check_spend(spec.spend_amount, counts=True)
+    memo_params = _check_memo(spec.memo_code, spec.memo_params)
+    available_at = max(_aware(spec.available_at or now, "available_at"), now)
+    expires_on = policy.expiry_date(available_at) if spec.expires_on is FROM_POLICY else spec.expires_on
+    if expires_on is not None and expires_on < program_date(available_at):
+        raise ValidationError("Points cannot expire before they become available.", field="expires_on")
+    return spec, memo_params, available_at, expires_on
 
 
 def reference(model: type[models.Model], pk) -> "_Reference":

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import Purchase
 from loyalty.ledger.models import Entry
-from missions.models import MissionProgress, StepKind
+from missions.models import MissionCompletion, MissionProgress, StepKind
 from tests.factories.campaigns import earning_policy_set, item, purchase_post
 from tests.factories.members import MemberFactory
 from tests.factories.missions import MissionFactory
@@ -25,7 +25,7 @@ def statements(member, partner, **kwargs) -> int:
 @pytest.fixture
 def warm():
     earning_policy_set()
-    for model in (Purchase, Entry):
+    for model in (Purchase, Entry, MissionCompletion):
         ContentType.objects.get_for_model(model)
 
 
@@ -65,3 +65,20 @@ def test_the_missions_a_purchase_advances_cost_a_fixed_number_of_statements(warm
     # the progress rows read, then written in one upsert with what the purchase added
     assert statements(member, partner) == baseline + 2
     assert MissionProgress.objects.count() == advanced
+
+
+@pytest.mark.parametrize("completed", [1, 2])
+def test_the_prizes_a_purchase_completes_are_paid_in_its_own_ledger_write(warm, completed):
+    """The purchase's points and its missions' prizes take one account lock and one qualifying day write; each
+    completion adds its row, its entry and the row's link to it, and the ``mission.completed`` events are one
+    insert."""
+    member, partner = MemberFactory(), PartnerFactory()
+    purchase_post(member, partner=partner)
+    baseline = statements(member, partner)
+    missions = [MissionFactory(steps=[{"kind": StepKind.PURCHASES, "count": 2}]) for _ in range(completed)]
+    purchase_post(member, partner=partner)  # the rules read and kept; one purchase of two counted
+
+    entry = 1 if connection.vendor == "postgresql" else 3  # the entry, its lot and the balances: one CTE on PG
+    assert statements(member, partner) == baseline + 2 + completed * (1 + entry + 1) + 1
+    assert sorted(member.mission_completions.values_list("mission_id", flat=True)) == [m.pk for m in missions]
+    assert Entry.objects.filter(account=member.account, kind="bonus").count() == completed
