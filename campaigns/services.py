@@ -462,29 +462,26 @@ def purchase_record(
                                        actor=partner, available_at=available_at, spend_amount=spend)  # fmt: skip
             credits.insert(0, earned)
         entries = ledger.credit_all(member.account, credits, now=now)
+        events = []  # the outbox's, written in one statement
         if points > 0:
             purchase.entry = entries.pop(0)
             Purchase.objects.filter(pk=purchase.pk).update(entry=purchase.entry)
             awards = awards_record(
                 result=result, member=member, at=occurred_at, purchase=purchase, lines=lines, campaigns=campaigns
             )
-            outbox.event_record(
-                type=OutboxEventType.POINTS_EARNED,
-                member=member,
-                partner=partner,
-                now=now,
-                data={
-                    "member": member.member_number,
-                    "points": points,
-                    "balance": purchase.entry.balance_after,
-                    "available_at": available_at.isoformat() if available_at else None,
-                    "transaction": purchase.pk,
-                },
-            )
+            earned_event = {
+                "member": member.member_number,
+                "points": points,
+                "balance": purchase.entry.balance_after,
+                "available_at": available_at.isoformat() if available_at else None,
+                "transaction": purchase.pk,
+            }
+            events.append((OutboxEventType.POINTS_EARNED, earned_event))
         else:
             _spend_record(member, spend, now=now)
-        if completions:
-            missions.prizes_pay(completions, entries, member=member, purchase=purchase, event=None, now=now)
+        events += missions.prizes_pay(completions, entries, member=member, now=now)
+        if events:
+            outbox.events_record(events=events, member=member, partner=partner, now=now)
         activity_record(member=member, at=occurred_at, purchase=True, now=now)  # streak, purchase milestones
         if referred:
             referral_purchase_record(

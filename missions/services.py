@@ -246,8 +246,13 @@ def progress_record(
         if mission.id in paying
     ]
     if pay_points and completions:
-        prizes_pay(completions, ledger.credit_all(member.account, prize_credits(completions), now=now),
-                   member=member, purchase=purchase, event=event, now=now)  # fmt: skip
+        entries = ledger.credit_all(member.account, prize_credits(completions), now=now)
+        outbox.events_record(
+            events=prizes_pay(completions, entries, member=member, now=now),
+            member=member,
+            partner=purchase.partner if purchase is not None else event.partner,
+            now=now,
+        )
     return completions
 
 
@@ -319,9 +324,10 @@ def prize_credits(completions: Sequence[MissionCompletion]) -> list[ledger.Credi
     ]
 
 
-def prizes_pay(completions: Sequence[MissionCompletion], entries: Sequence, *, member, purchase, event, now) -> None:
+def prizes_pay(completions: Sequence[MissionCompletion], entries: Sequence, *, member, now) -> list[tuple[str, dict]]:
     """The rest of each completion's prize once ``entries`` (``credit_all`` of ``prize_credits``, in order) paid
-    its points: a voucher, a badge, and the ``mission.completed`` events, written in one statement."""
+    its points: a voucher, a badge. Returns the ``mission.completed`` outbox events for the caller to write
+    (``outbox.events_record``, with its own)."""
     paid = iter(entries)
     events = []
     for completion in completions:
@@ -339,7 +345,7 @@ def prizes_pay(completions: Sequence[MissionCompletion], entries: Sequence, *, m
         if completion.entry_id or completion.voucher_id or completion.badge_id:
             completion.save(update_fields=["entry", "voucher", "badge"])
         events.append(
-            {
+            (OutboxEventType.MISSION_COMPLETED, {
                 "member": member.member_number,
                 "mission": mission.id,
                 "name": mission.name,
@@ -349,15 +355,9 @@ def prizes_pay(completions: Sequence[MissionCompletion], entries: Sequence, *, m
                 "voucher": completion.voucher_id,
                 "badge": completion.badge.code if completion.badge_id else None,
                 "balance": completion.entry.balance_after if completion.entry_id else None,
-            }
-        )
-    outbox.events_record(
-        type=OutboxEventType.MISSION_COMPLETED,
-        member=member,
-        partner=purchase.partner if purchase is not None else (event.partner if event is not None else None),
-        now=now,
-        data=events,
-    )
+            })
+        )  # fmt: skip
+    return events
 
 
 def badge_source(mission_id: int) -> str:

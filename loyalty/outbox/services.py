@@ -19,25 +19,27 @@ from .models import EventType, OutboxEvent
 def event_record(*, type: str, data: dict, member=None, partner=None, now: datetime | None = None) -> OutboxEvent:
     """Write an event in the caller's transaction (which must be open: the change and its event commit together)
     and dispatch it once that transaction commits. ``data`` is plain JSON for receivers."""
-    return events_record(type=type, data=[data], member=member, partner=partner, now=now)[0]
+    return events_record(events=[(type, data)], member=member, partner=partner, now=now)[0]
 
 
 def events_record(
-    *, type: str, data: list[dict], member=None, partner=None, now: datetime | None = None
+    *, events: list[tuple[str, dict]], member=None, partner=None, now: datetime | None = None
 ) -> list[OutboxEvent]:
-    """``event_record`` of several events of one type and member, one per item of ``data``: one INSERT, and
-    one task dispatches them all after the commit."""
-    if type not in EventType.values:
-        raise ValueError(f"{type!r} is not an outbox event type.")
+    """``event_record`` of several events ``(type, data)`` of one member and partner (a purchase's points and the
+    missions it completed): one INSERT, and one task dispatches them all after the commit."""
+    for type, _data in events:
+        if type not in EventType.values:
+            raise ValueError(f"{type!r} is not an outbox event type.")
     if transaction.get_autocommit():
         raise transaction.TransactionManagementError("An outbox event is written in the transaction of its change.")
     occurred_at = now or timezone.now()
-    events = OutboxEvent.objects.bulk_create(
-        OutboxEvent(type=type, data=item, member=member, partner=partner, occurred_at=occurred_at) for item in data
+    rows = OutboxEvent.objects.bulk_create(
+        OutboxEvent(type=type, data=data, member=member, partner=partner, occurred_at=occurred_at)
+        for type, data in events
     )
-    if events:
-        on_commit_send(lambda: _dispatch_later([event.pk for event in events]))
-    return events
+    if rows:
+        on_commit_send(lambda: _dispatch_later([row.pk for row in rows]))
+    return rows
 
 
 def events_record_from(*, type: str, rows: QuerySet, member: str, occurred_at: str, data: dict) -> list:
