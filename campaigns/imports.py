@@ -84,7 +84,7 @@ COLUMNS = (
     "sku", "category", "quantity", "unit_price",
 )  # fmt: skip
 PURCHASE_COLUMNS = ("member", "occurred_at", "amount", "currency", "channel", "store")
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 CENT = Decimal("0.01")
 ZERO_MONEY = Decimal("0.00")
 MILLI = Decimal("0.001")

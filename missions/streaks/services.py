@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from loyalty.clock import program_date
 from loyalty.kept import forget, kept
@@ -98,10 +98,32 @@ def activity_record(*, member, at: datetime, purchase: bool, now: datetime) -> M
     return row
 
 
+_ACTIVITY_FIELDS = ["purchases", "streak_unit", "streak_current", "streak_longest", "streak_last", "updated_at"]
+_ACTIVITY_TYPES = ["bigint", "integer", "varchar", "integer", "integer", "integer", "timestamptz"]
+
+
+def _activity_upsert(rows) -> None:
+    """The rows in one statement, new or not (PostgreSQL): ``bulk_update``'s ``CASE`` per column costs seconds
+    a batch of the import, in Python and in the database."""
+    table = MemberActivity._meta.db_table
+    columns = ["member_id", *_ACTIVITY_FIELDS]
+    rows = sorted(rows, key=lambda row: row.member_id)
+    arrays = [[getattr(row, column) for row in rows] for column in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)})"
+            f" SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in _ACTIVITY_TYPES)})"
+            f" ON CONFLICT (member_id) DO UPDATE SET"
+            f" {', '.join(f'{column} = excluded.{column}' for column in _ACTIVITY_FIELDS)}",
+            arrays,
+        )
+
+
 def activity_record_many(*, purchases: list[tuple[int, datetime]], now: datetime) -> None:
     """``activity_record`` for a batch of purchases (the CSV import's path: member id and ``occurred_at`` each),
-    set-based: the members' rows read once, written in two statements, and the purchase milestones the batch
-    crosses awarded with one ``INSERT ... SELECT`` per badge. The caller holds the members' account locks."""
+    set-based: the members' rows read once, written in one statement (two elsewhere than on PostgreSQL), and
+    the purchase milestones the batch crosses awarded with one ``INSERT ... SELECT`` per badge. The caller holds
+    the members' account locks."""
     from missions.badges.milestones import milestones_get, purchase_milestones_award_many
 
     if not purchases:
@@ -126,10 +148,12 @@ def activity_record_many(*, purchases: list[tuple[int, datetime]], now: datetime
         )
         row.purchases += 1
         row.updated_at = now
-    MemberActivity.objects.bulk_create(created.values())
-    changed = [row for member_id, row in rows.items() if member_id not in created]
-    fields = ["purchases", "streak_unit", "streak_current", "streak_longest", "streak_last", "updated_at"]
-    MemberActivity.objects.bulk_update(changed, fields)
+    if connection.vendor == "postgresql":
+        _activity_upsert(rows.values())
+    else:
+        MemberActivity.objects.bulk_create(created.values())
+        changed = [row for member_id, row in rows.items() if member_id not in created]
+        MemberActivity.objects.bulk_update(changed, _ACTIVITY_FIELDS)
     if milestones_get().purchases:
         counts = {member_id: (before.get(member_id, 0), row.purchases) for member_id, row in rows.items()}
         purchase_milestones_award_many(counts=counts, now=now)
