@@ -458,8 +458,15 @@ def purchase_record(
         # The purchase's points and the prizes of the missions it completes: one ledger write, one lock.
         credits = missions.prize_credits(completions)
         if points > 0:
-            earned = ledger.CreditSpec(account_id=account.pk, points=points, kind=EntryKind.EARN, cause=purchase,
-                                       actor=partner, available_at=available_at, spend_amount=spend)  # fmt: skip
+            earned = ledger.CreditSpec(
+                account_id=account.pk,
+                points=points,
+                kind=EntryKind.EARN,
+                cause=purchase,
+                actor=partner,
+                available_at=available_at,
+                spend_amount=spend,
+            )
             credits.insert(0, earned)
         entries = ledger.credit_all(member.account, credits, now=now)
         events = []  # the outbox's, written in one statement

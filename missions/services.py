@@ -12,7 +12,8 @@ upsert that also keeps what this record added) whatever their number. A completi
 pays the prize: points
 through the ledger (kind ``bonus``, cause the completion; a purchase credits them with its own points in one
 ``ledger.credit_all``, under one lock), a voucher through ``rewards.services``, a badge
-through ``badge_award``; it writes the ``mission.completed`` outbox event (webhooks, the notification).
+through ``badge_award``; then the ``mission.completed`` outbox event (webhooks, the notification), which a
+purchase writes with its own ``points.earned`` in one insert.
 
 A return (``progress_return``, in ``purchase_return``'s transaction) takes back what the purchase no longer
 gives: its count if nothing of it is left, the spend given back, a category's purchase if none of its lines
@@ -301,6 +302,8 @@ def _counters_add(changes: dict[int, tuple[int, int]]) -> None:
 
 
 def _completion_create(mission: LiveMission, row: MissionProgress, *, member, now) -> MissionCompletion:
+    """The completion row, its prize not paid yet; ``live`` carries its kept mission (names, prizes) to
+    ``prize_credits`` and ``prizes_pay`` without reading it again."""
     completion = MissionCompletion.objects.create(
         progress=row, mission_id=mission.id, member=member, completed_at=now, points=mission.prize_points
     )

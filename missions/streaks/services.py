@@ -99,7 +99,6 @@ def activity_record(*, member, at: datetime, purchase: bool, now: datetime) -> M
 
 
 _ACTIVITY_FIELDS = ["purchases", "streak_unit", "streak_current", "streak_longest", "streak_last", "updated_at"]
-_ACTIVITY_TYPES = ["bigint", "integer", "varchar", "integer", "integer", "integer", "timestamptz"]
 
 
 def _activity_upsert(rows) -> None:
@@ -109,10 +108,11 @@ def _activity_upsert(rows) -> None:
     columns = ["member_id", *_ACTIVITY_FIELDS]
     rows = sorted(rows, key=lambda row: row.member_id)
     arrays = [[getattr(row, column) for row in rows] for column in columns]
+    types = [MemberActivity._meta.get_field(column).cast_db_type(connection) for column in columns]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)})"
-            f" SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in _ACTIVITY_TYPES)})"
+            f" SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in types)})"
             f" ON CONFLICT (member_id) DO UPDATE SET"
             f" {', '.join(f'{column} = excluded.{column}' for column in _ACTIVITY_FIELDS)}",
             arrays,
